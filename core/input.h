@@ -1,0 +1,30 @@
+/* Record readers: newline- or NUL-terminated records from a descriptor,
+ * through one bounded buffer (it grows only to hold one long record). */
+#ifndef TP_INPUT_H
+#define TP_INPUT_H
+
+#include <stddef.h>
+
+struct tp_input {
+    int fd;
+    char delim;
+    int eof;
+    char *buf;
+    size_t cap, start, end, scan;
+    size_t max; /* longest record accepted */
+};
+
+/* Returns 0, or -1 (ENOMEM). */
+int tp_input_init(struct tp_input *in, int fd, char delim, size_t max);
+void tp_input_free(struct tp_input *in);
+
+/* The next buffered record, without reading: 1 with *rec and *len set (valid
+ * until the next call), 0 if a read is needed first (tp_input_fill), -1 at
+ * the end of the input.  A last record without a terminator counts. */
+int tp_input_next(struct tp_input *in, const char **rec, size_t *len);
+
+/* One read(2) into the buffer.  Returns 0, or -1 with errno (EFBIG when a
+ * record is longer than max). */
+int tp_input_fill(struct tp_input *in);
+
+#endif

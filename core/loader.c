@@ -1,0 +1,305 @@
+/* Finds plugins on the search path, opens them with libltdl and checks
+ * the ABI stamp before anything in them is called. */
+#include "loader.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <ltdl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int tp_name_valid(const char *s, size_t n)
+{
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+int tp_loader_check(const struct tp_plugin *d, const char *file, char *err,
+                    size_t errlen)
+{
+    if (!d) {
+        snprintf(err, errlen, "%s: not a taskpool plugin (taskpool_plugin() "
+                 "returned NULL)", file);
+        return -1;
+    }
+    if (d->magic != TASKPOOL_ABI_MAGIC) {
+        snprintf(err, errlen, "%s: not a taskpool plugin (ABI magic 0x%08x, "
+                 "expected 0x%08x)", file, (unsigned)d->magic,
+                 (unsigned)TASKPOOL_ABI_MAGIC);
+        return -1;
+    }
+    if (d->abi_major != TASKPOOL_ABI_MAJOR ||
+        d->abi_minor > TASKPOOL_ABI_MINOR) {
+        snprintf(err, errlen, "%s: ABI mismatch: plugin was built for "
+                 "taskpool ABI %u.%u, this taskpool has ABI %u.%u; rebuild the "
+                 "plugin against this taskpool", file, (unsigned)d->abi_major,
+                 (unsigned)d->abi_minor, TASKPOOL_ABI_MAJOR,
+                 TASKPOOL_ABI_MINOR);
+        return -1;
+    }
+    if (d->size != sizeof(struct tp_plugin)) {
+        snprintf(err, errlen, "%s: malformed descriptor: size %u, expected "
+                 "%zu for ABI %u.%u", file, (unsigned)d->size,
+                 sizeof(struct tp_plugin), (unsigned)d->abi_major,
+                 (unsigned)d->abi_minor);
+        return -1;
+    }
+    if (!d->name || !d->version || !d->tasks) {
+        snprintf(err, errlen, "%s: malformed descriptor: name, version or "
+                 "task table is NULL", file);
+        return -1;
+    }
+    size_t i;
+    for (i = 0; d->tasks[i].name; i++) {
+        const struct tp_task *t = &d->tasks[i];
+        if (!tp_name_valid(t->name, strlen(t->name)) || !t->run) {
+            snprintf(err, errlen, "%s: malformed descriptor: task %zu ('%s') "
+                     "has a bad name or no function", file, i + 1, t->name);
+            return -1;
+        }
+    }
+    if (i == 0) {
+        snprintf(err, errlen, "%s: malformed descriptor: no tasks", file);
+        return -1;
+    }
+    return 0;
+}
+
+/* libltdl says "file not found" for a file that exists but does not link
+ * (missing dependency, undefined symbol); dlopen's own message names it. */
+static void why_not(const char *so, const char *lterr, char *err,
+                    size_t errlen)
+{
+    void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+    if (h) {
+        dlclose(h);
+        snprintf(err, errlen, "cannot load %s: %s", so, lterr);
+    } else {
+        snprintf(err, errlen, "cannot load %s", dlerror());
+    }
+}
+
+static int exists(const char *p) { return access(p, F_OK) == 0; }
+
+/* Open file (a path with or without extension) and check it. */
+static int open_file(const char *path, struct tp_loaded *out, char *err,
+                     size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    lt_dlhandle h = lt_dlopenext(path);
+    if (!h) {
+        const char *e = lt_dlerror();
+        char lterr[256], so[4096];
+        snprintf(lterr, sizeof lterr, "%s", e ? e : "unknown error");
+        /* find the shared object libltdl would have opened */
+        size_t n = strlen(path);
+        const char *slash = strrchr(path, '/');
+        int is_la = n > 3 && !strcmp(path + n - 3, ".la");
+        int is_so = n > 3 && !strcmp(path + n - 3, ".so");
+        so[0] = 0;
+        if (is_so) {
+            snprintf(so, sizeof so, "%s", path);
+        } else if (slash) {
+            int base = (int)(n - (is_la ? 3 : 0));
+            snprintf(so, sizeof so, "%.*s.libs/%.*s.so",
+                     (int)(slash - path + 1), path,
+                     base - (int)(slash - path + 1), slash + 1);
+            if (!exists(so))
+                snprintf(so, sizeof so, "%.*s.so", base, path);
+        }
+        if (so[0] && exists(so))
+            why_not(so, lterr, err, errlen);
+        else
+            snprintf(err, errlen, "cannot load %s: %s", path, lterr);
+        return -1;
+    }
+    const lt_dlinfo *info = lt_dlgetinfo(h);
+    const char *file = info && info->filename ? info->filename : path;
+    char *abs = realpath(file, NULL);
+    out->file = abs ? abs : strdup(file);
+    if (!out->file) {
+        snprintf(err, errlen, "out of memory");
+        lt_dlclose(h);
+        return -1;
+    }
+    typedef const struct tp_plugin *(*desc_fn)(void);
+    desc_fn fn = (desc_fn)lt_dlsym(h, "taskpool_plugin");
+    if (!fn) {
+        snprintf(err, errlen, "%s: not a taskpool plugin (no taskpool_plugin "
+                 "symbol; declare it with TASKPOOL_PLUGIN)", out->file);
+    } else if (tp_loader_check(fn(), out->file, err, errlen) == 0) {
+        out->handle = h;
+        out->desc = fn();
+        return 0;
+    }
+    lt_dlclose(h);
+    free(out->file);
+    out->file = NULL;
+    return -1;
+}
+
+static int plugin_in(const char *dir, const char *name)
+{
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s.la", dir, name);
+    if (exists(p))
+        return 1;
+    snprintf(p, sizeof p, "%s/%s.so", dir, name);
+    return exists(p);
+}
+
+int tp_loader_open(const char *name, const char *const *dirs,
+                   struct tp_loaded *out, char *err, size_t errlen)
+{
+    int r = -1;
+    if (lt_dlinit() != 0) {
+        snprintf(err, errlen, "cannot initialise libltdl: %s", lt_dlerror());
+        return -1;
+    }
+    if (strchr(name, '/')) {
+        r = open_file(name, out, err, errlen);
+    } else if (!tp_name_valid(name, strlen(name))) {
+        snprintf(err, errlen, "invalid plugin name '%s' (letters, digits, "
+                 "'_' and '-' only; a path must contain '/')", name);
+    } else {
+        size_t used;
+        for (size_t i = 0; dirs && dirs[i]; i++) {
+            if (!plugin_in(dirs[i], name))
+                continue;
+            char p[4096];
+            snprintf(p, sizeof p, "%s/%s", dirs[i], name);
+            r = open_file(p, out, err, errlen);
+            goto done;
+        }
+        used = (size_t)snprintf(err, errlen, "plugin '%s' not found (searched:",
+                                name);
+        for (size_t i = 0; dirs && dirs[i] && used < errlen; i++)
+            used += (size_t)snprintf(err + used, errlen - used, "%s %s",
+                                     i ? "," : "", dirs[i]);
+        if (used < errlen)
+            snprintf(err + used, errlen - used, ")");
+    }
+done:
+    if (r != 0)
+        lt_dlexit();
+    return r;
+}
+
+const struct tp_task *tp_loader_task(const struct tp_loaded *l,
+                                     const char *name, char *err,
+                                     size_t errlen)
+{
+    const struct tp_task *t = l->desc->tasks;
+    for (size_t i = 0; t[i].name; i++)
+        if (!strcmp(t[i].name, name))
+            return &t[i];
+    size_t used = (size_t)snprintf(err, errlen, "plugin '%s' has no task '%s' "
+                                   "(tasks:", l->desc->name, name);
+    for (size_t i = 0; t[i].name && used < errlen; i++)
+        used += (size_t)snprintf(err + used, errlen - used, "%s %s",
+                                 i ? "," : "", t[i].name);
+    if (used < errlen)
+        snprintf(err + used, errlen - used, ")");
+    return NULL;
+}
+
+void tp_loader_close(struct tp_loaded *l)
+{
+    if (l->handle) {
+        lt_dlclose((lt_dlhandle)l->handle);
+        lt_dlexit();
+    }
+    free(l->file);
+    memset(l, 0, sizeof *l);
+}
+
+/* Plugin names (file stems of *.la, else *.so) in one directory, sorted. */
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int seen_before(const char *const *dirs, size_t upto, const char *name)
+{
+    for (size_t i = 0; i < upto; i++)
+        if (plugin_in(dirs[i], name))
+            return 1;
+    return 0;
+}
+
+int tp_loader_each(const char *const *dirs,
+                   int (*cb)(void *arg, const char *name,
+                             const struct tp_loaded *l),
+                   void (*bad)(void *arg, const char *msg), void *arg)
+{
+    for (size_t d = 0; dirs && dirs[d]; d++) {
+        DIR *dp = opendir(dirs[d]);
+        if (!dp)
+            continue;
+        char **names = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *e;
+        while ((e = readdir(dp))) {
+            size_t len = strlen(e->d_name);
+            if (len < 4 || (strcmp(e->d_name + len - 3, ".la") &&
+                            strcmp(e->d_name + len - 3, ".so")))
+                continue;
+            if (!tp_name_valid(e->d_name, len - 3))
+                continue;
+            char *stem = strndup(e->d_name, len - 3);
+            if (!stem)
+                continue;
+            int dup = 0;
+            for (size_t i = 0; i < n; i++)
+                dup |= !strcmp(names[i], stem);
+            if (dup || seen_before(dirs, d, stem)) {
+                free(stem);
+                continue;
+            }
+            if (n == cap) {
+                char **nn = realloc(names, (cap = cap ? 2 * cap : 16) *
+                                               sizeof *names);
+                if (!nn) {
+                    free(stem);
+                    break;
+                }
+                names = nn;
+            }
+            names[n++] = stem;
+        }
+        closedir(dp);
+        if (n)
+            qsort(names, n, sizeof *names, cmp_str);
+        int r = 0;
+        for (size_t i = 0; i < n; i++) {
+            char msg[4096], p[4096];
+            struct tp_loaded l;
+            const char *one[] = {dirs[d], NULL};
+            snprintf(p, sizeof p, "%s", names[i]);
+            if (r == 0) {
+                if (tp_loader_open(p, one, &l, msg, sizeof msg) != 0) {
+                    if (bad)
+                        bad(arg, msg);
+                } else {
+                    r = cb(arg, names[i], &l);
+                    tp_loader_close(&l);
+                }
+            }
+            free(names[i]);
+        }
+        free(names);
+        if (r)
+            return r;
+    }
+    return 0;
+}

@@ -1,0 +1,45 @@
+/* Plugin name -> file -> loaded, checked descriptor.  The only code that
+ * calls libltdl. */
+#ifndef TP_LOADER_H
+#define TP_LOADER_H
+
+#include <stddef.h>
+
+#include "taskpool/plugin.h"
+
+struct tp_loaded {
+    void *handle;                 /* lt_dlhandle */
+    const struct tp_plugin *desc; /* valid while loaded */
+    char *file;                   /* the shared object opened (malloc'd) */
+};
+
+/* A plugin name is [A-Za-z0-9_-]+; a spec with '/' is a path. */
+int tp_name_valid(const char *s, size_t n);
+
+/* Check a descriptor's stamp and table; file names it in the message.
+ * Returns 0, or -1 with err set. */
+int tp_loader_check(const struct tp_plugin *d, const char *file, char *err,
+                    size_t errlen);
+
+/* Open a plugin by name, searching dirs (NULL-terminated, in order), or by
+ * path when name contains '/'.  On success fills *out (close it with
+ * tp_loader_close) and returns 0; else -1 with a one-line message. */
+int tp_loader_open(const char *name, const char *const *dirs,
+                   struct tp_loaded *out, char *err, size_t errlen);
+
+/* The task called name, or NULL with a message listing the tasks. */
+const struct tp_task *tp_loader_task(const struct tp_loaded *l,
+                                     const char *name, char *err,
+                                     size_t errlen);
+
+void tp_loader_close(struct tp_loaded *l);
+
+/* Call cb for each plugin found in dirs (first of a name wins; files in a
+ * directory in name order).  Files that are not loadable plugins are passed
+ * to bad with a message.  Stops and returns cb's value if it is non-zero. */
+int tp_loader_each(const char *const *dirs,
+                   int (*cb)(void *arg, const char *name,
+                             const struct tp_loaded *l),
+                   void (*bad)(void *arg, const char *msg), void *arg);
+
+#endif

@@ -1,0 +1,340 @@
+/* taskpool: the command line.  Reads inputs, feeds the pool, and decides
+ * the exit status; the work happens in libtaskpool. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "input.h"
+#include "output.h"
+#include "taskpool/pool.h"
+#include "wire.h"
+
+enum {
+    EXIT_OK = 0,
+    EXIT_FAILED_INPUTS = 1,
+    EXIT_USAGE = 2,
+    EXIT_RUNTIME = 3,
+};
+
+static const char usage_text[] =
+    "Usage: taskpool [OPTION]... PLUGIN:TASK [INPUT]...\n"
+    "       taskpool --list [PLUGIN]\n"
+    "Run TASK of PLUGIN on each INPUT (or each line of standard input) in a\n"
+    "pool of worker processes; write one result per input, in input order.\n"
+    "\n"
+    "  -j, --jobs=N           run N worker processes (default: online CPUs)\n"
+    "  -a, --arg-file=FILE    read inputs from FILE instead of standard input\n"
+    "  -0, --null             inputs end with NUL instead of newline\n"
+    "      --chunk=N          send N inputs per request (default: adaptive)\n"
+    "      --unordered        write results in completion order\n"
+    "      --init-arg=STR     pass STR to the plugin's init hook\n"
+    "  -L, --plugin-path=DIR  search DIR for plugins first (repeatable)\n"
+    "      --list             list the plugins found and their tasks\n"
+    "  -h, --help             display this help and exit\n"
+    "  -V, --version          output version information and exit\n"
+    "\n"
+    "Plugins are searched in each -L DIR, then each directory of\n"
+    "TASKPOOL_PLUGIN_PATH (colon-separated), then " TP_PLUGINDIR ".\n"
+    "A PLUGIN containing '/' is the path of a plugin file.\n"
+    "\n"
+    "Exit status: 0 if every input succeeded, 1 if some input failed,\n"
+    "2 for a usage or plugin error, 3 for a system or I/O error.\n"
+    "Full documentation: README.md in the source, and taskpool-plugin.h.\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "taskpool: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (try 'taskpool --help')\n");
+    return EXIT_USAGE;
+}
+
+static int parse_count(const char *s, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < 1 || v > 100000)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+struct paths {
+    const char **v;
+    size_t n, cap;
+    char *env; /* copy of TASKPOOL_PLUGIN_PATH, split in place */
+};
+
+static int paths_add(struct paths *p, const char *dir)
+{
+    if (p->n + 2 > p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 8;
+        const char **v = realloc(p->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        p->v = v;
+        p->cap = cap;
+    }
+    p->v[p->n++] = dir;
+    p->v[p->n] = NULL;
+    return 0;
+}
+
+/* Empty components are skipped: an empty path never means ".". */
+static int paths_add_env(struct paths *p)
+{
+    const char *e = getenv("TASKPOOL_PLUGIN_PATH");
+    if (!e || !*e)
+        return 0;
+    if (!(p->env = strdup(e)))
+        return -1;
+    for (char *s = p->env, *tok; (tok = strsep(&s, ":"));)
+        if (*tok && paths_add(p, tok) != 0)
+            return -1;
+    return 0;
+}
+
+static int print_plugin(void *arg, const struct tp_plugin_info *info)
+{
+    (void)arg;
+    const struct tp_task *t = info->desc->tasks;
+    int w = 0;
+    for (size_t i = 0; t[i].name; i++)
+        if ((int)strlen(t[i].name) > w)
+            w = (int)strlen(t[i].name);
+    printf("%s %s  %s\n", info->name, info->desc->version, info->file);
+    for (size_t i = 0; t[i].name; i++)
+        printf("  %-*s  %s\n", w, t[i].name,
+               t[i].summary ? t[i].summary : "");
+    return 0;
+}
+
+static void print_bad(void *arg, const char *msg)
+{
+    (void)arg;
+    fprintf(stderr, "taskpool: skipping %s\n", msg);
+}
+
+static int list(const char *const *path, const char *only)
+{
+    char err[4096];
+    int r = tp_plugins_each(path, only, print_plugin, print_bad, NULL, err,
+                            sizeof err);
+    if (r != 0) {
+        fprintf(stderr, "taskpool: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "taskpool: write error: %s\n", strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    return EXIT_OK;
+}
+
+/* Feed records from fd until its end.  Returns 0 or -1 (pool error, or
+ * errno set for a read error). */
+static int feed_fd(tp_pool *p, int fd, char delim, int *read_err)
+{
+    struct tp_input in;
+    if (tp_input_init(&in, fd, delim, TP_RECORD_MAX) != 0) {
+        *read_err = errno;
+        return -1;
+    }
+    int r = 0;
+    for (;;) {
+        const char *rec;
+        size_t len;
+        int k = tp_input_next(&in, &rec, &len);
+        if (k > 0) {
+            if ((r = tp_pool_feed(p, rec, len)) != 0)
+                break;
+            continue;
+        }
+        if (k < 0)
+            break;
+        if ((r = tp_pool_wait_fd(p, fd)) != 0)
+            break;
+        if (tp_input_fill(&in) != 0) {
+            *read_err = errno;
+            r = -1;
+            break;
+        }
+    }
+    tp_input_free(&in);
+    return r;
+}
+
+int main(int argc, char **argv)
+{
+    enum { OPT_CHUNK = 256, OPT_UNORDERED, OPT_INIT_ARG, OPT_LIST };
+    static const struct option longopts[] = {
+        {"jobs", required_argument, NULL, 'j'},
+        {"arg-file", required_argument, NULL, 'a'},
+        {"null", no_argument, NULL, '0'},
+        {"chunk", required_argument, NULL, OPT_CHUNK},
+        {"unordered", no_argument, NULL, OPT_UNORDERED},
+        {"init-arg", required_argument, NULL, OPT_INIT_ARG},
+        {"plugin-path", required_argument, NULL, 'L'},
+        {"list", no_argument, NULL, OPT_LIST},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    struct tp_pool_options opt = {0};
+    struct paths path = {0};
+    const char *arg_file = NULL;
+    char delim = '\n';
+    int do_list = 0, c;
+
+    /* A closed stdout must show up as EPIPE from write, not kill us
+     * before the workers are stopped. */
+    signal(SIGPIPE, SIG_IGN);
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+:j:a:0L:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            if (parse_count(optarg, &opt.jobs) != 0)
+                return usage_error("invalid number of jobs '%s' (1 to 100000)",
+                                   optarg);
+            break;
+        case 'a':
+            if (arg_file)
+                return usage_error("%s", "-a/--arg-file given twice");
+            arg_file = optarg;
+            break;
+        case '0':
+            delim = '\0';
+            break;
+        case OPT_CHUNK:
+            if (parse_count(optarg, &opt.chunk) != 0)
+                return usage_error("invalid chunk size '%s' (1 to 100000)",
+                                   optarg);
+            break;
+        case OPT_UNORDERED:
+            opt.unordered = 1;
+            break;
+        case OPT_INIT_ARG:
+            opt.init_arg = optarg;
+            break;
+        case 'L':
+            if (paths_add(&path, optarg) != 0)
+                return EXIT_RUNTIME;
+            break;
+        case OPT_LIST:
+            do_list = 1;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
+        case 'V':
+            printf("taskpool %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,
+                   TASKPOOL_ABI_MAJOR, TASKPOOL_ABI_MINOR);
+            return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
+        case ':':
+            return usage_error("option '%s' requires an argument",
+                               argv[optind - 1]);
+        default:
+            if (optopt)
+                return usage_error("invalid option -- '%s'",
+                                   (char[]){(char)optopt, 0});
+            return usage_error("unrecognized option '%s'", argv[optind - 1]);
+        }
+    }
+    if (paths_add_env(&path) != 0)
+        return EXIT_RUNTIME;
+    int status;
+    if (do_list) {
+        if (argc - optind > 1)
+            status = usage_error("--list takes at most one PLUGIN, got '%s'",
+                                 argv[optind + 1]);
+        else
+            status = list(path.v, optind < argc ? argv[optind] : NULL);
+        goto out;
+    }
+    if (optind >= argc) {
+        status = usage_error("%s", "missing PLUGIN:TASK");
+        goto out;
+    }
+    const char *spec = argv[optind++];
+    int nargs = argc - optind;
+    if (nargs && arg_file) {
+        status = usage_error("%s", "inputs given both as arguments and with "
+                                   "-a/--arg-file");
+        goto out;
+    }
+    int fd = 0;
+    if (arg_file && strcmp(arg_file, "-") != 0) {
+        fd = open(arg_file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            fprintf(stderr, "taskpool: %s: %s\n", arg_file, strerror(errno));
+            status = EXIT_USAGE;
+            goto out;
+        }
+    }
+    opt.plugin_path = path.v;
+    opt.expected = (uint64_t)nargs;
+
+    struct tp_output o;
+    if (tp_output_init(&o, 1) != 0) {
+        status = EXIT_RUNTIME;
+        goto out;
+    }
+    struct tp_pool_callbacks cb = {tp_output_result, tp_output_flush, &o};
+    tp_pool *pool;
+    char err[4096];
+    int e = tp_pool_open(&pool, spec, &opt, &cb, err, sizeof err);
+    if (e != TP_ERR_NONE) {
+        fprintf(stderr, "taskpool: %s\n", err);
+        status = e == TP_ERR_SYSTEM ? EXIT_RUNTIME : EXIT_USAGE;
+        tp_output_free(&o);
+        goto out;
+    }
+    int r = 0, read_err = 0;
+    if (nargs) {
+        for (int i = 0; i < nargs && r == 0; i++)
+            r = tp_pool_feed(pool, argv[optind + i], strlen(argv[optind + i]));
+    } else {
+        r = feed_fd(pool, fd, delim, &read_err);
+    }
+    if (r == 0)
+        r = tp_pool_finish(pool);
+    const char *msg;
+    enum tp_error pe = r == 0 ? TP_ERR_NONE : tp_pool_error(pool, &msg);
+    tp_pool_close(pool);
+    if (r == 0) {
+        status = o.failed ? EXIT_FAILED_INPUTS : EXIT_OK;
+    } else if (read_err) {
+        fprintf(stderr, "taskpool: %s: %s\n", arg_file ? arg_file : "stdin",
+                read_err == EFBIG ? "record exceeds the size limit"
+                                  : strerror(read_err));
+        status = EXIT_RUNTIME;
+    } else if (pe == TP_ERR_STOPPED && o.err == EPIPE) {
+        /* the reader went away: end as quietly as a killed filter */
+        tp_output_free(&o);
+        signal(SIGPIPE, SIG_DFL);
+        raise(SIGPIPE);
+        status = EXIT_RUNTIME;
+    } else if (pe == TP_ERR_STOPPED && o.err) {
+        fprintf(stderr, "taskpool: write error: %s\n", strerror(o.err));
+        status = EXIT_RUNTIME;
+    } else {
+        fprintf(stderr, "taskpool: %s\n", msg);
+        status = pe == TP_ERR_INIT || pe == TP_ERR_LOAD || pe == TP_ERR_USAGE
+                     ? EXIT_USAGE
+                     : EXIT_RUNTIME;
+    }
+    tp_output_free(&o);
+    if (fd > 0)
+        close(fd);
+out:
+    free(path.v);
+    free(path.env);
+    return status;
+}

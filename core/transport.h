@@ -1,0 +1,39 @@
+/* How the pool reaches a worker: start it, move bytes, stop it.  One file
+ * per transport (transport_fork.c today; MPI ranks later).  The pool only
+ * polls link->fd and calls these. */
+#ifndef TP_TRANSPORT_H
+#define TP_TRANSPORT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+struct tp_worker_spec {
+    const char *file;     /* the plugin's shared object, as the host found it */
+    const char *task;
+    const char *init_arg; /* may be NULL */
+};
+
+struct tp_link {
+    int fd;    /* the host's end, non-blocking; -1 when stopped */
+    pid_t pid; /* the worker (leader of its own process group) */
+};
+
+/* Start a worker serving spec.  Returns 0, or -1 with err set. */
+int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
+                  char *err, size_t errlen);
+
+/* Non-blocking transfer: bytes moved, 0 for EOF (recv only), or -1 with
+ * errno (EAGAIN when it would block).  EINTR is retried. */
+ssize_t tp_link_send(struct tp_link *l, const struct iovec *iov, int n);
+ssize_t tp_link_recv(struct tp_link *l, void *p, size_t n);
+
+/* Close the link and reap the worker.  If force, kill its process group
+ * first; else the worker sees EOF, runs fini and exits.  Stores the wait
+ * status in *wstatus if not NULL.  Returns 0, or -1 if waitpid failed. */
+int tp_link_stop(struct tp_link *l, int force, int *wstatus);
+
+/* "killed by signal 11 (Segmentation fault)" / "exited with status 3". */
+void tp_describe_wait(int wstatus, char *buf, size_t len);
+
+#endif

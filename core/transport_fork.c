@@ -1,0 +1,113 @@
+/* The fork transport: one process and one socketpair per worker. */
+#include "transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "worker.h"
+
+int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
+                  char *err, size_t errlen)
+{
+    int sv[2];
+    l->fd = -1;
+    l->pid = -1;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        snprintf(err, errlen, "socketpair: %s", strerror(errno));
+        return -1;
+    }
+    pid_t host = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        close(sv[0]);
+        close(sv[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(sv[0]);
+        tp_worker_main(sv[1], host, spec);
+    }
+    close(sv[1]);
+    /* Also from the parent, so the group exists before any kill(-pid). */
+    if (setpgid(pid, pid) != 0 && errno != EACCES && errno != ESRCH) {
+        snprintf(err, errlen, "setpgid: %s", strerror(errno));
+        close(sv[0]);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    int fl = fcntl(sv[0], F_GETFL);
+    if (fl < 0 || fcntl(sv[0], F_SETFL, fl | O_NONBLOCK) < 0) {
+        snprintf(err, errlen, "fcntl: %s", strerror(errno));
+        close(sv[0]);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    l->fd = sv[0];
+    l->pid = pid;
+    return 0;
+}
+
+ssize_t tp_link_send(struct tp_link *l, const struct iovec *iov, int n)
+{
+    struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+    ssize_t r;
+    do
+        r = sendmsg(l->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+ssize_t tp_link_recv(struct tp_link *l, void *p, size_t n)
+{
+    ssize_t r;
+    do
+        r = recv(l->fd, p, n, MSG_DONTWAIT);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+int tp_link_stop(struct tp_link *l, int force, int *wstatus)
+{
+    int st = 0, r = 0;
+    if (l->pid > 0 && force) {
+        kill(-l->pid, SIGKILL);
+        kill(l->pid, SIGKILL);
+    }
+    if (l->fd >= 0)
+        close(l->fd);
+    l->fd = -1;
+    if (l->pid > 0) {
+        pid_t w;
+        do
+            w = waitpid(l->pid, &st, 0);
+        while (w < 0 && errno == EINTR);
+        if (w < 0)
+            r = -1;
+        /* grandchildren a kernel left behind go with the group */
+        kill(-l->pid, SIGKILL);
+    }
+    l->pid = -1;
+    if (wstatus)
+        *wstatus = st;
+    return r;
+}
+
+void tp_describe_wait(int st, char *buf, size_t len)
+{
+    if (WIFSIGNALED(st))
+        snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(st),
+                 strsignal(WTERMSIG(st)));
+    else if (WIFEXITED(st))
+        snprintf(buf, len, "exited with status %d", WEXITSTATUS(st));
+    else
+        snprintf(buf, len, "stopped (wait status 0x%x)", (unsigned)st);
+}

@@ -1,0 +1,127 @@
+/* Frame encoding and checked blocking I/O; see wire.h for the format. */
+#include "wire.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+void tp_wire_put_hdr(unsigned char raw[TP_WIRE_HDR], uint32_t type,
+                     uint32_t count, uint32_t flags, uint64_t len)
+{
+    tp_put32(raw, TP_WIRE_MAGIC);
+    tp_put32(raw + 4, type);
+    tp_put32(raw + 8, count);
+    tp_put32(raw + 12, flags);
+    __builtin_memcpy(raw + 16, &len, 8);
+}
+
+int tp_wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp_frame *f,
+                    char *err, size_t errlen)
+{
+    uint32_t magic = tp_get32(raw);
+    f->type = tp_get32(raw + 4);
+    f->count = tp_get32(raw + 8);
+    f->flags = tp_get32(raw + 12);
+    __builtin_memcpy(&f->len, raw + 16, 8);
+    if (magic != TP_WIRE_MAGIC) {
+        snprintf(err, errlen, "bad frame magic 0x%08x", (unsigned)magic);
+        return -1;
+    }
+    if (f->type < TP_FRAME_REQUEST || f->type > TP_FRAME_FATAL) {
+        snprintf(err, errlen, "unknown frame type %u", (unsigned)f->type);
+        return -1;
+    }
+    if (f->len > TP_WIRE_MAX_BODY) {
+        snprintf(err, errlen,
+                 "frame of %llu bytes exceeds the limit of %llu bytes",
+                 (unsigned long long)f->len,
+                 (unsigned long long)TP_WIRE_MAX_BODY);
+        return -1;
+    }
+    uint64_t per = f->type == TP_FRAME_REQUEST  ? TP_WIRE_REQ_REC
+                   : f->type == TP_FRAME_RESULT ? TP_WIRE_RES_REC
+                                                : 0;
+    if ((per && (uint64_t)f->count * per > f->len) || (!per && f->count)) {
+        snprintf(err, errlen, "frame claims %u records in %llu bytes",
+                 (unsigned)f->count, (unsigned long long)f->len);
+        return -1;
+    }
+    return 0;
+}
+
+int tp_wire_next_req(const char *body, size_t blen, size_t *pos,
+                     const char **rec, uint32_t *len)
+{
+    size_t p = *pos;
+    if (p == blen)
+        return 0;
+    if (blen - p < TP_WIRE_REQ_REC)
+        return -1;
+    uint32_t n = tp_get32(body + p);
+    p += TP_WIRE_REQ_REC;
+    if (blen - p < n)
+        return -1;
+    *rec = body + p;
+    *len = n;
+    *pos = p + n;
+    return 1;
+}
+
+int tp_wire_next_res(const char *body, size_t blen, size_t *pos,
+                     const char **rec, uint32_t *len, uint32_t *status,
+                     uint32_t *usec)
+{
+    size_t p = *pos;
+    if (p == blen)
+        return 0;
+    if (blen - p < TP_WIRE_RES_REC)
+        return -1;
+    uint32_t n = tp_get32(body + p);
+    *status = tp_get32(body + p + 4);
+    *usec = tp_get32(body + p + 8);
+    p += TP_WIRE_RES_REC;
+    if (blen - p < n)
+        return -1;
+    *rec = body + p;
+    *len = n;
+    *pos = p + n;
+    return 1;
+}
+
+int tp_write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int tp_read_all(int fd, void *p, size_t n)
+{
+    char *c = p;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, c + got, n - got);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (r == 0) {
+            if (got == 0)
+                return 0;
+            errno = EPIPE;
+            return -1;
+        }
+        got += (size_t)r;
+    }
+    return 1;
+}

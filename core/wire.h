@@ -1,0 +1,79 @@
+/* Frames between the host and a worker.
+ *
+ * A frame is a 24-byte header followed by a body:
+ *   u32 magic "TPW1", u32 type, u32 count, u32 flags, u64 body length
+ * in host byte order (both ends run the same build).  Bodies:
+ *   REQUEST: count input records, each  u32 len, len bytes
+ *   RESULT:  count results, each        u32 len, u32 status, u32 usec, len bytes
+ *            (a chunk's results may span several RESULT frames, in order)
+ *   READY:   empty; the worker loaded the plugin and ran init
+ *   FATAL:   a message; the worker could not start (load or init failed)
+ * A body longer than TP_WIRE_MAX_BODY is a protocol error, never allocated.
+ */
+#ifndef TP_WIRE_H
+#define TP_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TP_WIRE_MAGIC 0x31575054u /* "TPW1" */
+#define TP_WIRE_HDR 24
+#define TP_WIRE_MAX_BODY ((uint64_t)256 << 20)
+#define TP_WIRE_REQ_REC 4  /* request record header bytes */
+#define TP_WIRE_RES_REC 12 /* result record header bytes */
+/* The longest input record or result a frame can carry. */
+#define TP_RECORD_MAX (TP_WIRE_MAX_BODY - TP_WIRE_RES_REC)
+
+enum tp_frame_type {
+    TP_FRAME_REQUEST = 1,
+    TP_FRAME_RESULT = 2,
+    TP_FRAME_READY = 3,
+    TP_FRAME_FATAL = 4,
+};
+
+/* Request flags. */
+#define TP_REQ_TIMES 1u /* measure each task's time (usec field) */
+
+/* Result status, as carried in a result record. */
+enum tp_wire_status { TP_WS_OK = 0, TP_WS_ERROR = 1 };
+
+struct tp_frame {
+    uint32_t type, count, flags;
+    uint64_t len;
+};
+
+void tp_wire_put_hdr(unsigned char raw[TP_WIRE_HDR], uint32_t type,
+                     uint32_t count, uint32_t flags, uint64_t len);
+/* Decode and validate a header.  Returns 0, or -1 with a message in err
+ * (bad magic, unknown type, body over the limit, count impossible for the
+ * body length). */
+int tp_wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp_frame *f,
+                    char *err, size_t errlen);
+
+/* Walk the records of a body.  *pos is the offset of the next record; on
+ * success sets rec/len (and status/usec for results) and advances *pos.
+ * Returns 1 for a record, 0 at the end of the body, -1 if malformed. */
+int tp_wire_next_req(const char *body, size_t blen, size_t *pos,
+                     const char **rec, uint32_t *len);
+int tp_wire_next_res(const char *body, size_t blen, size_t *pos,
+                     const char **rec, uint32_t *len, uint32_t *status,
+                     uint32_t *usec);
+
+/* Unaligned native-order field access. */
+static inline uint32_t tp_get32(const void *p)
+{
+    uint32_t v;
+    __builtin_memcpy(&v, p, 4);
+    return v;
+}
+static inline void tp_put32(void *p, uint32_t v) { __builtin_memcpy(p, &v, 4); }
+
+/* Blocking I/O that retries on EINTR and short counts.
+ * tp_write_all: returns 0, or -1 with errno.
+ * tp_read_all: returns 1 when n bytes were read, 0 on EOF before the first
+ * byte, -1 with errno (EPIPE for EOF in the middle). */
+int tp_write_all(int fd, const void *p, size_t n);
+int tp_read_all(int fd, void *p, size_t n);
+
+#endif

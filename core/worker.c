@@ -1,0 +1,245 @@
+/* A worker: set up the process, load the plugin, run init, then answer
+ * REQUEST frames with RESULT frames until the host closes the socket. */
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "loader.h"
+#include "wire.h"
+
+#define SOCK_FD 3
+/* Results are sent in frames of about this size, so a chunk's output need
+ * not fit one frame and the host sees progress. */
+#define FLUSH_AT (256u << 10)
+
+struct wctx {
+    tp_ctx pub; /* first: the plugin's tp_ctx* is a struct wctx* */
+    struct tp_buf *out;
+    char err[1024];
+    int failed;
+};
+
+static int w_reserve(tp_ctx *c, size_t n)
+{
+    struct wctx *w = (struct wctx *)c;
+    size_t used = (size_t)(c->cur - w->out->p);
+    if (n > TP_RECORD_MAX || used - w->out->len > TP_RECORD_MAX - n) {
+        if (!w->failed)
+            snprintf(w->err, sizeof w->err, "result exceeds the limit of "
+                     "%llu bytes", (unsigned long long)TP_RECORD_MAX);
+        w->failed = 1;
+        return -1;
+    }
+    size_t saved = w->out->len;
+    w->out->len = used;
+    int r = tp_buf_reserve(w->out, n);
+    w->out->len = saved;
+    if (r != 0) {
+        if (!w->failed)
+            snprintf(w->err, sizeof w->err, "out of memory");
+        w->failed = 1;
+        return -1;
+    }
+    c->cur = w->out->p + used;
+    c->end = w->out->p + w->out->cap;
+    return 0;
+}
+
+static void w_vfail(tp_ctx *c, const char *fmt, va_list ap)
+{
+    struct wctx *w = (struct wctx *)c;
+    if (!w->failed)
+        vsnprintf(w->err, sizeof w->err, fmt, ap);
+    w->failed = 1;
+}
+
+static const struct tp_host_api api = {sizeof(struct tp_host_api), w_reserve,
+                                       w_vfail};
+
+static _Noreturn void die(int fd, const char *msg)
+{
+    unsigned char h[TP_WIRE_HDR];
+    size_t n = strlen(msg);
+    tp_wire_put_hdr(h, TP_FRAME_FATAL, 0, 0, n);
+    if (tp_write_all(fd, h, sizeof h) == 0)
+        (void)tp_write_all(fd, msg, n);
+    _exit(1);
+}
+
+/* A fresh process: no fds but stdio and the socket, default signals, and
+ * no life beyond the host's. */
+static void setup(int fd, pid_t host)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            signal(s, SIG_DFL);
+    /* The terminal's Ctrl-C is for the host, which stops us itself. */
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != host)
+        _exit(1);
+    if (fd != SOCK_FD) {
+        if (dup2(fd, SOCK_FD) < 0)
+            _exit(1);
+        close(fd);
+    }
+    if (close_range(SOCK_FD + 1, ~0U, 0) != 0) {
+        long max = sysconf(_SC_OPEN_MAX);
+        for (long i = SOCK_FD + 1; i < (max > 0 ? max : 1024); i++)
+            close((int)i);
+    }
+    int fl = fcntl(SOCK_FD, F_GETFD);
+    if (fl < 0 || fcntl(SOCK_FD, F_SETFD, fl & ~FD_CLOEXEC) < 0)
+        _exit(1);
+    /* The host's input is not ours; what a kernel prints is not output. */
+    int nul = open("/dev/null", O_RDONLY);
+    if (nul < 0 || dup2(nul, 0) < 0 || dup2(2, 1) < 0)
+        die(SOCK_FD, "cannot redirect the worker's stdin/stdout");
+    if (nul > 2)
+        close(nul);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+static uint32_t usec_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    int64_t us = (t1.tv_sec - t0->tv_sec) * 1000000 +
+                 (t1.tv_nsec - t0->tv_nsec) / 1000;
+    return us < 0 ? 0 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+}
+
+static int send_results(int fd, struct tp_buf *out, uint32_t count)
+{
+    tp_wire_put_hdr((unsigned char *)out->p, TP_FRAME_RESULT, count, 0,
+                    out->len - TP_WIRE_HDR);
+    int r = tp_write_all(fd, out->p, out->len);
+    out->len = TP_WIRE_HDR;
+    return r;
+}
+
+/* Answer one request body; returns 0, or -1 if the socket failed. */
+static int serve(int fd, tp_task_fn run, const char *body, size_t blen,
+                 uint32_t flags, struct tp_buf *out)
+{
+    struct wctx w = {{&api, NULL, NULL}, out, {0}, 0};
+    size_t pos = 0;
+    uint32_t count = 0, len;
+    const char *rec;
+    int more;
+    while ((more = tp_wire_next_req(body, blen, &pos, &rec, &len)) == 1) {
+        /* rec is followed by the next record's length or the terminator
+         * slot the reader left; make it a C string for the kernel. */
+        char *mrec = (char *)rec, saved = mrec[len];
+        mrec[len] = '\0';
+        if (tp_buf_reserve(out, TP_WIRE_RES_REC + 64) != 0)
+            die(fd, "out of memory");
+        size_t at = out->len;
+        w.pub.cur = out->p + at + TP_WIRE_RES_REC;
+        w.pub.end = out->p + out->cap;
+        w.failed = 0;
+        struct timespec t0;
+        if (flags & TP_REQ_TIMES)
+            clock_gettime(CLOCK_MONOTONIC, &t0);
+        int rc = run(&w.pub, rec, len);
+        uint32_t us = flags & TP_REQ_TIMES ? usec_since(&t0) : 0;
+        mrec[len] = saved;
+        uint32_t status = TP_WS_OK;
+        size_t n = (size_t)(w.pub.cur - (out->p + at + TP_WIRE_RES_REC));
+        if (rc != TP_OK || w.failed) {
+            status = TP_WS_ERROR;
+            if (!w.failed)
+                snprintf(w.err, sizeof w.err, "task failed (returned %d)", rc);
+            n = strlen(w.err);
+            if (tp_buf_reserve(out, TP_WIRE_RES_REC + n) != 0)
+                die(fd, "out of memory");
+            memcpy(out->p + at + TP_WIRE_RES_REC, w.err, n);
+        }
+        tp_put32(out->p + at, (uint32_t)n);
+        tp_put32(out->p + at + 4, status);
+        tp_put32(out->p + at + 8, us);
+        out->len = at + TP_WIRE_RES_REC + n;
+        count++;
+        if (out->len >= FLUSH_AT) {
+            if (send_results(fd, out, count) != 0)
+                return -1;
+            count = 0;
+        }
+    }
+    if (more < 0)
+        die(fd, "malformed request frame");
+    return count ? send_results(fd, out, count) : 0;
+}
+
+_Noreturn void tp_worker_main(int fd, pid_t host,
+                              const struct tp_worker_spec *spec)
+{
+    setup(fd, host);
+    fd = SOCK_FD;
+    char err[4096];
+    struct tp_loaded l;
+    if (tp_loader_open(spec->file, NULL, &l, err, sizeof err) != 0)
+        die(fd, err);
+    const struct tp_task *t = tp_loader_task(&l, spec->task, err, sizeof err);
+    if (!t)
+        die(fd, err);
+    if (l.desc->init) {
+        struct tp_buf scratch = {0};
+        if (tp_buf_reserve(&scratch, 256) != 0)
+            die(fd, "out of memory");
+        struct wctx w = {{&api, scratch.p, scratch.p + scratch.cap},
+                         &scratch, {0}, 0};
+        int rc = l.desc->init(&w.pub, spec->init_arg);
+        if (rc != TP_OK || w.failed) {
+            char msg[1200];
+            snprintf(msg, sizeof msg, "%s: init failed: %s", l.desc->name,
+                     w.failed ? w.err : "init hook returned an error");
+            die(fd, msg);
+        }
+        tp_buf_free(&scratch);
+    }
+    unsigned char h[TP_WIRE_HDR];
+    tp_wire_put_hdr(h, TP_FRAME_READY, 0, 0, 0);
+    if (tp_write_all(fd, h, sizeof h) != 0)
+        _exit(1);
+
+    struct tp_buf in = {0}, out = {0};
+    if (tp_buf_reserve(&out, FLUSH_AT + 4096) != 0)
+        die(fd, "out of memory");
+    out.len = TP_WIRE_HDR;
+    for (;;) {
+        struct tp_frame f;
+        int r = tp_read_all(fd, h, sizeof h);
+        if (r == 0)
+            break;
+        if (r < 0)
+            _exit(1);
+        if (tp_wire_get_hdr(h, &f, err, sizeof err) != 0 ||
+            f.type != TP_FRAME_REQUEST)
+            die(fd, "protocol error from the host");
+        in.len = 0;
+        /* one spare byte: the last record gets a NUL after it */
+        if (tp_buf_reserve(&in, f.len + 1) != 0)
+            die(fd, "out of memory");
+        if (f.len && tp_read_all(fd, in.p, f.len) != 1)
+            _exit(1);
+        if (serve(fd, t->run, in.p, f.len, f.flags, &out) != 0)
+            _exit(1);
+    }
+    if (l.desc->fini)
+        l.desc->fini();
+    fflush(stdout);
+    _exit(0);
+}

@@ -1,0 +1,138 @@
+/* libtaskpool: map records across a pool of worker processes.
+ *
+ *     tp_pool *p;
+ *     char err[512];
+ *     struct tp_pool_options o = { .jobs = 4 };
+ *     struct tp_pool_callbacks cb = { .result = on_result, .arg = &state };
+ *     if (tp_pool_open(&p, "seed:double", &o, &cb, err, sizeof err))
+ *         ... err says why ...
+ *     while (more input)
+ *         if (tp_pool_feed(p, rec, len)) break;   // may call on_result
+ *     tp_pool_finish(p);                          // the remaining results
+ *     tp_pool_close(p);
+ *
+ * The pool is single-threaded: results are delivered by callbacks from
+ * inside tp_pool_feed, tp_pool_wait_fd and tp_pool_finish, on the caller's
+ * thread.  It forks; the caller must not rely on threads surviving in the
+ * workers.  The pool keeps a bounded number of records in flight: feed
+ * blocks (running the pool) while the window is full.
+ */
+#ifndef TASKPOOL_POOL_H
+#define TASKPOOL_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <taskpool/plugin.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tp_pool tp_pool;
+
+struct tp_pool_options {
+    unsigned jobs;      /* worker processes; 0: the number of online CPUs */
+    unsigned chunk;     /* records per request; 0: adaptive */
+    int unordered;      /* 0: results in input order; else completion order */
+    const char *init_arg;           /* for the plugin's init hook; may be NULL */
+    const char *const *plugin_path; /* directories searched before the
+                                       installed plugin dir, NULL-terminated;
+                                       may be NULL */
+    uint64_t expected;  /* number of records if known (sizes chunks), or 0 */
+};
+
+enum tp_status {
+    TP_RESULT_OK = 0,       /* data is the output */
+    TP_RESULT_ERROR = 1,    /* the task failed; data is its message */
+    TP_RESULT_CRASHED = 2,  /* the worker died running it; data says how */
+    TP_RESULT_TIMEOUT = 3,
+    TP_RESULT_PROTOCOL = 4, /* the worker broke the wire protocol */
+};
+
+/* One input's outcome.  Every pointer is valid only during the callback. */
+struct tp_result {
+    uint64_t index;         /* 0-based position of the input */
+    enum tp_status status;
+    const char *input;      /* the input record (not NUL-terminated) */
+    size_t input_len;
+    const char *data;       /* output if OK, else a message */
+    size_t len;
+    pid_t worker;           /* pid of the worker that ran it */
+    unsigned attempts;
+};
+
+struct tp_pool_callbacks {
+    /* Called once per input, in input order unless unordered.  Return 0 to
+     * go on; non-zero stops the pool (the pool call returns -1 with
+     * TP_ERR_STOPPED). */
+    int (*result)(void *arg, const struct tp_result *r);
+    /* Optional: called before the pool blocks waiting for workers (flush
+     * buffered output here).  Non-zero stops the pool as above. */
+    int (*idle)(void *arg);
+    void *arg;
+};
+
+enum tp_error {
+    TP_ERR_NONE = 0,
+    TP_ERR_USAGE,    /* bad spec or option */
+    TP_ERR_LOAD,     /* plugin not found, not a plugin, ABI, unknown task */
+    TP_ERR_INIT,     /* a worker could not load the plugin or run init */
+    TP_ERR_SYSTEM,   /* fork, socket, memory, I/O */
+    TP_ERR_INPUT,    /* a record over the size limit */
+    TP_ERR_STOPPED,  /* a callback asked to stop */
+};
+
+/* Check spec ("PLUGIN:TASK" or "PATH:TASK"), start the workers and wait
+ * until each has loaded the plugin and run its init hook.  On success
+ * *out owns the pool (release with tp_pool_close) and 0 is returned;
+ * otherwise *out is NULL, err holds a one-line message (no "taskpool: "
+ * prefix) and the tp_error is returned.  opt and cb are copied; the
+ * strings they point to must outlive the pool. */
+int tp_pool_open(tp_pool **out, const char *spec,
+                 const struct tp_pool_options *opt,
+                 const struct tp_pool_callbacks *cb, char *err,
+                 size_t errlen);
+
+/* Queue one record (copied; the caller keeps rec).  Returns 0, or -1 if the
+ * pool has failed or stopped: see tp_pool_error.  Callbacks may run. */
+int tp_pool_feed(tp_pool *p, const void *rec, size_t len);
+
+/* Send any partly filled chunk, then run the pool until fd is readable (or
+ * has hung up), so that the caller's next read on fd does not block while
+ * results wait.  Returns at once when nothing is in flight.  0 or -1. */
+int tp_pool_wait_fd(tp_pool *p, int fd);
+
+/* Deliver every outstanding result.  0 or -1. */
+int tp_pool_finish(tp_pool *p);
+
+/* The error that stopped the pool, and its message (owned by the pool). */
+enum tp_error tp_pool_error(const tp_pool *p, const char **msg);
+
+/* Stop the workers (they run fini and exit; any still busy are killed),
+ * reap them and free everything.  p may be NULL. */
+void tp_pool_close(tp_pool *p);
+
+/* The compiled-in directory of installed plugins. */
+const char *tp_plugin_dir(void);
+
+struct tp_plugin_info {
+    const char *name;         /* as found on the search path */
+    const struct tp_plugin *desc;
+    const char *file;         /* the shared object */
+};
+
+/* Call cb for every plugin on the path (the given directories, then the
+ * installed plugin dir), or only for plugin `only` if not NULL.  Files that
+ * are not usable plugins are reported to bad (may be NULL).  Returns 0,
+ * cb's non-zero value, or -1 with err set when `only` cannot be loaded. */
+int tp_plugins_each(const char *const *path, const char *only,
+                    int (*cb)(void *arg, const struct tp_plugin_info *info),
+                    void (*bad)(void *arg, const char *msg), void *arg,
+                    char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

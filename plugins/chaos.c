@@ -1,0 +1,121 @@
+/* chaos: a test plugin whose tasks misbehave on request (built for make
+ * check, not installed).  `act` reads what to do from its input:
+ *   ok:TEXT  -> TEXT            fail:MSG -> a task failure with MSG
+ *   segv, abort, exit:N, hang   -> the worker dies or never answers
+ *   sleep:MS -> sleeps, then "slept MS"
+ *   huge:N   -> N bytes of 'x'  garbage -> writes junk to the worker socket
+ */
+#include <signal.h>
+#include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <taskpool/plugin.h>
+
+static pid_t init_pid;
+
+static int chaos_init(tp_ctx *ctx, const char *arg)
+{
+    if (arg && !strcmp(arg, "fail"))
+        return tp_fail(ctx, "asked to fail by --init-arg");
+    init_pid = getpid();
+    return TP_OK;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&t, &t) != 0)
+        ;
+}
+
+static int task_echo(tp_ctx *ctx, const char *in, size_t len)
+{
+    return tp_append(ctx, in, len);
+}
+
+static int task_length(tp_ctx *ctx, const char *in, size_t len)
+{
+    (void)in;
+    return tp_put_i64(ctx, (int64_t)len);
+}
+
+static int task_pid(tp_ctx *ctx, const char *in, size_t len)
+{
+    (void)in;
+    (void)len;
+    return tp_printf(ctx, "%ld %ld", (long)getpid(), (long)init_pid);
+}
+
+/* Sleeps 0-4 ms, chosen by a hash of the input, then echoes it. */
+static int task_jitter(tp_ctx *ctx, const char *in, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)in[i]) * 16777619u;
+    sleep_ms((long)(h % 5));
+    return tp_append(ctx, in, len);
+}
+
+static int task_print(tp_ctx *ctx, const char *in, size_t len)
+{
+    printf("chaos printed %s\n", in);
+    fflush(stdout);
+    tp_puts(ctx, "ok ");
+    return tp_append(ctx, in, len);
+}
+
+static long num_after(const char *in, const char *prefix)
+{
+    return strtol(in + strlen(prefix), NULL, 10);
+}
+
+static int task_act(tp_ctx *ctx, const char *in, size_t len)
+{
+    if (!strncmp(in, "ok:", 3))
+        return tp_append(ctx, in + 3, len - 3);
+    if (!strncmp(in, "fail:", 5))
+        return tp_fail(ctx, "%s", in + 5);
+    if (!strcmp(in, "segv"))
+        raise(SIGSEGV);
+    if (!strcmp(in, "abort"))
+        abort();
+    if (!strncmp(in, "exit:", 5))
+        _exit((int)num_after(in, "exit:"));
+    if (!strcmp(in, "hang"))
+        for (;;)
+            pause();
+    if (!strncmp(in, "sleep:", 6)) {
+        sleep_ms(num_after(in, "sleep:"));
+        return tp_printf(ctx, "slept %ld", num_after(in, "sleep:"));
+    }
+    if (!strncmp(in, "huge:", 5)) {
+        long n = num_after(in, "huge:");
+        for (long i = 0; i < n; i++)
+            if (tp_append(ctx, "x", 1) != TP_OK)
+                return TP_FAIL;
+        return TP_OK;
+    }
+    if (!strcmp(in, "garbage")) {
+        /* the worker's socket is the lowest fd above stdio */
+        static const char junk[64] = "this is not a frame header at all.....";
+        if (write(3, junk, sizeof junk) < 0)
+            return tp_fail(ctx, "write: %s", strerror(errno));
+        sleep_ms(100);
+        return tp_puts(ctx, "garbage sent");
+    }
+    return tp_fail(ctx, "unknown action");
+}
+
+static const struct tp_task chaos_tasks[] = {
+    {"echo", "the input itself", task_echo},
+    {"length", "the input's length in bytes", task_length},
+    {"pid", "the worker's pid and the pid that ran init", task_pid},
+    {"jitter", "the input, after 0-4 ms chosen by its hash", task_jitter},
+    {"print", "printf()s to stdout, then returns \"ok INPUT\"", task_print},
+    {"act", "does what the input says (ok:, fail:, segv, exit:N, ...)",
+     task_act},
+    {NULL, NULL, NULL},
+};
+
+TASKPOOL_PLUGIN("chaos", TP_PACKAGE_VERSION, chaos_tasks, chaos_init, NULL)
