@@ -31,6 +31,7 @@ static const char usage_text[] =
     "  -j, --jobs=N           run N worker processes (default: online CPUs)\n"
     "  -a, --arg-file=FILE    read inputs from FILE instead of standard input\n"
     "  -0, --null             inputs end with NUL instead of newline\n"
+    "      --print0           end each result with NUL instead of newline\n"
     "      --chunk=N          send N inputs per request (default: adaptive)\n"
     "      --unordered        write results in completion order\n"
     "      --init-arg=STR     pass STR to the plugin's init hook\n"
@@ -173,11 +174,12 @@ static int feed_fd(tp_pool *p, int fd, char delim, int *read_err)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_CHUNK = 256, OPT_UNORDERED, OPT_INIT_ARG, OPT_LIST };
+    enum { OPT_CHUNK = 256, OPT_UNORDERED, OPT_INIT_ARG, OPT_LIST, OPT_PRINT0 };
     static const struct option longopts[] = {
         {"jobs", required_argument, NULL, 'j'},
         {"arg-file", required_argument, NULL, 'a'},
         {"null", no_argument, NULL, '0'},
+        {"print0", no_argument, NULL, OPT_PRINT0},
         {"chunk", required_argument, NULL, OPT_CHUNK},
         {"unordered", no_argument, NULL, OPT_UNORDERED},
         {"init-arg", required_argument, NULL, OPT_INIT_ARG},
@@ -191,7 +193,7 @@ int main(int argc, char **argv)
     struct paths path = {0};
     const char *arg_file = NULL;
     char delim = '\n';
-    int do_list = 0, c;
+    int do_list = 0, print0 = 0, c;
 
     /* A closed stdout must show up as EPIPE from write, not kill us
      * before the workers are stopped. */
@@ -216,6 +218,9 @@ int main(int argc, char **argv)
             if (parse_count(optarg, &opt.chunk) != 0)
                 return usage_error("invalid chunk size '%s' (1 to 100000)",
                                    optarg);
+            break;
+        case OPT_PRINT0:
+            print0 = 1;
             break;
         case OPT_UNORDERED:
             opt.unordered = 1;
@@ -286,6 +291,8 @@ int main(int argc, char **argv)
         status = EXIT_RUNTIME;
         goto out;
     }
+    if (print0)
+        o.term = '\0';
     struct tp_pool_callbacks cb = {tp_output_result, tp_output_flush, &o};
     tp_pool *pool;
     char err[4096];

@@ -16,6 +16,7 @@ int tp_output_init(struct tp_output *o, int fd)
 {
     memset(o, 0, sizeof *o);
     o->fd = fd;
+    o->term = '\n';
     o->cap = OUT_CAP;
     o->buf = malloc(o->cap);
     return o->buf ? 0 : -1;
@@ -97,7 +98,7 @@ int tp_output_result(void *arg, const struct tp_result *r)
 {
     struct tp_output *o = arg;
     if (r->status == TP_RESULT_OK) {
-        if (put(o, r->data, r->len) != 0 || put(o, "\n", 1) != 0)
+        if (put(o, r->data, r->len) != 0 || put(o, &o->term, 1) != 0)
             return -1;
         return 0;
     }

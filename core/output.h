@@ -9,6 +9,7 @@
 
 struct tp_output {
     int fd;
+    char term;       /* written after each result: '\n' or '\0' */
     char *buf;
     size_t len, cap;
     int err;         /* errno of a failed write to fd (EPIPE: reader left) */
@@ -19,7 +20,7 @@ int tp_output_init(struct tp_output *o, int fd);
 void tp_output_free(struct tp_output *o);
 
 /* Pool callbacks (arg is the tp_output).  A result that is OK is written as
- * its output and a newline; any other writes one line to stderr:
+ * its output and o->term; any other writes one line to stderr:
  * "taskpool: input N (INPUT): MESSAGE" with N counted from 1 and INPUT
  * shortened and escaped.  Both return non-zero once fd cannot be written. */
 int tp_output_result(void *arg, const struct tp_result *r);

@@ -35,10 +35,17 @@ struct mark {
     unsigned attempts;
 };
 
+#define NO_STOP UINT32_MAX
+
 struct chunk {
     uint64_t seq, first;
     uint32_t n, done;   /* records; results received or recorded */
-    size_t body_from;   /* request body offset of record `done` */
+    uint32_t until;     /* the current dispatch ends before this record */
+    uint32_t stop_at;   /* record that killed a worker, or NO_STOP */
+    enum tp_status stop_status;
+    pid_t stop_pid;
+    char stop_msg[512];
+    size_t body_from, body_until; /* request body range being sent */
     enum cstate state;
     struct tp_buf in;   /* request body: u32 len + bytes per record */
     struct tp_buf out;  /* result records, as on the wire */
@@ -60,6 +67,7 @@ struct worker {
     int in_body;
     uint64_t bgot;
     struct tp_buf fatal;  /* body of a FATAL frame */
+    uint64_t answered;    /* results received from this worker */
     uint64_t t_free;      /* when it last finished a chunk */
 };
 
@@ -144,6 +152,7 @@ static void free_slot(tp_pool *p, int s)
     struct chunk *c = &p->c[s];
     c->state = C_FREE;
     c->n = c->done = 0;
+    c->stop_at = NO_STOP;
     c->in.len = c->out.len = 0;
     c->nmarks = 0;
     if (c->in.cap > KEEP_BYTES)
@@ -212,7 +221,7 @@ static void try_send(tp_pool *p, struct worker *w)
 {
     while (w->nsent < w->nq && w->link.fd >= 0) {
         struct chunk *c = &p->c[w->q[w->nsent]];
-        size_t body = c->in.len - c->body_from;
+        size_t body = c->body_until - c->body_from;
         size_t off = w->send_off;
         struct iovec iov[2];
         int n = 0;
@@ -247,14 +256,22 @@ static void dispatch(tp_pool *p)
             return;
         int s = dq_pop(p);
         struct chunk *c = &p->c[s];
+        c->until = c->stop_at < c->n ? c->stop_at : c->n;
         c->body_from = 0;
-        for (uint32_t i = 0; i < c->done; i++) {
+        c->body_until = c->in.len;
+        if (c->done || c->until < c->n) {
+            size_t pos = 0;
             const char *r;
             uint32_t l;
-            tp_wire_next_req(c->in.p, c->in.len, &c->body_from, &r, &l);
+            for (uint32_t i = 0; i < c->until; i++) {
+                if (i == c->done)
+                    c->body_from = pos;
+                tp_wire_next_req(c->in.p, c->in.len, &pos, &r, &l);
+            }
+            c->body_until = pos;
         }
-        tp_wire_put_hdr(c->hdr, TP_FRAME_REQUEST, c->n - c->done, 0,
-                        c->in.len - c->body_from);
+        tp_wire_put_hdr(c->hdr, TP_FRAME_REQUEST, c->until - c->done, 0,
+                        c->body_until - c->body_from);
         c->state = C_SENT;
         c->t_sent = now_ns();
         if (best->nq == 0)
@@ -285,16 +302,52 @@ static void reset_rx(struct worker *w)
     w->fatal.len = 0;
 }
 
-/* The worker is gone or must go: record the input it was running, requeue
- * the rest, start a fresh worker. */
+/* Record a host-made outcome for record c->done. */
+static int record_fail(tp_pool *p, struct chunk *c, enum tp_status st,
+                       const char *msg, pid_t pid)
+{
+    size_t n = strlen(msg);
+    if (tp_buf_reserve(&c->out, TP_WIRE_RES_REC + n) != 0 ||
+        add_mark(c, c->done, pid, 1) != 0)
+        return fail(p, TP_ERR_SYSTEM, "out of memory");
+    char *o = c->out.p + c->out.len;
+    tp_put32(o, (uint32_t)n);
+    tp_put32(o + 4, (uint32_t)st);
+    tp_put32(o + 8, 0);
+    memcpy(o + TP_WIRE_RES_REC, msg, n);
+    c->out.len += TP_WIRE_RES_REC + n;
+    c->done++;
+    return 0;
+}
+
+/* A dispatch of chunk s ended (all its results are in, or its worker is
+ * gone): record a pending failure, then finish or requeue the chunk. */
+static void dispatch_ended(tp_pool *p, int s)
+{
+    struct chunk *c = &p->c[s];
+    if (c->stop_at == c->done) {
+        if (record_fail(p, c, c->stop_status, c->stop_msg, c->stop_pid) != 0)
+            return;
+        c->stop_at = NO_STOP;
+    }
+    if (c->done == c->n) {
+        chunk_done(p, s);
+    } else {
+        c->state = C_QUEUED;
+        dq_push(p, s, 1);
+    }
+}
+
+/* The worker is gone or must go: blame the input it was running, send the
+ * rest of its work elsewhere, start a fresh worker. */
 static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
                         const char *detail)
 {
     pid_t pid = w->link.pid;
+    uint64_t started = tp_link_started(&w->link);
     int st = 0;
-    char how[512], msg[1024];
-    if (w->fatal.len && w->rgot == TP_WIRE_HDR &&
-        w->bgot == w->rf.len && w->rf.type == TP_FRAME_FATAL)
+    char how[256], msg[1024];
+    if (w->fatal.len)
         snprintf(msg, sizeof msg, "%.*s", (int)w->fatal.len, w->fatal.p);
     else
         msg[0] = 0;
@@ -313,16 +366,10 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
                  how);
         return;
     }
-    if (why == TP_RESULT_PROTOCOL)
-        snprintf(msg, sizeof msg, "worker %d: protocol error: %s", (int)pid,
-                 detail);
-    else
-        snprintf(msg, sizeof msg, "worker %d %s", (int)pid, how);
-    reset_rx(w);
     int q[DEPTH];
-    unsigned nq = w->nq;
+    unsigned nq = w->nq, nsent = w->nsent;
     memcpy(q, w->q, sizeof q);
-    unsigned nsent = w->nsent;
+    reset_rx(w);
     w->nq = w->nsent = 0;
     w->send_off = 0;
     w->ready = 0;
@@ -330,31 +377,28 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
         p->c[q[i]].state = C_QUEUED;
         dq_push(p, q[i], 1);
     }
-    if (nq && !nsent) { /* it never had the whole of q[0]: no blame */
-        p->c[q[0]].state = C_QUEUED;
-        dq_push(p, q[0], 1);
-    } else if (nq) {
+    if (nq) {
+        /* Results travel in batches: the progress counter says which
+         * input of q[0] was running; those before it ran, but their
+         * results died with the worker and run again. */
         struct chunk *c = &p->c[q[0]];
-        size_t n = strlen(msg);
-        if (tp_buf_reserve(&c->out, TP_WIRE_RES_REC + n) != 0 ||
-            add_mark(c, c->done, pid, 1) != 0) {
-            fail(p, TP_ERR_SYSTEM, "out of memory");
-            return;
+        uint64_t k = started - w->answered - 1;
+        if (nsent && started > w->answered && k < c->until - c->done) {
+            c->stop_at = c->done + (uint32_t)k;
+            c->stop_status = why;
+            c->stop_pid = pid;
+            if (why == TP_RESULT_PROTOCOL)
+                snprintf(c->stop_msg, sizeof c->stop_msg,
+                         "worker %d: protocol error: %s", (int)pid, detail);
+            else
+                snprintf(c->stop_msg, sizeof c->stop_msg, "worker %d %s",
+                         (int)pid, how);
         }
-        char *o = c->out.p + c->out.len;
-        tp_put32(o, (uint32_t)n);
-        tp_put32(o + 4, (uint32_t)why);
-        tp_put32(o + 8, 0);
-        memcpy(o + TP_WIRE_RES_REC, msg, n);
-        c->out.len += TP_WIRE_RES_REC + n;
-        if (++c->done == c->n) {
-            chunk_done(p, q[0]);
-        } else {
-            c->state = C_QUEUED;
-            dq_push(p, q[0], 1);
-        }
+        dispatch_ended(p, q[0]);
     }
-    if (tp_link_start(&w->link, &p->spec, how, sizeof how) != 0) {
+    w->answered = 0;
+    if (p->err == TP_ERR_NONE &&
+        tp_link_start(&w->link, &p->spec, how, sizeof how) != 0) {
         fail(p, TP_ERR_SYSTEM, "%s", how);
         return;
     }
@@ -388,12 +432,14 @@ static int take_results(tp_pool *p, struct worker *w, char *why, size_t len)
     }
     c->out.len += blen;
     c->done += k;
-    if (c->done == c->n) {
+    w->answered += k;
+    if (c->done == c->until) {
         int s = w->q[0];
-        adapt(p, c, w);
+        if (c->until == c->n && c->stop_at == NO_STOP)
+            adapt(p, c, w);
         memmove(w->q, w->q + 1, (--w->nq) * sizeof *w->q);
         w->nsent--;
-        chunk_done(p, s);
+        dispatch_ended(p, s);
         dispatch(p);
     }
     return 0;
@@ -422,7 +468,7 @@ static void on_readable(tp_pool *p, struct worker *w)
                 }
                 if (f->type == TP_FRAME_RESULT) {
                     struct chunk *c = w->nsent ? &p->c[w->q[0]] : NULL;
-                    if (!c || f->count == 0 || f->count > c->n - c->done)
+                    if (!c || f->count == 0 || f->count > c->until - c->done)
                         return worker_lost(p, w, TP_RESULT_PROTOCOL,
                                            "unexpected result frame");
                     if (tp_buf_reserve(&c->out, (size_t)f->len) != 0) {
@@ -726,10 +772,12 @@ int tp_pool_open(tp_pool **out, const char *spec,
         snprintf(err, errlen, "out of memory");
         return TP_ERR_SYSTEM;
     }
-    for (unsigned i = 0; i < p->nslots; i++)
+    for (unsigned i = 0; i < p->nslots; i++) {
         p->freel[p->nfree++] = (int)(p->nslots - 1 - i);
+        p->c[i].stop_at = NO_STOP;
+    }
     for (unsigned i = 0; i < p->jobs; i++)
-        p->w[i].link = (struct tp_link){-1, -1};
+        p->w[i].link = (struct tp_link){-1, -1, NULL};
     for (unsigned i = 0; i < p->jobs; i++) {
         if (tp_link_start(&p->w[i].link, &p->spec, err, errlen) != 0) {
             tp_pool_close(p);

@@ -5,6 +5,7 @@
 #define TP_TRANSPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -14,9 +15,17 @@ struct tp_worker_spec {
     const char *init_arg; /* may be NULL */
 };
 
+/* Written by the worker, read by the host once the worker is gone: how
+ * many tasks it has started.  Results travel in batches, so this is how
+ * the host tells which input a dead worker was running. */
+struct tp_progress {
+    uint64_t started;
+};
+
 struct tp_link {
     int fd;    /* the host's end, non-blocking; -1 when stopped */
     pid_t pid; /* the worker (leader of its own process group) */
+    struct tp_progress *prog; /* shared with the worker */
 };
 
 /* Start a worker serving spec.  Returns 0, or -1 with err set. */
@@ -27,6 +36,9 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
  * errno (EAGAIN when it would block).  EINTR is retried. */
 ssize_t tp_link_send(struct tp_link *l, const struct iovec *iov, int n);
 ssize_t tp_link_recv(struct tp_link *l, void *p, size_t n);
+
+/* Tasks the worker has started (read it before tp_link_stop). */
+uint64_t tp_link_started(const struct tp_link *l);
 
 /* Close the link and reap the worker.  If force, kill its process group
  * first; else the worker sees EOF, runs fini and exits.  Stores the wait

@@ -6,11 +6,19 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "worker.h"
+
+static void unmap(struct tp_link *l)
+{
+    if (l->prog)
+        munmap(l->prog, sizeof *l->prog);
+    l->prog = NULL;
+}
 
 int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
                   char *err, size_t errlen)
@@ -18,8 +26,16 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
     int sv[2];
     l->fd = -1;
     l->pid = -1;
+    l->prog = mmap(NULL, sizeof *l->prog, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (l->prog == MAP_FAILED) {
+        l->prog = NULL;
+        snprintf(err, errlen, "mmap: %s", strerror(errno));
+        return -1;
+    }
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
         snprintf(err, errlen, "socketpair: %s", strerror(errno));
+        unmap(l);
         return -1;
     }
     pid_t host = getpid();
@@ -28,11 +44,12 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
         snprintf(err, errlen, "fork: %s", strerror(errno));
         close(sv[0]);
         close(sv[1]);
+        unmap(l);
         return -1;
     }
     if (pid == 0) {
         close(sv[0]);
-        tp_worker_main(sv[1], host, spec);
+        tp_worker_main(sv[1], host, l->prog, spec);
     }
     close(sv[1]);
     /* Also from the parent, so the group exists before any kill(-pid). */
@@ -41,6 +58,7 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
         close(sv[0]);
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
+        unmap(l);
         return -1;
     }
     int fl = fcntl(sv[0], F_GETFL);
@@ -49,6 +67,7 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
         close(sv[0]);
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
+        unmap(l);
         return -1;
     }
     l->fd = sv[0];
@@ -75,6 +94,11 @@ ssize_t tp_link_recv(struct tp_link *l, void *p, size_t n)
     return r;
 }
 
+uint64_t tp_link_started(const struct tp_link *l)
+{
+    return l->prog ? __atomic_load_n(&l->prog->started, __ATOMIC_ACQUIRE) : 0;
+}
+
 int tp_link_stop(struct tp_link *l, int force, int *wstatus)
 {
     int st = 0, r = 0;
@@ -96,6 +120,7 @@ int tp_link_stop(struct tp_link *l, int force, int *wstatus)
         kill(-l->pid, SIGKILL);
     }
     l->pid = -1;
+    unmap(l);
     if (wstatus)
         *wstatus = st;
     return r;

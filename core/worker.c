@@ -132,7 +132,7 @@ static int send_results(int fd, struct tp_buf *out, uint32_t count)
 
 /* Answer one request body; returns 0, or -1 if the socket failed. */
 static int serve(int fd, tp_task_fn run, const char *body, size_t blen,
-                 uint32_t flags, struct tp_buf *out)
+                 uint32_t flags, struct tp_buf *out, struct tp_progress *prog)
 {
     struct wctx w = {{&api, NULL, NULL}, out, {0}, 0};
     size_t pos = 0;
@@ -153,6 +153,7 @@ static int serve(int fd, tp_task_fn run, const char *body, size_t blen,
         struct timespec t0;
         if (flags & TP_REQ_TIMES)
             clock_gettime(CLOCK_MONOTONIC, &t0);
+        __atomic_store_n(&prog->started, prog->started + 1, __ATOMIC_RELEASE);
         int rc = run(&w.pub, rec, len);
         uint32_t us = flags & TP_REQ_TIMES ? usec_since(&t0) : 0;
         mrec[len] = saved;
@@ -183,7 +184,7 @@ static int serve(int fd, tp_task_fn run, const char *body, size_t blen,
     return count ? send_results(fd, out, count) : 0;
 }
 
-_Noreturn void tp_worker_main(int fd, pid_t host,
+_Noreturn void tp_worker_main(int fd, pid_t host, struct tp_progress *prog,
                               const struct tp_worker_spec *spec)
 {
     setup(fd, host);
@@ -235,7 +236,7 @@ _Noreturn void tp_worker_main(int fd, pid_t host,
             die(fd, "out of memory");
         if (f.len && tp_read_all(fd, in.p, f.len) != 1)
             _exit(1);
-        if (serve(fd, t->run, in.p, f.len, f.flags, &out) != 0)
+        if (serve(fd, t->run, in.p, f.len, f.flags, &out, prog) != 0)
             _exit(1);
     }
     if (l.desc->fini)

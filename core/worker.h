@@ -7,8 +7,8 @@
 #include "transport.h"
 
 /* Runs in the forked child: fd is its end of the socket, host the parent's
- * pid.  Never returns. */
-_Noreturn void tp_worker_main(int fd, pid_t host,
+ * pid, prog its progress counter.  Never returns. */
+_Noreturn void tp_worker_main(int fd, pid_t host, struct tp_progress *prog,
                               const struct tp_worker_spec *spec);
 
 #endif

@@ -1,1 +1,25 @@
-exit 0
+# A worker that crashes, exits or breaks the protocol loses only the input
+# it was running; the others complete, in order, on fresh workers.
+. "$(dirname "$0")/lib.sh"
+
+pids() { sed -E 's/worker [0-9]+/worker PID/'; }
+
+run -j 2 --chunk 4 chaos:act ok:1 segv ok:3 ok:4 exit:3 ok:6 abort ok:8
+check "status" 1 "$rc"
+check "stdout" "1${nl}3${nl}4${nl}6${nl}8" "$out"
+check "stderr" "taskpool: input 2 (segv): worker PID killed by signal 11 (Segmentation fault)
+taskpool: input 5 (exit:3): worker PID exited with status 3
+taskpool: input 7 (abort): worker PID killed by signal 6 (Aborted)" "$(printf '%s\n' "$err" | pids)"
+
+run -j 1 chaos:act ok:a garbage ok:c
+check "status" 1 "$rc"
+check "stdout" "a${nl}c" "$out"
+check "stderr" "taskpool: input 2 (garbage): worker PID: protocol error: bad frame magic 0x73696874" "$(printf '%s\n' "$err" | pids)"
+
+run -j 1 chaos:act fail:"line one${nl}line two" ok:z
+expect 1 z "taskpool: input 1 (fail:line one\\nline two): line one\\nline two"
+
+# a 64-byte input is shortened in the message
+long=$(printf 'x%.0s' $(seq 64))
+run -j 1 seed:double "$long"
+expect 1 "" "taskpool: input 1 (xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...): not an integer"

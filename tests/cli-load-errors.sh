@@ -1,1 +1,46 @@
-exit 0
+# Every way loading a plugin can fail: one line, exit 2, precise message.
+. "$(dirname "$0")/lib.sh"
+P=$TASKPOOL_PLUGIN_PATH
+T=$TP_TEST_PLUGINS
+
+run nope:double 1
+expect 2 "" "taskpool: plugin 'nope' not found (searched: $P, $TP_PLUGINDIR)"
+
+# -L dirs come first, then TASKPOOL_PLUGIN_PATH (empty parts skipped), then
+# the installed dir
+TASKPOOL_PLUGIN_PATH="::$tmp/b:" run -L "$tmp/a" -L "$tmp/c" nope:x 1
+expect 2 "" "taskpool: plugin 'nope' not found (searched: $tmp/a, $tmp/c, $tmp/b, $TP_PLUGINDIR)"
+
+run 'no.pe:double' 1
+expect 2 "" "taskpool: invalid plugin name 'no.pe' (letters, digits, '_' and '-' only; a path must contain '/')"
+
+run seed:triple 1
+expect 2 "" "taskpool: plugin 'seed' has no task 'triple' (tasks: double, print_number, hello)"
+
+run "$T/nodesc.la:x" 1
+expect 2 "" "taskpool: $T/.libs/nodesc.so: not a taskpool plugin (no taskpool_plugin symbol; declare it with TASKPOOL_PLUGIN)"
+
+run "$T/badabi.la:echo" 1
+expect 2 "" "taskpool: $T/.libs/badabi.so: ABI mismatch: plugin was built for taskpool ABI 2.0, this taskpool has ABI 1.0; rebuild the plugin against this taskpool"
+
+run -L "$T" badmagic:echo 1
+expect 2 "" "taskpool: $T/.libs/badmagic.so: not a taskpool plugin (ABI magic 0xdeadbeef, expected 0x4c504b54)"
+
+run "$tmp/missing.so:x" 1
+expect 2 "" "taskpool: cannot load $tmp/missing.so: file not found"
+
+seq 1000 >"$tmp/junk.so"
+run "$tmp/junk.so:x" 1
+expect 2 "" "taskpool: cannot load $tmp/junk.so: invalid ELF header"
+
+run --init-arg fail chaos:echo 1
+expect 2 "" "taskpool: chaos: init failed: asked to fail by --init-arg"
+
+# a plugin found by path, .la or .so, relative or absolute
+run "$P/seed.la:double" 21
+expect 0 42 ""
+(cd "$P" && run ./.libs/seed.so:double 4 && expect 0 8 "") || exit 1
+
+# the current directory is never searched implicitly
+(cd "$P" && TASKPOOL_PLUGIN_PATH= run seed:double 1 &&
+    expect 2 "" "taskpool: plugin 'seed' not found (searched: $TP_PLUGINDIR)") || exit 1

@@ -1,1 +1,30 @@
-exit 0
+# Streaming: a million lines byte for byte; results before the input ends;
+# host memory that does not grow with the input.
+. "$(dirname "$0")/lib.sh"
+
+seq 1000000 | "$TASKPOOL" -j2 seed:double | cksum >"$tmp/got"
+seq 1000000 | awk '{print $1*2}' | cksum >"$tmp/want"
+cmp -s "$tmp/want" "$tmp/got" || fail "seq 1000000 | taskpool -j2 seed:double differs from awk"
+
+# the first result comes out while the input is still open
+mkfifo "$tmp/fifo"
+{ echo 21; sleep 5; echo 22; } | "$TASKPOOL" -j1 seed:double >"$tmp/fifo" &
+exec 3<"$tmp/fifo"
+start=$(date +%s)
+IFS= read -r first <&3 || fail "no first result"
+check "first result" 42 "$first"
+[ $(($(date +%s) - start)) -le 3 ] || fail "first result waited for the end of input"
+IFS= read -r second <&3
+check "second result" 44 "$second"
+exec 3<&-
+wait
+
+# peak RSS (KiB) of the host and its workers, for N input lines
+rss() {
+    seq "$1" | "$TP_MAXRSS" "$TASKPOOL" -j2 seed:double 2>&1 >/dev/null
+}
+small=$(rss 200000) || fail "maxrss failed"
+large=$(rss 4000000) || fail "maxrss failed"
+echo "peak RSS: $small KiB at 200000 lines, $large KiB at 4000000 lines"
+# 4M lines are 30 MiB of input and 34 MiB of output
+[ "$large" -lt $((small + 4096)) ] || fail "memory grows with the input: $small -> $large KiB"

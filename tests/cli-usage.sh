@@ -1,1 +1,52 @@
-exit 0
+# Options, --help, --version and usage errors (exit 2, one line).
+. "$(dirname "$0")/lib.sh"
+
+run --version
+expect 0 "taskpool $TP_VERSION (plugin ABI 1.0)" ""
+
+run --help
+check "--help status" 0 "$rc"
+case $out in "Usage: taskpool [OPTION]... PLUGIN:TASK [INPUT]..."*) ;;
+*) fail "--help starts with the usage line: $out" ;; esac
+check "--help stderr" "" "$err"
+
+run
+expect 2 "" "taskpool: missing PLUGIN:TASK (try 'taskpool --help')"
+
+run -j 0 seed:double 1
+expect 2 "" "taskpool: invalid number of jobs '0' (1 to 100000) (try 'taskpool --help')"
+
+run -j x seed:double 1
+expect 2 "" "taskpool: invalid number of jobs 'x' (1 to 100000) (try 'taskpool --help')"
+
+run --chunk=-1 seed:double 1
+expect 2 "" "taskpool: invalid chunk size '-1' (1 to 100000) (try 'taskpool --help')"
+
+run --frobnicate seed:double 1
+expect 2 "" "taskpool: unrecognized option '--frobnicate' (try 'taskpool --help')"
+
+run -q seed:double 1
+expect 2 "" "taskpool: invalid option -- 'q' (try 'taskpool --help')"
+
+run seed:double -j
+# after PLUGIN:TASK everything is an input, even if it looks like an option
+check "inputs after the spec" 1 "$rc"
+check "stderr" "taskpool: input 1 (-j): not an integer" "$err"
+
+run --jobs
+expect 2 "" "taskpool: option '--jobs' requires an argument (try 'taskpool --help')"
+
+run seed
+expect 2 "" "taskpool: expected PLUGIN:TASK, got 'seed'"
+
+run seed:
+expect 2 "" "taskpool: expected PLUGIN:TASK, got 'seed:'"
+
+run seed:'do uble' 1
+expect 2 "" "taskpool: invalid task name 'do uble'"
+
+run -a /nonexistent/file seed:double
+expect 2 "" "taskpool: /nonexistent/file: No such file or directory"
+
+run -a /dev/null seed:double 1
+expect 2 "" "taskpool: inputs given both as arguments and with -a/--arg-file (try 'taskpool --help')"

@@ -1,1 +1,22 @@
-exit 0
+# Workers are distinct processes that each loaded the plugin and ran init
+# themselves; what a kernel prints goes to stderr, not into the results.
+. "$(dirname "$0")/lib.sh"
+
+seq 400 | "$TASKPOOL" -j 3 --chunk 1 chaos:pid >"$tmp/out" 2>"$tmp/err" &
+host=$!
+wait $host
+check "status" 0 "$?"
+check "stderr" "" "$(cat "$tmp/err")"
+check "one line per input" 400 "$(wc -l <"$tmp/out")"
+# field 1: the worker's pid; field 2: the pid that ran init in that worker
+awk '$1 != $2 { bad = 1 } END { exit bad }' "$tmp/out" ||
+    fail "a task ran in a process that did not run init itself"
+grep -qw "$host" "$tmp/out" && fail "the host ($host) ran a task"
+check "distinct workers" 3 "$(cut -d' ' -f1 <"$tmp/out" | sort -u | wc -l)"
+no_children $host
+
+# printf in a kernel: stderr gets it, stdout only has results
+run -j 2 chaos:print a b
+check "print status" 0 "$rc"
+check "print stdout" "ok a${nl}ok b" "$out"
+check "print stderr" "chaos printed a${nl}chaos printed b" "$(printf '%s\n' "$err" | sort)"

@@ -1,0 +1,41 @@
+# Shared by the shell tests: run taskpool, compare exactly, clean up.
+set -u
+: "${TASKPOOL:?run through make check}"
+tmp=$(mktemp -d) || exit 99
+trap 'rm -rf "$tmp"' EXIT
+nl='
+'
+
+fail() {
+    printf 'FAIL: %s\n' "$*" >&2
+    exit 1
+}
+
+# run ARGS...: sets $out, $err, $rc (stdin is the caller's)
+run() {
+    "$TASKPOOL" "$@" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    out=$(cat "$tmp/out")
+    err=$(cat "$tmp/err")
+}
+
+# check WHAT EXPECTED ACTUAL
+check() {
+    [ "$2" = "$3" ] && return 0
+    printf 'FAIL: %s\n--- expected\n%s\n--- got\n%s\n' "$1" "$2" "$3" >&2
+    exit 1
+}
+
+# expect RC OUT ERR: the last run's status, stdout and stderr, exactly
+expect() {
+    check "exit status" "$1" "$rc"
+    check "stdout" "$2" "$out"
+    check "stderr" "$3" "$err"
+}
+
+# no process whose parent is $1 may remain
+no_children() {
+    sleep 0.1
+    left=$(ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' ')
+    [ -z "$left" ] || fail "processes left behind by $1: $left"
+}

@@ -1,1 +1,203 @@
-int main(void){return 0;}
+/* The embedding API, driven directly: ordered and unordered maps, failed
+ * inputs, load and init errors, stopping from a callback. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <taskpool/pool.h>
+
+struct collect {
+    uint64_t n, failed, stop_after;
+    int64_t sum;
+    uint64_t next_index; /* for the order check */
+    int in_order;
+    char last_err[256];
+    pid_t workers[16];
+    unsigned nworkers;
+};
+
+static int on_result(void *arg, const struct tp_result *r)
+{
+    struct collect *c = arg;
+    if (r->index != c->next_index)
+        c->in_order = 0;
+    c->next_index = r->index + 1;
+    c->n++;
+    ck_assert_int_ne(r->worker, getpid());
+    ck_assert_uint_eq(r->attempts, 1);
+    if (r->status == TP_RESULT_OK) {
+        char buf[32];
+        ck_assert_uint_lt(r->len, sizeof buf);
+        memcpy(buf, r->data, r->len);
+        buf[r->len] = 0;
+        /* seed:double of index+1 */
+        ck_assert_int_eq(atoll(buf), 2 * (int64_t)(r->index + 1));
+        c->sum += atoll(buf);
+    } else {
+        c->failed++;
+        snprintf(c->last_err, sizeof c->last_err, "%.*s", (int)r->len,
+                 r->data);
+    }
+    return c->stop_after && c->n == c->stop_after;
+}
+
+static const char *path[2];
+
+static tp_pool *open_ok(const char *spec, struct tp_pool_options *o,
+                        struct collect *c)
+{
+    struct tp_pool_callbacks cb = {on_result, NULL, c};
+    char err[1024];
+    tp_pool *p;
+    path[0] = getenv("TASKPOOL_PLUGIN_PATH");
+    ck_assert_ptr_nonnull(path[0]);
+    o->plugin_path = path;
+    int r = tp_pool_open(&p, spec, o, &cb, err, sizeof err);
+    ck_assert_msg(r == 0, "open: %s", err);
+    return p;
+}
+
+static void feed_numbers(tp_pool *p, int from, int to)
+{
+    char buf[32];
+    for (int i = from; i <= to; i++) {
+        int n = snprintf(buf, sizeof buf, "%d", i);
+        ck_assert_int_eq(tp_pool_feed(p, buf, (size_t)n), 0);
+    }
+}
+
+START_TEST(ordered_map)
+{
+    struct collect c = {.in_order = 1};
+    struct tp_pool_options o = {.jobs = 3};
+    tp_pool *p = open_ok("seed:double", &o, &c);
+    feed_numbers(p, 1, 20000);
+    ck_assert_int_eq(tp_pool_finish(p), 0);
+    tp_pool_close(p);
+    ck_assert_uint_eq(c.n, 20000);
+    ck_assert(c.in_order);
+    ck_assert_int_eq(c.sum, (int64_t)20000 * 20001);
+}
+END_TEST
+
+START_TEST(unordered_map_same_results)
+{
+    struct collect c = {.in_order = 1};
+    struct tp_pool_options o = {.jobs = 2, .unordered = 1, .chunk = 7};
+    tp_pool *p = open_ok("seed:double", &o, &c);
+    feed_numbers(p, 1, 5000);
+    ck_assert_int_eq(tp_pool_finish(p), 0);
+    tp_pool_close(p);
+    ck_assert_uint_eq(c.n, 5000);
+    ck_assert_int_eq(c.sum, (int64_t)5000 * 5001);
+}
+END_TEST
+
+START_TEST(failed_inputs_are_results)
+{
+    struct collect c = {.in_order = 1};
+    struct tp_pool_options o = {.jobs = 2};
+    tp_pool *p = open_ok("seed:double", &o, &c);
+    feed_numbers(p, 1, 3);
+    ck_assert_int_eq(tp_pool_feed(p, "four", 4), 0);
+    ck_assert_int_eq(tp_pool_finish(p), 0);
+    tp_pool_close(p);
+    ck_assert_uint_eq(c.n, 4);
+    ck_assert_uint_eq(c.failed, 1);
+    ck_assert_str_eq(c.last_err, "not an integer");
+    ck_assert(c.in_order);
+}
+END_TEST
+
+START_TEST(stop_from_callback)
+{
+    struct collect c = {.in_order = 1, .stop_after = 10};
+    struct tp_pool_options o = {.jobs = 2, .chunk = 1};
+    tp_pool *p = open_ok("seed:double", &o, &c);
+    int r = 0;
+    for (int i = 1; i <= 100000 && r == 0; i++) {
+        char buf[16];
+        int n = snprintf(buf, sizeof buf, "%d", i);
+        r = tp_pool_feed(p, buf, (size_t)n);
+    }
+    if (r == 0)
+        r = tp_pool_finish(p);
+    ck_assert_int_eq(r, -1);
+    const char *msg;
+    ck_assert_int_eq(tp_pool_error(p, &msg), TP_ERR_STOPPED);
+    ck_assert_str_eq(msg, "stopped by the result callback");
+    ck_assert_int_eq(tp_pool_feed(p, "1", 1), -1);
+    tp_pool_close(p);
+    ck_assert_uint_eq(c.n, 10);
+}
+END_TEST
+
+static int open_err(const char *spec, const char *init_arg, char *err,
+                    size_t len)
+{
+    struct collect c = {0};
+    struct tp_pool_callbacks cb = {on_result, NULL, &c};
+    path[0] = getenv("TASKPOOL_PLUGIN_PATH");
+    struct tp_pool_options o = {.jobs = 2, .plugin_path = path,
+                                .init_arg = init_arg};
+    tp_pool *p = (tp_pool *)1;
+    int r = tp_pool_open(&p, spec, &o, &cb, err, len);
+    ck_assert_ptr_null(p);
+    return r;
+}
+
+START_TEST(open_errors)
+{
+    char err[1024];
+    ck_assert_int_eq(open_err("seed", NULL, err, sizeof err), TP_ERR_USAGE);
+    ck_assert_str_eq(err, "expected PLUGIN:TASK, got 'seed'");
+    ck_assert_int_eq(open_err("seed:nope", NULL, err, sizeof err),
+                     TP_ERR_LOAD);
+    ck_assert_str_eq(err, "plugin 'seed' has no task 'nope' (tasks: double, "
+                     "print_number, hello)");
+    ck_assert_int_eq(open_err("chaos:echo", "fail", err, sizeof err),
+                     TP_ERR_INIT);
+    ck_assert_str_eq(err, "chaos: init failed: asked to fail by --init-arg");
+}
+END_TEST
+
+static int count_plugin(void *arg, const struct tp_plugin_info *info)
+{
+    (void)info;
+    ++*(int *)arg;
+    return 0;
+}
+
+START_TEST(plugins_each)
+{
+    char err[1024];
+    int n = 0;
+    path[0] = getenv("TASKPOOL_PLUGIN_PATH");
+    ck_assert_int_eq(tp_plugins_each(path, "seed", count_plugin, NULL, &n, err,
+                                     sizeof err), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(tp_plugins_each(path, "nope", count_plugin, NULL, &n, err,
+                                     sizeof err), -1);
+    ck_assert_int_eq(strncmp(err, "plugin 'nope' not found", 23), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("pool");
+    TCase *tc = tcase_create("map");
+    tcase_add_test(tc, ordered_map);
+    tcase_add_test(tc, unordered_map_same_results);
+    tcase_add_test(tc, failed_inputs_are_results);
+    tcase_add_test(tc, stop_from_callback);
+    tcase_add_test(tc, open_errors);
+    tcase_add_test(tc, plugins_each);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,1 +1,211 @@
-int main(void){return 0;}
+/* The wire codec: headers, record walking, limits, and blocking I/O that
+ * survives byte-by-byte delivery, EINTR and EOF in the middle. */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "wire.h"
+
+START_TEST(header_round_trip)
+{
+    unsigned char raw[TP_WIRE_HDR];
+    struct tp_frame f;
+    char err[128];
+    tp_wire_put_hdr(raw, TP_FRAME_RESULT, 3, TP_REQ_TIMES, 36);
+    ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), 0);
+    ck_assert_uint_eq(f.type, TP_FRAME_RESULT);
+    ck_assert_uint_eq(f.count, 3);
+    ck_assert_uint_eq(f.flags, TP_REQ_TIMES);
+    ck_assert_uint_eq(f.len, 36);
+}
+END_TEST
+
+START_TEST(header_rejects)
+{
+    unsigned char raw[TP_WIRE_HDR];
+    struct tp_frame f;
+    char err[128];
+    memcpy(raw, "this is not a frame header at all.....", TP_WIRE_HDR);
+    ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), -1);
+    ck_assert_str_eq(err, "bad frame magic 0x73696874");
+
+    tp_wire_put_hdr(raw, 9, 0, 0, 0);
+    ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), -1);
+    ck_assert_str_eq(err, "unknown frame type 9");
+
+    tp_wire_put_hdr(raw, TP_FRAME_REQUEST, 1, 0, TP_WIRE_MAX_BODY + 1);
+    ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), -1);
+    ck_assert_str_eq(err, "frame of 268435457 bytes exceeds the limit of "
+                          "268435456 bytes");
+
+    tp_wire_put_hdr(raw, TP_FRAME_REQUEST, TP_WIRE_MAX_BODY / 4, 0,
+                    TP_WIRE_MAX_BODY);
+    ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), 0);
+    tp_wire_put_hdr(raw, TP_FRAME_RESULT, 4, 0, 47);
+    ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), -1);
+    ck_assert_str_eq(err, "frame claims 4 records in 47 bytes");
+
+    tp_wire_put_hdr(raw, TP_FRAME_READY, 1, 0, 0);
+    ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), -1);
+}
+END_TEST
+
+START_TEST(records_walk_and_bounds)
+{
+    char body[32];
+    size_t pos = 0;
+    const char *rec;
+    uint32_t len, st, us;
+    tp_put32(body, 3);
+    memcpy(body + 4, "a\0b", 3);
+    tp_put32(body + 7, 0);
+    ck_assert_int_eq(tp_wire_next_req(body, 11, &pos, &rec, &len), 1);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_int_eq(memcmp(rec, "a\0b", 3), 0);
+    ck_assert_int_eq(tp_wire_next_req(body, 11, &pos, &rec, &len), 1);
+    ck_assert_uint_eq(len, 0);
+    ck_assert_int_eq(tp_wire_next_req(body, 11, &pos, &rec, &len), 0);
+    /* a length that runs past the body, and a truncated length */
+    pos = 0;
+    ck_assert_int_eq(tp_wire_next_req(body, 6, &pos, &rec, &len), -1);
+    pos = 0;
+    ck_assert_int_eq(tp_wire_next_req(body, 2, &pos, &rec, &len), -1);
+
+    tp_put32(body, 2);
+    tp_put32(body + 4, TP_WS_ERROR);
+    tp_put32(body + 8, 77);
+    memcpy(body + 12, "no", 2);
+    pos = 0;
+    ck_assert_int_eq(tp_wire_next_res(body, 14, &pos, &rec, &len, &st, &us), 1);
+    ck_assert_uint_eq(st, TP_WS_ERROR);
+    ck_assert_uint_eq(us, 77);
+    ck_assert_int_eq(memcmp(rec, "no", 2), 0);
+    ck_assert_int_eq(tp_wire_next_res(body, 14, &pos, &rec, &len, &st, &us), 0);
+    pos = 0;
+    ck_assert_int_eq(tp_wire_next_res(body, 13, &pos, &rec, &len, &st, &us), -1);
+}
+END_TEST
+
+/* A child writes a frame one byte at a time; the reader gets it whole. */
+START_TEST(read_byte_by_byte)
+{
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    unsigned char frame[TP_WIRE_HDR + 5];
+    tp_wire_put_hdr(frame, TP_FRAME_FATAL, 0, 0, 5);
+    memcpy(frame + TP_WIRE_HDR, "hello", 5);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        for (size_t i = 0; i < sizeof frame; i++) {
+            if (tp_write_all(sv[1], frame + i, 1) != 0)
+                _exit(1);
+            usleep(200);
+        }
+        _exit(0);
+    }
+    close(sv[1]);
+    unsigned char hdr[TP_WIRE_HDR];
+    char body[5], err[64];
+    struct tp_frame f;
+    ck_assert_int_eq(tp_read_all(sv[0], hdr, sizeof hdr), 1);
+    ck_assert_int_eq(tp_wire_get_hdr(hdr, &f, err, sizeof err), 0);
+    ck_assert_uint_eq(f.len, 5);
+    ck_assert_int_eq(tp_read_all(sv[0], body, 5), 1);
+    ck_assert_int_eq(memcmp(body, "hello", 5), 0);
+    ck_assert_int_eq(tp_read_all(sv[0], body, 1), 0); /* clean EOF */
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_int_eq(st, 0);
+    close(sv[0]);
+}
+END_TEST
+
+START_TEST(read_eof_in_the_middle)
+{
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    ck_assert_int_eq(tp_write_all(sv[1], "abc", 3), 0);
+    close(sv[1]);
+    char buf[8];
+    errno = 0;
+    ck_assert_int_eq(tp_read_all(sv[0], buf, 8), -1);
+    ck_assert_int_eq(errno, EPIPE);
+    close(sv[0]);
+}
+END_TEST
+
+static volatile sig_atomic_t alarms;
+static void on_alarm(int sig)
+{
+    (void)sig;
+    alarms++;
+}
+
+/* Interrupted by a signal (no SA_RESTART) while blocked: the data still
+ * arrives whole, in both directions. */
+START_TEST(eintr_and_short_writes)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_alarm;
+    ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    size_t n = 4 << 20; /* far more than the socket buffer: short writes */
+    char *src = malloc(n), *dst = malloc(n);
+    ck_assert_ptr_nonnull(src);
+    ck_assert_ptr_nonnull(dst);
+    for (size_t i = 0; i < n; i++)
+        src[i] = (char)(i * 7 + 3);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(sv[0]);
+        struct itimerval it = {{0, 1000}, {0, 1000}};
+        setitimer(ITIMER_REAL, &it, NULL);
+        usleep(50000); /* the reader blocks, and is interrupted, first */
+        _exit(tp_write_all(sv[1], src, n) == 0 ? 0 : 1);
+    }
+    close(sv[1]);
+    struct itimerval it = {{0, 1000}, {0, 1000}};
+    ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+    ck_assert_int_eq(tp_read_all(sv[0], dst, n), 1);
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    ck_assert_int_eq(memcmp(src, dst, n), 0);
+    ck_assert_int_gt(alarms, 0);
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        ck_assert_int_eq(errno, EINTR);
+    ck_assert_int_eq(st, 0);
+    free(src);
+    free(dst);
+    close(sv[0]);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("wire");
+    TCase *tc = tcase_create("codec");
+    tcase_add_test(tc, header_round_trip);
+    tcase_add_test(tc, header_rejects);
+    tcase_add_test(tc, records_walk_and_bounds);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("io");
+    tcase_add_test(tc, read_byte_by_byte);
+    tcase_add_test(tc, read_eof_in_the_middle);
+    tcase_add_test(tc, eintr_and_short_writes);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
