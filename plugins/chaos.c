@@ -4,6 +4,7 @@
  *   segv, abort, exit:N, hang   -> the worker dies or never answers
  *   sleep:MS -> sleeps, then "slept MS"
  *   huge:N   -> N bytes of 'x'  garbage -> writes junk to the worker socket
+ *   bigframe -> writes a frame header announcing a 1 TiB body
  */
 #include <signal.h>
 #include <stdint.h>
@@ -103,6 +104,15 @@ static int task_act(tp_ctx *ctx, const char *in, size_t len)
             return tp_fail(ctx, "write: %s", strerror(errno));
         sleep_ms(100);
         return tp_puts(ctx, "garbage sent");
+    }
+    if (!strcmp(in, "bigframe")) {
+        /* a well-formed RESULT header announcing a 1 TiB body */
+        unsigned char h[24] = {'T', 'P', 'W', '1', 2, 0, 0, 0, 1, 0, 0, 0,
+                               0,   0,   0,   0,   0, 0, 0, 0, 0, 1, 0, 0};
+        if (write(3, h, sizeof h) < 0)
+            return tp_fail(ctx, "write: %s", strerror(errno));
+        sleep_ms(100);
+        return tp_puts(ctx, "bigframe sent");
     }
     return tp_fail(ctx, "unknown action");
 }

@@ -16,6 +16,11 @@ check "status" 1 "$rc"
 check "stdout" "a${nl}c" "$out"
 check "stderr" "taskpool: input 2 (garbage): worker PID: protocol error: bad frame magic 0x73696874" "$(printf '%s\n' "$err" | pids)"
 
+run -j 1 chaos:act ok:a bigframe ok:c
+check "status" 1 "$rc"
+check "stdout" "a${nl}c" "$out"
+check "stderr" "taskpool: input 2 (bigframe): worker PID: protocol error: frame of 1099511627776 bytes exceeds the limit of 268435456 bytes" "$(printf '%s\n' "$err" | pids)"
+
 run -j 1 chaos:act fail:"line one${nl}line two" ok:z
 expect 1 z "taskpool: input 1 (fail:line one\\nline two): line one\\nline two"
 

@@ -28,3 +28,15 @@ large=$(rss 4000000) || fail "maxrss failed"
 echo "peak RSS: $small KiB at 200000 lines, $large KiB at 4000000 lines"
 # 4M lines are 30 MiB of input and 34 MiB of output
 [ "$large" -lt $((small + 4096)) ] || fail "memory grows with the input: $small -> $large KiB"
+# 30 MiB of input through a host (and workers) that never hold it all
+cap=$((16 * 1024))
+[ "$large" -lt "$cap" ] || fail "peak RSS $large KiB over the cap of $cap KiB"
+
+# A slow input at the head stops the reader instead of filling memory: an
+# endless fast producer behind it, and the run ends when head has one line.
+first=$({ echo sleep:1500; yes ok:x; } |
+    "$TP_MAXRSS" "$TASKPOOL" -j2 chaos:act 2>"$tmp/rss" | head -n 1)
+check "first result" "slept 1500" "$first"
+rss=$(cat "$tmp/rss")
+echo "peak RSS behind a slow head: $rss KiB"
+[ "$rss" -lt "$cap" ] || fail "a slow head let memory grow to $rss KiB"
