@@ -19,7 +19,8 @@ struct tp_worker_spec {
  * many tasks it has started.  Results travel in batches, so this is how
  * the host tells which input a dead worker was running. */
 struct tp_progress {
-    uint64_t started;
+    uint64_t started;    /* tasks started */
+    uint64_t t_start_ns; /* CLOCK_MONOTONIC start of the latest (if timed) */
 };
 
 struct tp_link {
@@ -37,13 +38,18 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
 ssize_t tp_link_send(struct tp_link *l, const struct iovec *iov, int n);
 ssize_t tp_link_recv(struct tp_link *l, void *p, size_t n);
 
-/* Tasks the worker has started (read it before tp_link_stop). */
-uint64_t tp_link_started(const struct tp_link *l);
+/* Tasks the worker has started, and when the latest started (if the
+ * request asked for times).  Valid until tp_link_reap. */
+uint64_t tp_link_started(const struct tp_link *l, uint64_t *t_start_ns);
 
-/* Close the link and reap the worker.  If force, kill its process group
- * first; else the worker sees EOF, runs fini and exits.  Stores the wait
- * status in *wstatus if not NULL.  Returns 0, or -1 if waitpid failed. */
-int tp_link_stop(struct tp_link *l, int force, int *wstatus);
+/* Close the host's end: an idle worker runs fini and exits. */
+void tp_link_close(struct tp_link *l);
+
+/* Wait up to grace_ms for the worker to exit (0: not at all), then kill its
+ * process group; reap it, and kill what is left of its group (a kernel's
+ * children).  Stores the wait status in *wstatus if not NULL.  Returns 0,
+ * or -1 if waitpid failed. */
+int tp_link_reap(struct tp_link *l, int grace_ms, int *wstatus);
 
 /* "killed by signal 11 (Segmentation fault)" / "exited with status 3". */
 void tp_describe_wait(int wstatus, char *buf, size_t len);

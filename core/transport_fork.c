@@ -6,7 +6,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,22 +96,47 @@ ssize_t tp_link_recv(struct tp_link *l, void *p, size_t n)
     return r;
 }
 
-uint64_t tp_link_started(const struct tp_link *l)
+uint64_t tp_link_started(const struct tp_link *l, uint64_t *t_start_ns)
 {
-    return l->prog ? __atomic_load_n(&l->prog->started, __ATOMIC_ACQUIRE) : 0;
+    if (!l->prog) {
+        if (t_start_ns)
+            *t_start_ns = 0;
+        return 0;
+    }
+    uint64_t n = __atomic_load_n(&l->prog->started, __ATOMIC_ACQUIRE);
+    if (t_start_ns)
+        *t_start_ns = __atomic_load_n(&l->prog->t_start_ns, __ATOMIC_RELAXED);
+    return n;
 }
 
-int tp_link_stop(struct tp_link *l, int force, int *wstatus)
+void tp_link_close(struct tp_link *l)
 {
-    int st = 0, r = 0;
-    if (l->pid > 0 && force) {
-        kill(-l->pid, SIGKILL);
-        kill(l->pid, SIGKILL);
-    }
     if (l->fd >= 0)
         close(l->fd);
     l->fd = -1;
+}
+
+/* Wait for pid to exit, at most ms; no sleeping loop: poll a pidfd. */
+static void wait_exit(pid_t pid, int ms)
+{
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pfd < 0)
+        return;
+    struct pollfd p = {pfd, POLLIN, 0};
+    while (poll(&p, 1, ms) < 0 && errno == EINTR)
+        ;
+    close(pfd);
+}
+
+int tp_link_reap(struct tp_link *l, int grace_ms, int *wstatus)
+{
+    int st = 0, r = 0;
+    tp_link_close(l);
     if (l->pid > 0) {
+        if (grace_ms > 0)
+            wait_exit(l->pid, grace_ms);
+        kill(-l->pid, SIGKILL);
+        kill(l->pid, SIGKILL);
         pid_t w;
         do
             w = waitpid(l->pid, &st, 0);

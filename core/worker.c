@@ -151,8 +151,13 @@ static int serve(int fd, tp_task_fn run, const char *body, size_t blen,
         w.pub.end = out->p + out->cap;
         w.failed = 0;
         struct timespec t0;
-        if (flags & TP_REQ_TIMES)
+        if (flags & TP_REQ_TIMES) {
             clock_gettime(CLOCK_MONOTONIC, &t0);
+            __atomic_store_n(&prog->t_start_ns,
+                             (uint64_t)t0.tv_sec * 1000000000u +
+                                 (uint64_t)t0.tv_nsec,
+                             __ATOMIC_RELAXED);
+        }
         __atomic_store_n(&prog->started, prog->started + 1, __ATOMIC_RELEASE);
         int rc = run(&w.pub, rec, len);
         uint32_t us = flags & TP_REQ_TIMES ? usec_since(&t0) : 0;

@@ -41,6 +41,18 @@ struct tp_pool_options {
                                        installed plugin dir, NULL-terminated;
                                        may be NULL */
     uint64_t expected;  /* number of records if known (sizes chunks), or 0 */
+    unsigned retries;   /* run an input that crashed or timed out up to this
+                           many more times, on a fresh worker */
+    double timeout;     /* seconds a task may run (0: no limit) */
+    double timeout_pct; /* or: this % of the median time of the tasks that
+                           succeeded so far (0: unused) */
+    enum tp_halt { TP_HALT_NEVER = 0, TP_HALT_SOON, TP_HALT_NOW } halt;
+    unsigned halt_fail;     /* halt after this many failed inputs, or */
+    double halt_fail_pct;   /* when this % of the inputs failed (0: unused) */
+    unsigned max_tasks;     /* replace a worker after this many tasks (0: never) */
+    int measure;            /* fill tp_result.usec */
+    int cancel_fd;          /* readable means stop now (a self-pipe written by
+                               a signal handler); 0 means none */
 };
 
 enum tp_status {
@@ -60,7 +72,8 @@ struct tp_result {
     const char *data;       /* output if OK, else a message */
     size_t len;
     pid_t worker;           /* pid of the worker that ran it */
-    unsigned attempts;
+    unsigned attempts;      /* 1, or more after retries */
+    uint32_t usec;          /* time in the kernel, if options.measure */
 };
 
 struct tp_pool_callbacks {
@@ -82,6 +95,8 @@ enum tp_error {
     TP_ERR_SYSTEM,   /* fork, socket, memory, I/O */
     TP_ERR_INPUT,    /* a record over the size limit */
     TP_ERR_STOPPED,  /* a callback asked to stop */
+    TP_ERR_HALTED,   /* the halt policy's threshold was reached */
+    TP_ERR_CANCELLED, /* options.cancel_fd became readable */
 };
 
 /* Check spec ("PLUGIN:TASK" or "PATH:TASK"), start the workers and wait
@@ -96,7 +111,9 @@ int tp_pool_open(tp_pool **out, const char *spec,
                  size_t errlen);
 
 /* Queue one record (copied; the caller keeps rec).  Returns 0, or -1 if the
- * pool has failed or stopped: see tp_pool_error.  Callbacks may run. */
+ * pool has failed or stopped: see tp_pool_error.  Callbacks may run.
+ * After TP_ERR_HALTED with TP_HALT_SOON, call tp_pool_finish to let the
+ * tasks already sent to workers finish and deliver their results. */
 int tp_pool_feed(tp_pool *p, const void *rec, size_t len);
 
 /* Send any partly filled chunk, then run the pool until fd is readable (or
@@ -104,14 +121,17 @@ int tp_pool_feed(tp_pool *p, const void *rec, size_t len);
  * results wait.  Returns at once when nothing is in flight.  0 or -1. */
 int tp_pool_wait_fd(tp_pool *p, int fd);
 
-/* Deliver every outstanding result.  0 or -1. */
+/* Deliver every outstanding result.  0 or -1.  When halting soon, only the
+ * inputs already sent to a worker are run and delivered; -1 with
+ * TP_ERR_HALTED then. */
 int tp_pool_finish(tp_pool *p);
 
 /* The error that stopped the pool, and its message (owned by the pool). */
 enum tp_error tp_pool_error(const tp_pool *p, const char **msg);
 
-/* Stop the workers (they run fini and exit; any still busy are killed),
- * reap them and free everything.  p may be NULL. */
+/* Stop the workers (idle ones get EOF, run fini and exit within 2 s; busy
+ * ones, and any after that, are killed with their process group), reap
+ * them and free everything.  p may be NULL. */
 void tp_pool_close(tp_pool *p);
 
 /* The compiled-in directory of installed plugins. */

@@ -1,0 +1,550 @@
+/* Workers: chunks are queued to them (DEPTH at a time, so a worker never
+ * waits for the host), results are read straight into the chunk, and every
+ * way a worker can go wrong ends in one recorded outcome for the input it
+ * was running: it died, it hung past the timeout, it broke the protocol.
+ * The rest of its work goes to the front of the queue and a fresh worker
+ * takes its place. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pool_impl.h"
+
+#define TARGET_NS 2e6  /* adaptive chunks aim at 2 ms of work */
+#define GRACE_MS 2000  /* an idle worker told to stop gets this long */
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static void try_send(tp_pool *p, struct worker *w)
+{
+    while (w->nsent < w->nq && w->link.fd >= 0) {
+        struct chunk *c = &p->c[w->q[w->nsent]];
+        size_t body = c->body_until - c->body_from;
+        size_t off = w->send_off;
+        struct iovec iov[2];
+        int n = 0;
+        if (off < TP_WIRE_HDR)
+            iov[n++] = (struct iovec){c->hdr + off, TP_WIRE_HDR - off};
+        size_t boff = off < TP_WIRE_HDR ? 0 : off - TP_WIRE_HDR;
+        if (body > boff)
+            iov[n++] = (struct iovec){c->in.p + c->body_from + boff,
+                                      body - boff};
+        ssize_t r = tp_link_send(&w->link, iov, n);
+        if (r < 0)
+            return; /* EAGAIN: wait for POLLOUT; else EOF shows on read */
+        w->send_off += (size_t)r;
+        if (w->send_off == TP_WIRE_HDR + body) {
+            w->send_off = 0;
+            w->nsent++;
+        }
+    }
+}
+
+static int fresh(const struct worker *w)
+{
+    return w->link.fd >= 0 && w->assigned == 0 && w->nq == 0;
+}
+
+static void reset_worker(struct worker *w)
+{
+    w->ready = 0;
+    w->nq = w->nsent = 0;
+    w->send_off = 0;
+    w->rgot = 0;
+    w->in_body = 0;
+    w->bgot = 0;
+    w->fatal.len = 0;
+    w->answered = w->assigned = 0;
+}
+
+/* Replace an idle worker by a fresh one (recycling, or for a retry). */
+static int restart(tp_pool *p, struct worker *w)
+{
+    char err[256];
+    tp_link_close(&w->link);
+    tp_link_reap(&w->link, GRACE_MS, NULL);
+    reset_worker(w);
+    if (tp_link_start(&w->link, &p->spec, err, sizeof err) != 0)
+        return tp_pool_fail(p, TP_ERR_SYSTEM, "%s", err);
+    return 0;
+}
+
+/* Which records of chunk c the next dispatch to w sends: [done, until). */
+static uint32_t dispatch_until(const tp_pool *p, const struct chunk *c,
+                               const struct worker *w)
+{
+    uint32_t until = c->n;
+    if (c->stop_at < until)
+        until = c->stop_at;
+    if (c->retry_at == c->done)
+        until = c->done + 1;
+    else if (c->retry_at < until)
+        until = c->retry_at;
+    if (p->o.max_tasks && until - c->done > p->o.max_tasks - w->assigned)
+        until = c->done + (uint32_t)(p->o.max_tasks - w->assigned);
+    return until;
+}
+
+static struct worker *pick(tp_pool *p, const struct chunk *c)
+{
+    struct worker *best = NULL;
+    int want_fresh = c->retry_at == c->done;
+    for (unsigned i = 0; i < p->jobs; i++) {
+        struct worker *w = &p->w[i];
+        if (w->link.fd < 0 || w->nq >= DEPTH)
+            continue;
+        if (p->o.max_tasks && w->assigned >= p->o.max_tasks) {
+            if (w->nq == 0 && restart(p, w) != 0)
+                return NULL;
+            if (w->assigned >= p->o.max_tasks)
+                continue;
+        }
+        if (want_fresh && !fresh(w))
+            continue;
+        if (!best || w->nq < best->nq)
+            best = w;
+    }
+    if (!best && want_fresh) {
+        /* a retry needs a fresh worker: recycle an idle one */
+        for (unsigned i = 0; i < p->jobs; i++) {
+            struct worker *w = &p->w[i];
+            if (w->link.fd >= 0 && w->nq == 0)
+                return restart(p, w) == 0 ? w : NULL;
+        }
+    }
+    return best;
+}
+
+void tp_sched_dispatch(tp_pool *p)
+{
+    while (p->dq_len && !p->halting && p->err == TP_ERR_NONE) {
+        struct chunk *c = &p->c[p->dq[p->dq_head]];
+        struct worker *w = pick(p, c);
+        if (!w)
+            return;
+        int s = tp_dq_pop(p);
+        c->until = dispatch_until(p, c, w);
+        c->body_from = 0;
+        c->body_until = c->in.len;
+        if (c->done || c->until < c->n) {
+            size_t pos = 0;
+            const char *r;
+            uint32_t l;
+            for (uint32_t i = 0; i < c->until; i++) {
+                if (i == c->done)
+                    c->body_from = pos;
+                tp_wire_next_req(c->in.p, c->in.len, &pos, &r, &l);
+            }
+            c->body_until = pos;
+        }
+        tp_wire_put_hdr(c->hdr, TP_FRAME_REQUEST, c->until - c->done,
+                        p->req_flags, c->body_until - c->body_from);
+        c->state = C_SENT;
+        c->t_sent = now_ns();
+        if (w->nq == 0)
+            w->t_free = c->t_sent;
+        w->assigned += c->until - c->done;
+        w->q[w->nq++] = s;
+        try_send(p, w);
+    }
+}
+
+static void adapt(tp_pool *p, struct chunk *c, struct worker *w)
+{
+    uint64_t t = now_ns(), from = c->t_sent > w->t_free ? c->t_sent : w->t_free;
+    w->t_free = t;
+    if (p->o.chunk)
+        return;
+    double per = (double)(t - from) / c->n;
+    p->ns_per_item = p->ns_per_item > 0 ? 0.7 * p->ns_per_item + 0.3 * per
+                                        : per;
+    double want = TARGET_NS / (p->ns_per_item > 1 ? p->ns_per_item : 1);
+    p->target = want >= p->cap ? p->cap : want < 1 ? 1 : (unsigned)want;
+}
+
+/* Record a host-made outcome for record c->done. */
+static int record_fail(tp_pool *p, struct chunk *c, enum tp_status st,
+                       const char *msg, pid_t pid, unsigned attempts)
+{
+    size_t n = strlen(msg);
+    if (tp_buf_reserve(&c->out, TP_WIRE_RES_REC + n) != 0 ||
+        tp_add_mark(c, c->done, pid, attempts) != 0)
+        return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+    char *o = c->out.p + c->out.len;
+    tp_put32(o, (uint32_t)n);
+    tp_put32(o + 4, (uint32_t)st);
+    tp_put32(o + 8, 0);
+    memcpy(o + TP_WIRE_RES_REC, msg, n);
+    c->out.len += TP_WIRE_RES_REC + n;
+    c->done++;
+    return 0;
+}
+
+/* A dispatch of chunk s ended (all its results are in, or its worker is
+ * gone): record a pending failure, then finish or requeue the chunk. */
+static void dispatch_ended(tp_pool *p, int s)
+{
+    struct chunk *c = &p->c[s];
+    if (c->stop_at == c->done) {
+        if (record_fail(p, c, c->stop_status, c->stop_msg, c->stop_pid,
+                        c->stop_attempts) != 0)
+            return;
+        c->stop_at = NO_REC;
+    }
+    if (c->done == c->n) {
+        tp_chunk_done(p, s);
+    } else {
+        c->state = C_QUEUED;
+        tp_dq_push(p, s, 1);
+    }
+}
+
+/* The input at c->done + k killed its worker (why, msg): retry it, or
+ * record the outcome once the inputs before it are through. */
+static void blame(tp_pool *p, struct chunk *c, uint32_t k, enum tp_status why,
+                  const char *msg, pid_t pid)
+{
+    uint32_t at = c->done + k;
+    unsigned attempts = c->retry_at == at ? c->retry_attempts : 1;
+    if (why != TP_RESULT_PROTOCOL && attempts <= p->o.retries) {
+        c->retry_at = at;
+        c->retry_attempts = attempts + 1;
+        return;
+    }
+    if (c->retry_at == at)
+        c->retry_at = NO_REC;
+    c->stop_at = at;
+    c->stop_status = why;
+    c->stop_pid = pid;
+    c->stop_attempts = attempts;
+    snprintf(c->stop_msg, sizeof c->stop_msg, "%s", msg);
+}
+
+/* The worker is gone or must go: blame the input it was running, send the
+ * rest of its work elsewhere, start a fresh worker. */
+static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
+                        const char *detail)
+{
+    pid_t pid = w->link.pid;
+    uint64_t started = tp_link_started(&w->link, NULL);
+    int st = 0;
+    char how[256], msg[1024];
+    tp_link_reap(&w->link, 0, &st);
+    tp_describe_wait(st, how, sizeof how);
+    if (w->fatal.len) {
+        tp_pool_fail(p, TP_ERR_INIT, "%.*s", (int)w->fatal.len, w->fatal.p);
+        return;
+    }
+    if (why == TP_RESULT_PROTOCOL)
+        snprintf(msg, sizeof msg, "worker %d: protocol error: %s", (int)pid,
+                 detail);
+    else if (why == TP_RESULT_TIMEOUT)
+        snprintf(msg, sizeof msg, "worker %d %s", (int)pid, detail);
+    else
+        snprintf(msg, sizeof msg, "worker %d %s", (int)pid, how);
+    if (!w->ready) {
+        tp_pool_fail(p, TP_ERR_INIT, "%s while starting", msg);
+        return;
+    }
+    int q[DEPTH];
+    unsigned nq = w->nq, nsent = w->nsent;
+    uint64_t answered = w->answered;
+    memcpy(q, w->q, sizeof q);
+    reset_worker(w);
+    for (unsigned i = nq; i-- > 1;) {
+        p->c[q[i]].state = C_QUEUED;
+        tp_dq_push(p, q[i], 1);
+    }
+    if (nq) {
+        /* Results travel in batches: the progress counter says which
+         * input of q[0] was running; those before it ran, but their
+         * results died with the worker and run again. */
+        struct chunk *c = &p->c[q[0]];
+        uint64_t k = started - answered - 1;
+        if (nsent && started > answered && k < c->until - c->done)
+            blame(p, c, (uint32_t)k, why, msg, pid);
+        dispatch_ended(p, q[0]);
+    }
+    if (p->err == TP_ERR_NONE &&
+        tp_link_start(&w->link, &p->spec, how, sizeof how) != 0) {
+        tp_pool_fail(p, TP_ERR_SYSTEM, "%s", how);
+        return;
+    }
+    tp_sched_dispatch(p);
+}
+
+static void add_sample(tp_pool *p, uint32_t usec)
+{
+    p->samples[p->sample_pos] = usec;
+    p->sample_pos = (p->sample_pos + 1) % SAMPLES;
+    if (p->nsamples < SAMPLES)
+        p->nsamples++;
+    p->samples_new++;
+}
+
+/* A complete RESULT body sits at c->out.p + c->out.len; check and take it. */
+static int take_results(tp_pool *p, struct worker *w, char *why, size_t len)
+{
+    struct chunk *c = &p->c[w->q[0]];
+    const char *body = c->out.p + c->out.len;
+    size_t pos = 0, blen = (size_t)w->rf.len;
+    uint32_t k = 0, l, st, us;
+    const char *r;
+    int m;
+    while ((m = tp_wire_next_res(body, blen, &pos, &r, &l, &st, &us)) == 1) {
+        if (st > TP_WS_ERROR) {
+            snprintf(why, len, "result with unknown status %u", (unsigned)st);
+            return -1;
+        }
+        if (st == TP_WS_OK && p->o.timeout_pct > 0)
+            add_sample(p, us);
+        k++;
+    }
+    if (m < 0 || k != w->rf.count) {
+        snprintf(why, len, "malformed result frame (%u records declared, "
+                 "%u found)", (unsigned)w->rf.count, (unsigned)k);
+        return -1;
+    }
+    int retried = c->retry_at == c->done;
+    if (tp_add_mark(c, c->done, w->link.pid,
+                    retried ? c->retry_attempts : 1) != 0) {
+        tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+        return 0;
+    }
+    if (retried)
+        c->retry_at = NO_REC;
+    c->out.len += blen;
+    c->done += k;
+    w->answered += k;
+    if (c->done == c->until) {
+        int s = w->q[0];
+        if (c->until == c->n && c->nmarks == 1) /* one clean dispatch */
+            adapt(p, c, w);
+        memmove(w->q, w->q + 1, (--w->nq) * sizeof *w->q);
+        w->nsent--;
+        dispatch_ended(p, s);
+        tp_sched_dispatch(p);
+    }
+    return 0;
+}
+
+/* Read what the worker sent: headers, then bodies straight into place. */
+static void on_readable(tp_pool *p, struct worker *w)
+{
+    char why[512];
+    while (w->link.fd >= 0 && p->err == TP_ERR_NONE) {
+        ssize_t r;
+        if (!w->in_body) {
+            r = tp_link_recv(&w->link, w->rhdr + w->rgot,
+                             TP_WIRE_HDR - w->rgot);
+            if (r > 0 && (w->rgot += (size_t)r) == TP_WIRE_HDR) {
+                struct tp_frame *f = &w->rf;
+                w->rgot = 0;
+                if (tp_wire_get_hdr(w->rhdr, f, why, sizeof why) != 0)
+                    return worker_lost(p, w, TP_RESULT_PROTOCOL, why);
+                if (f->type == TP_FRAME_READY) {
+                    if (w->ready)
+                        return worker_lost(p, w, TP_RESULT_PROTOCOL,
+                                           "unexpected READY frame");
+                    w->ready = 1;
+                    continue;
+                }
+                struct tp_buf *dst = &w->fatal;
+                if (f->type == TP_FRAME_RESULT) {
+                    struct chunk *c = w->nsent ? &p->c[w->q[0]] : NULL;
+                    if (!c || f->count == 0 || f->count > c->until - c->done)
+                        return worker_lost(p, w, TP_RESULT_PROTOCOL,
+                                           "unexpected result frame");
+                    dst = &c->out;
+                } else if (f->type != TP_FRAME_FATAL) {
+                    return worker_lost(p, w, TP_RESULT_PROTOCOL,
+                                       "unexpected request frame");
+                }
+                if (tp_buf_reserve(dst, (size_t)f->len) != 0) {
+                    tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+                    return;
+                }
+                w->in_body = 1;
+                w->bgot = 0;
+            }
+        } else {
+            struct tp_buf *dst = w->rf.type == TP_FRAME_FATAL
+                                     ? &w->fatal : &p->c[w->q[0]].out;
+            size_t want = (size_t)(w->rf.len - w->bgot);
+            r = want ? tp_link_recv(&w->link, dst->p + dst->len + w->bgot,
+                                    want)
+                     : 0;
+            if (r > 0)
+                w->bgot += (uint64_t)r;
+            if (w->bgot == w->rf.len) {
+                w->in_body = 0;
+                if (w->rf.type == TP_FRAME_FATAL) {
+                    w->fatal.len = (size_t)w->rf.len;
+                    return worker_lost(p, w, TP_RESULT_CRASHED, NULL);
+                }
+                if (take_results(p, w, why, sizeof why) != 0)
+                    return worker_lost(p, w, TP_RESULT_PROTOCOL, why);
+                continue;
+            }
+        }
+        if (r == 0)
+            return worker_lost(p, w, TP_RESULT_CRASHED, NULL);
+        if (r < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            return worker_lost(p, w, TP_RESULT_CRASHED, NULL);
+        }
+    }
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The time limit in ns, or 0 for none (P% needs a few successes first). */
+static uint64_t limit_ns(tp_pool *p)
+{
+    if (p->o.timeout > 0)
+        return (uint64_t)(p->o.timeout * 1e9);
+    if (p->o.timeout_pct <= 0 || p->nsamples < 3)
+        return 0;
+    if (p->samples_new * 8 >= p->nsamples || !p->median_ns) {
+        uint32_t tmp[SAMPLES];
+        memcpy(tmp, p->samples, p->nsamples * sizeof *tmp);
+        qsort(tmp, p->nsamples, sizeof *tmp, cmp_u32);
+        p->median_ns = (uint64_t)tmp[p->nsamples / 2] * 1000 + 1000;
+        p->samples_new = 0;
+    }
+    return (uint64_t)((double)p->median_ns * p->o.timeout_pct / 100);
+}
+
+/* Kill workers past the limit; return ms until the next deadline, or -1. */
+static int enforce_timeouts(tp_pool *p)
+{
+    uint64_t lim = limit_ns(p);
+    if (!lim)
+        return -1;
+    uint64_t now = now_ns(), next = UINT64_MAX;
+    for (unsigned i = 0; i < p->jobs && p->err == TP_ERR_NONE; i++) {
+        struct worker *w = &p->w[i];
+        uint64_t t0;
+        if (w->link.fd < 0 || !w->nsent ||
+            tp_link_started(&w->link, &t0) <= w->answered || !t0)
+            continue;
+        if (now >= t0 + lim) {
+            char d[128];
+            snprintf(d, sizeof d, "timed out after %g s", (double)lim / 1e9);
+            worker_lost(p, w, TP_RESULT_TIMEOUT, d);
+        } else if (t0 + lim < next) {
+            next = t0 + lim;
+        }
+    }
+    if (next == UINT64_MAX)
+        return -1;
+    return (int)((next - now + 999999) / 1000000);
+}
+
+int tp_sched_run_once(tp_pool *p, int extra_fd)
+{
+    unsigned n = 0;
+    int timeout = enforce_timeouts(p);
+    if (p->err != TP_ERR_NONE)
+        return -1;
+    for (unsigned i = 0; i < p->jobs; i++) {
+        struct worker *w = &p->w[i];
+        p->pfd[n].fd = w->link.fd;
+        p->pfd[n].events = POLLIN | (w->nsent < w->nq ? POLLOUT : 0);
+        p->pfd[n].revents = 0;
+        n++;
+    }
+    int cancel = p->o.cancel_fd > 0 ? (int)n : -1;
+    if (cancel >= 0)
+        p->pfd[n++] = (struct pollfd){p->o.cancel_fd, POLLIN, 0};
+    int extra = extra_fd >= 0 ? (int)n : -1;
+    if (extra >= 0)
+        p->pfd[n++] = (struct pollfd){extra_fd, POLLIN, 0};
+    int r = poll(p->pfd, n, 0);
+    if (r == 0) {
+        if (p->cb.idle && p->cb.idle(p->cb.arg) != 0)
+            return tp_pool_fail(p, TP_ERR_STOPPED,
+                                "stopped by the idle callback");
+        r = poll(p->pfd, n, timeout);
+    }
+    if (r < 0) {
+        if (errno == EINTR)
+            return 0;
+        return tp_pool_fail(p, TP_ERR_SYSTEM, "poll: %s", strerror(errno));
+    }
+    if (cancel >= 0 && p->pfd[cancel].revents)
+        return tp_pool_fail(p, TP_ERR_CANCELLED, "cancelled");
+    for (unsigned i = 0; i < p->jobs && p->err == TP_ERR_NONE; i++) {
+        struct worker *w = &p->w[i];
+        short ev = p->pfd[i].revents;
+        if (p->pfd[i].fd != w->link.fd)
+            continue; /* replaced during this round */
+        if (ev & POLLOUT)
+            try_send(p, w);
+        if (ev & (POLLIN | POLLHUP | POLLERR))
+            on_readable(p, w);
+    }
+    if (p->err != TP_ERR_NONE)
+        return -1;
+    return extra >= 0 && p->pfd[extra].revents ? 1 : 0;
+}
+
+unsigned tp_sched_busy(const tp_pool *p)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < p->jobs; i++)
+        n += p->w[i].nq;
+    return n;
+}
+
+int tp_sched_start(tp_pool *p, char *err, size_t errlen)
+{
+    p->spec = (struct tp_worker_spec){p->file, p->task, p->o.init_arg};
+    for (unsigned i = 0; i < p->jobs; i++)
+        p->w[i].link = (struct tp_link){-1, -1, NULL};
+    for (unsigned i = 0; i < p->jobs; i++)
+        if (tp_link_start(&p->w[i].link, &p->spec, err, errlen) != 0)
+            return TP_ERR_SYSTEM;
+    /* every worker loaded the plugin and ran init before any input */
+    for (;;) {
+        unsigned ready = 0;
+        for (unsigned i = 0; i < p->jobs; i++)
+            ready += p->w[i].ready;
+        if (ready == p->jobs)
+            return 0;
+        if (tp_sched_run_once(p, -1) < 0) {
+            snprintf(err, errlen, "%s", p->msg);
+            return p->err;
+        }
+    }
+}
+
+void tp_sched_stop(tp_pool *p)
+{
+    if (!p->w)
+        return;
+    /* idle workers get EOF and run fini, all at once; busy ones are killed */
+    int idle = p->err == TP_ERR_NONE || p->err == TP_ERR_HALTED;
+    for (unsigned i = 0; i < p->jobs; i++)
+        if (p->w[i].nq || !idle)
+            tp_link_reap(&p->w[i].link, 0, NULL);
+        else
+            tp_link_close(&p->w[i].link);
+    for (unsigned i = 0; i < p->jobs; i++) {
+        if (p->w[i].link.pid > 0)
+            tp_link_reap(&p->w[i].link, GRACE_MS, NULL);
+        tp_buf_free(&p->w[i].fatal);
+    }
+}
