@@ -75,6 +75,19 @@ int tp_loader_check(const struct tp_plugin *d, const char *file, char *err,
     return 0;
 }
 
+/* "cannot load FILE: WHY", whether or not dlerror() named the file. */
+static void dl_error(const char *file, char *err, size_t errlen)
+{
+    const char *e = dlerror();
+    size_t n = strlen(file);
+    if (!e)
+        e = "unknown error";
+    if (!strncmp(e, file, n) && e[n] == ':')
+        snprintf(err, errlen, "cannot load %s", e);
+    else
+        snprintf(err, errlen, "cannot load %s: %s", file, e);
+}
+
 /* libltdl says "file not found" for a file that exists but does not link
  * (missing dependency, undefined symbol); dlopen's own message names it. */
 static void why_not(const char *so, const char *lterr, char *err,
@@ -85,7 +98,7 @@ static void why_not(const char *so, const char *lterr, char *err,
         dlclose(h);
         snprintf(err, errlen, "cannot load %s: %s", so, lterr);
     } else {
-        snprintf(err, errlen, "cannot load %s", dlerror());
+        dl_error(so, err, errlen);
     }
 }
 
@@ -127,10 +140,26 @@ static int open_file(const char *path, struct tp_loaded *out, char *err,
     const char *file = info && info->filename ? info->filename : path;
     char *abs = realpath(file, NULL);
     out->file = abs ? abs : strdup(file);
+    lt_dlclose(h);
     if (!out->file) {
         snprintf(err, errlen, "out of memory");
-        lt_dlclose(h);
         return -1;
+    }
+    /* libltdl binds lazily: a kernel calling a missing function would load
+     * fine and kill its worker at the first call.  Bind everything now,
+     * once, in the host, so the loader names the symbol instead. */
+    void *now = dlopen(out->file, RTLD_NOW | RTLD_LOCAL);
+    if (!now) {
+        dl_error(out->file, err, errlen);
+        goto fail;
+    }
+    dlclose(now);
+    h = lt_dlopen(out->file);
+    if (!h) {
+        const char *e = lt_dlerror();
+        snprintf(err, errlen, "cannot load %s: %s", out->file,
+                 e ? e : "unknown error");
+        goto fail;
     }
     typedef const struct tp_plugin *(*desc_fn)(void);
     desc_fn fn = (desc_fn)lt_dlsym(h, "taskpool_plugin");
@@ -143,6 +172,7 @@ static int open_file(const char *path, struct tp_loaded *out, char *err,
         return 0;
     }
     lt_dlclose(h);
+fail:
     free(out->file);
     out->file = NULL;
     return -1;

@@ -22,6 +22,90 @@ enum {
     EXIT_RUNTIME = 3,
 };
 
+/* Signals reach the pool through a self-pipe (its cancel fd), and blocked
+ * output writes through this flag. */
+static int sig_pipe[2] = {-1, -1};
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    int e = errno;
+    unsigned char b = (unsigned char)sig;
+    got_signal = sig;
+    if (write(sig_pipe[1], &b, 1) < 0) {
+        /* the pipe is full: a signal is already pending */
+    }
+    errno = e;
+}
+
+static int setup_signals(void)
+{
+    if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+        return -1;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        return -1;
+    /* A closed stdout must show up as EPIPE from write, not kill us
+     * before the workers are stopped. */
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+/* Descriptors 0-2 must be open, or a pipe or socket would land there. */
+static int std_fds_open(void)
+{
+    for (int fd = 0; fd < 3; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+            return -1;
+    return 0;
+}
+
+static int parse_seconds(const char *s, double *out, int *pct)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    *pct = end > s && *end == '%' && !end[1];
+    if (end == s || (*end && !*pct) || errno || !(v > 0) || v > 1e6)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* never | soon | now, optionally ",fail=N" or ",fail=P%" */
+static int parse_halt(const char *s, struct tp_pool_options *o)
+{
+    size_t n = strcspn(s, ",");
+    if (n == 5 && !strncmp(s, "never", 5))
+        o->halt = TP_HALT_NEVER;
+    else if (n == 4 && !strncmp(s, "soon", 4))
+        o->halt = TP_HALT_SOON;
+    else if (n == 3 && !strncmp(s, "now", 3))
+        o->halt = TP_HALT_NOW;
+    else
+        return -1;
+    if (!s[n])
+        return 0;
+    if (o->halt == TP_HALT_NEVER || strncmp(s + n, ",fail=", 6))
+        return -1;
+    const char *v = s + n + 6;
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (end == v || errno || d <= 0)
+        return -1;
+    if (*end == '%' && !end[1] && d <= 100) {
+        o->halt_fail_pct = d;
+        return 0;
+    }
+    if (*end || d != (unsigned)d || d > 1e9)
+        return -1;
+    o->halt_fail = (unsigned)d;
+    return 0;
+}
+
 static const char usage_text[] =
     "Usage: taskpool [OPTION]... PLUGIN:TASK [INPUT]...\n"
     "       taskpool --list [PLUGIN]\n"
@@ -34,6 +118,13 @@ static const char usage_text[] =
     "      --print0           end each result with NUL instead of newline\n"
     "      --chunk=N          send N inputs per request (default: adaptive)\n"
     "      --unordered        write results in completion order\n"
+    "      --format=FMT       text (default) or jsonl: one JSON object per input\n"
+    "      --timeout=T        kill a task after T seconds, or T% of the median\n"
+    "                         time of the tasks that succeeded so far\n"
+    "      --retries=N        run a crashed or timed-out input up to N more times\n"
+    "      --halt=WHEN[,fail=N|fail=P%]  stop after failures: never, soon (finish\n"
+    "                         running tasks) or now (kill them); default never\n"
+    "      --max-tasks-per-child=N  replace a worker after N tasks\n"
     "      --init-arg=STR     pass STR to the plugin's init hook\n"
     "  -L, --plugin-path=DIR  search DIR for plugins first (repeatable)\n"
     "      --list             list the plugins found and their tasks\n"
@@ -44,8 +135,9 @@ static const char usage_text[] =
     "TASKPOOL_PLUGIN_PATH (colon-separated), then " TP_PLUGINDIR ".\n"
     "A PLUGIN containing '/' is the path of a plugin file.\n"
     "\n"
-    "Exit status: 0 if every input succeeded, 1 if some input failed,\n"
-    "2 for a usage or plugin error, 3 for a system or I/O error.\n"
+    "Exit status: 0 if every input succeeded, 1 if some input failed (or\n"
+    "--halt stopped the run), 2 for a usage or plugin error, 3 for a system\n"
+    "or I/O error, 130/143 after SIGINT/SIGTERM.\n"
     "Full documentation: README.md in the source, and taskpool-plugin.h.\n";
 
 static int usage_error(const char *fmt, const char *arg)
@@ -174,7 +266,10 @@ static int feed_fd(tp_pool *p, int fd, char delim, int *read_err)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_CHUNK = 256, OPT_UNORDERED, OPT_INIT_ARG, OPT_LIST, OPT_PRINT0 };
+    enum {
+        OPT_CHUNK = 256, OPT_UNORDERED, OPT_INIT_ARG, OPT_LIST, OPT_PRINT0,
+        OPT_FORMAT, OPT_TIMEOUT, OPT_RETRIES, OPT_HALT, OPT_MAXTASKS,
+    };
     static const struct option longopts[] = {
         {"jobs", required_argument, NULL, 'j'},
         {"arg-file", required_argument, NULL, 'a'},
@@ -182,6 +277,11 @@ int main(int argc, char **argv)
         {"print0", no_argument, NULL, OPT_PRINT0},
         {"chunk", required_argument, NULL, OPT_CHUNK},
         {"unordered", no_argument, NULL, OPT_UNORDERED},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"retries", required_argument, NULL, OPT_RETRIES},
+        {"halt", required_argument, NULL, OPT_HALT},
+        {"max-tasks-per-child", required_argument, NULL, OPT_MAXTASKS},
         {"init-arg", required_argument, NULL, OPT_INIT_ARG},
         {"plugin-path", required_argument, NULL, 'L'},
         {"list", no_argument, NULL, OPT_LIST},
@@ -193,11 +293,12 @@ int main(int argc, char **argv)
     struct paths path = {0};
     const char *arg_file = NULL;
     char delim = '\n';
-    int do_list = 0, print0 = 0, c;
+    int do_list = 0, print0 = 0, jsonl = 0, c;
 
-    /* A closed stdout must show up as EPIPE from write, not kill us
-     * before the workers are stopped. */
-    signal(SIGPIPE, SIG_IGN);
+    if (std_fds_open() != 0 || setup_signals() != 0) {
+        fprintf(stderr, "taskpool: cannot set up: %s\n", strerror(errno));
+        return EXIT_RUNTIME;
+    }
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+:j:a:0L:hV", longopts, NULL)) != -1) {
         switch (c) {
@@ -218,6 +319,40 @@ int main(int argc, char **argv)
             if (parse_count(optarg, &opt.chunk) != 0)
                 return usage_error("invalid chunk size '%s' (1 to 100000)",
                                    optarg);
+            break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "text") && strcmp(optarg, "jsonl"))
+                return usage_error("invalid format '%s' (text or jsonl)",
+                                   optarg);
+            jsonl = !strcmp(optarg, "jsonl");
+            break;
+        case OPT_TIMEOUT: {
+            double v;
+            int pct;
+            if (parse_seconds(optarg, &v, &pct) != 0)
+                return usage_error("invalid timeout '%s' (seconds > 0, or "
+                                   "a percentage like 200%%)", optarg);
+            if (pct)
+                opt.timeout_pct = v;
+            else
+                opt.timeout = v;
+            break;
+        }
+        case OPT_RETRIES:
+            if (strcmp(optarg, "0") && parse_count(optarg, &opt.retries) != 0)
+                return usage_error("invalid number of retries '%s' (0 to "
+                                   "100000)", optarg);
+            break;
+        case OPT_HALT:
+            if (parse_halt(optarg, &opt) != 0)
+                return usage_error("invalid halt policy '%s' (never, soon or "
+                                   "now, then optionally ,fail=N or ,fail=P%%)",
+                                   optarg);
+            break;
+        case OPT_MAXTASKS:
+            if (parse_count(optarg, &opt.max_tasks) != 0)
+                return usage_error("invalid --max-tasks-per-child '%s' (1 to "
+                                   "100000)", optarg);
             break;
         case OPT_PRINT0:
             print0 = 1;
@@ -293,6 +428,10 @@ int main(int argc, char **argv)
     }
     if (print0)
         o.term = '\0';
+    o.jsonl = jsonl;
+    o.stop = &got_signal;
+    opt.measure = jsonl;
+    opt.cancel_fd = sig_pipe[0];
     struct tp_pool_callbacks cb = {tp_output_result, tp_output_flush, &o};
     tp_pool *pool;
     char err[4096];
@@ -310,13 +449,19 @@ int main(int argc, char **argv)
     } else {
         r = feed_fd(pool, fd, delim, &read_err);
     }
-    if (r == 0)
+    /* after a halt "soon", finish lets the running tasks end */
+    if (r == 0 || tp_pool_error(pool, NULL) == TP_ERR_HALTED)
         r = tp_pool_finish(pool);
     const char *msg;
     enum tp_error pe = r == 0 ? TP_ERR_NONE : tp_pool_error(pool, &msg);
     tp_pool_close(pool);
+    /* results delivered before a halt or an error are written out */
+    if (r != 0 && pe != TP_ERR_CANCELLED && !got_signal)
+        tp_output_flush(&o);
     if (r == 0) {
         status = o.failed ? EXIT_FAILED_INPUTS : EXIT_OK;
+    } else if (pe == TP_ERR_CANCELLED || got_signal) {
+        status = 128 + (got_signal ? got_signal : SIGINT);
     } else if (read_err) {
         fprintf(stderr, "taskpool: %s: %s\n", arg_file ? arg_file : "stdin",
                 read_err == EFBIG ? "record exceeds the size limit"
@@ -333,9 +478,9 @@ int main(int argc, char **argv)
         status = EXIT_RUNTIME;
     } else {
         fprintf(stderr, "taskpool: %s\n", msg);
-        status = pe == TP_ERR_INIT || pe == TP_ERR_LOAD || pe == TP_ERR_USAGE
-                     ? EXIT_USAGE
-                     : EXIT_RUNTIME;
+        status = pe == TP_ERR_HALTED                     ? EXIT_FAILED_INPUTS
+                 : pe == TP_ERR_INIT || pe == TP_ERR_LOAD ? EXIT_USAGE
+                                                          : EXIT_RUNTIME;
     }
     tp_output_free(&o);
     if (fd > 0)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wire.h"
 
@@ -28,6 +29,23 @@ void tp_output_free(struct tp_output *o)
     o->buf = NULL;
 }
 
+/* write(2) all of it; EINTR retries unless a signal asked us to stop */
+static int write_out(struct tp_output *o, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(o->fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR && !(o->stop && *o->stop))
+                continue;
+            o->err = errno;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 static int put(struct tp_output *o, const char *p, size_t n)
 {
     if (o->err)
@@ -35,13 +53,8 @@ static int put(struct tp_output *o, const char *p, size_t n)
     if (o->cap - o->len < n) {
         if (tp_output_flush(o) != 0)
             return -1;
-        if (n >= o->cap) { /* large results go straight out */
-            if (tp_write_all(o->fd, p, n) != 0) {
-                o->err = errno;
-                return -1;
-            }
-            return 0;
-        }
+        if (n >= o->cap) /* large results go straight out */
+            return write_out(o, p, n);
     }
     memcpy(o->buf + o->len, p, n);
     o->len += n;
@@ -53,10 +66,8 @@ int tp_output_flush(void *arg)
     struct tp_output *o = arg;
     if (o->err)
         return -1;
-    if (o->len && tp_write_all(o->fd, o->buf, o->len) != 0) {
-        o->err = errno;
+    if (o->len && write_out(o, o->buf, o->len) != 0)
         return -1;
-    }
     o->len = 0;
     return 0;
 }
@@ -94,15 +105,134 @@ size_t tp_escape(const char *s, size_t n, size_t max, char *out)
     return (size_t)(d - out);
 }
 
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2;
+    else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        if (c == 0xf4)
+            hi = 0x8f;
+    } else
+        return 0;
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return len;
+}
+
+int tp_output_json_string(struct tp_output *o, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    if (put(o, "\"", 1) != 0)
+        return -1;
+    size_t run = 0; /* bytes copied as they are, written in one go */
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_len(u + i, n - i);
+        const char *esc = NULL;
+        char ubuf[7];
+        size_t elen = 2;
+        if (k == 0) {
+            esc = "\xef\xbf\xbd"; /* U+FFFD */
+            elen = 3;
+            k = 1;
+        } else if (u[i] == '"') {
+            esc = "\\\"";
+        } else if (u[i] == '\\') {
+            esc = "\\\\";
+        } else if (u[i] == '\n') {
+            esc = "\\n";
+        } else if (u[i] == '\t') {
+            esc = "\\t";
+        } else if (u[i] == '\r') {
+            esc = "\\r";
+        } else if (u[i] < 0x20) {
+            memcpy(ubuf, "\\u00", 4);
+            ubuf[4] = hex[u[i] >> 4];
+            ubuf[5] = hex[u[i] & 15];
+            esc = ubuf;
+            elen = 6;
+        }
+        if (esc) {
+            if (put(o, s + i - run, run) != 0 || put(o, esc, elen) != 0)
+                return -1;
+            run = 0;
+        } else {
+            run += k;
+        }
+        i += k;
+    }
+    if (put(o, s + n - run, run) != 0)
+        return -1;
+    return put(o, "\"", 1);
+}
+
+static const char *status_name(enum tp_status st)
+{
+    switch (st) {
+    case TP_RESULT_OK:
+        return "ok";
+    case TP_RESULT_ERROR:
+        return "error";
+    case TP_RESULT_CRASHED:
+        return "crashed";
+    case TP_RESULT_TIMEOUT:
+        return "timeout";
+    case TP_RESULT_PROTOCOL:
+        return "protocol";
+    }
+    return "unknown";
+}
+
+static int json_result(struct tp_output *o, const struct tp_result *r)
+{
+    char num[96];
+    int ok = r->status == TP_RESULT_OK;
+    int n = snprintf(num, sizeof num, "{\"index\":%" PRIu64 ",\"input\":",
+                     r->index);
+    if (put(o, num, (size_t)n) != 0 ||
+        tp_output_json_string(o, r->input, r->input_len) != 0)
+        return -1;
+    n = snprintf(num, sizeof num, ",\"status\":\"%s\",\"%s\":",
+                 status_name(r->status), ok ? "output" : "error");
+    if (put(o, num, (size_t)n) != 0 ||
+        tp_output_json_string(o, r->data, r->len) != 0)
+        return -1;
+    n = snprintf(num, sizeof num, ",\"worker\":%ld,\"attempts\":%u,"
+                 "\"ms\":%.3f}\n", (long)r->worker, r->attempts,
+                 r->usec / 1000.0);
+    return put(o, num, (size_t)n);
+}
+
 int tp_output_result(void *arg, const struct tp_result *r)
 {
     struct tp_output *o = arg;
+    if (r->status != TP_RESULT_OK)
+        o->failed++;
+    if (o->jsonl)
+        return json_result(o, r);
     if (r->status == TP_RESULT_OK) {
         if (put(o, r->data, r->len) != 0 || put(o, &o->term, 1) != 0)
             return -1;
         return 0;
     }
-    o->failed++;
     char in[4 * SHORT_INPUT + 4], msg[4 * SHORT_MSG + 4], line[2048];
     tp_escape(r->input, r->input_len, SHORT_INPUT, in);
     tp_escape(r->data, r->len, SHORT_MSG, msg);

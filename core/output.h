@@ -3,6 +3,7 @@
 #define TP_OUTPUT_H
 
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "taskpool/pool.h"
@@ -12,6 +13,8 @@ struct tp_output {
     char term;       /* written after each result: '\n' or '\0' */
     char *buf;
     size_t len, cap;
+    int jsonl;       /* one JSON object per input instead of text */
+    volatile sig_atomic_t *stop; /* a blocked write gives up once set */
     int err;         /* errno of a failed write to fd (EPIPE: reader left) */
     uint64_t failed; /* inputs that did not succeed */
 };
@@ -19,10 +22,11 @@ struct tp_output {
 int tp_output_init(struct tp_output *o, int fd);
 void tp_output_free(struct tp_output *o);
 
-/* Pool callbacks (arg is the tp_output).  A result that is OK is written as
- * its output and o->term; any other writes one line to stderr:
+/* Pool callbacks (arg is the tp_output).  Text: a result that is OK is
+ * written as its output and o->term; any other writes one line to stderr,
  * "taskpool: input N (INPUT): MESSAGE" with N counted from 1 and INPUT
- * shortened and escaped.  Both return non-zero once fd cannot be written. */
+ * shortened and escaped.  jsonl: one object per input on fd, nothing on
+ * stderr.  Both return non-zero once fd cannot be written. */
 int tp_output_result(void *arg, const struct tp_result *r);
 int tp_output_flush(void *arg);
 
@@ -30,5 +34,10 @@ int tp_output_flush(void *arg);
  * bytes; at most max bytes of s, then "...".  Returns the length written
  * (always NUL-terminated, out must hold 4 * max + 4 bytes). */
 size_t tp_escape(const char *s, size_t n, size_t max, char *out);
+
+/* Append s as a JSON string (quotes included) to the output buffer:
+ * control bytes escaped, invalid UTF-8 replaced byte by byte with U+FFFD.
+ * Returns 0 or -1. */
+int tp_output_json_string(struct tp_output *o, const char *s, size_t n);
 
 #endif

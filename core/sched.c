@@ -437,9 +437,15 @@ static int enforce_timeouts(tp_pool *p)
     for (unsigned i = 0; i < p->jobs && p->err == TP_ERR_NONE; i++) {
         struct worker *w = &p->w[i];
         uint64_t t0;
-        if (w->link.fd < 0 || !w->nsent ||
-            tp_link_started(&w->link, &t0) <= w->answered || !t0)
+        if (w->link.fd < 0 || !w->nsent)
             continue;
+        if (tp_link_started(&w->link, &t0) <= w->answered || !t0) {
+            /* its next task has not started yet: look again soon, as it
+             * may start any moment and never tell */
+            if (now + lim / 4 < next)
+                next = now + lim / 4;
+            continue;
+        }
         if (now >= t0 + lim) {
             char d[128];
             snprintf(d, sizeof d, "timed out after %g s", (double)lim / 1e9);

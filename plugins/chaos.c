@@ -2,10 +2,14 @@
  * check, not installed).  `act` reads what to do from its input:
  *   ok:TEXT  -> TEXT            fail:MSG -> a task failure with MSG
  *   segv, abort, exit:N, hang   -> the worker dies or never answers
+ *   forkhang -> starts a child process, then hangs
  *   sleep:MS -> sleeps, then "slept MS"
  *   huge:N   -> N bytes of 'x'  garbage -> writes junk to the worker socket
  *   bigframe -> writes a frame header announcing a 1 TiB body
+ *   once:PATH:ACTION -> ACTION the first time (PATH is created), then "second
+ *               time lucky"   leak:N, spin:N -> leaks N bytes, loops N times
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <time.h>
@@ -86,6 +90,13 @@ static int task_act(tp_ctx *ctx, const char *in, size_t len)
     if (!strcmp(in, "hang"))
         for (;;)
             pause();
+    if (!strcmp(in, "forkhang")) { /* a child of the kernel, then hang */
+        if (fork() == 0)
+            for (;;)
+                pause();
+        for (;;)
+            pause();
+    }
     if (!strncmp(in, "sleep:", 6)) {
         sleep_ms(num_after(in, "sleep:"));
         return tp_printf(ctx, "slept %ld", num_after(in, "sleep:"));
@@ -104,6 +115,34 @@ static int task_act(tp_ctx *ctx, const char *in, size_t len)
             return tp_fail(ctx, "write: %s", strerror(errno));
         sleep_ms(100);
         return tp_puts(ctx, "garbage sent");
+    }
+    if (!strncmp(in, "once:", 5)) {
+        /* once:PATH:ACTION does ACTION only if PATH does not exist yet
+         * (creating it), else succeeds: a fault on the first attempt */
+        const char *colon = strchr(in + 5, ':');
+        if (!colon)
+            return tp_fail(ctx, "once:PATH:ACTION expected");
+        char path[4096];
+        snprintf(path, sizeof path, "%.*s", (int)(colon - in - 5), in + 5);
+        int fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
+        if (fd < 0)
+            return tp_puts(ctx, "second time lucky");
+        close(fd);
+        return task_act(ctx, colon + 1, len - (size_t)(colon + 1 - in));
+    }
+    if (!strncmp(in, "leak:", 5)) {
+        long n = num_after(in, "leak:");
+        char *p = malloc((size_t)n);
+        if (!p)
+            return tp_fail(ctx, "out of memory");
+        memset(p, 1, (size_t)n);
+        return tp_printf(ctx, "leaked %ld", n);
+    }
+    if (!strncmp(in, "spin:", 5)) {
+        volatile unsigned long x = 0;
+        for (long i = num_after(in, "spin:"); i > 0; i--)
+            x += (unsigned long)i;
+        return tp_printf(ctx, "spun %lu", (unsigned long)x);
     }
     if (!strcmp(in, "bigframe")) {
         /* a well-formed RESULT header announcing a 1 TiB body */

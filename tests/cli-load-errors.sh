@@ -44,3 +44,32 @@ expect 0 42 ""
 # the current directory is never searched implicitly
 (cd "$P" && TASKPOOL_PLUGIN_PATH= run seed:double 1 &&
     expect 2 "" "taskpool: plugin 'seed' not found (searched: $TP_PLUGINDIR)") || exit 1
+
+# libltdl binds lazily; the loader binds now, so a missing function is named
+# at load time instead of killing workers at the first call
+cat >"$tmp/undef.c" <<'EOC'
+#include <taskpool/plugin.h>
+int tp_no_such_function(int);
+static int t(tp_ctx *c, const char *in, size_t len)
+{
+    (void)in;
+    (void)len;
+    return tp_put_i64(c, tp_no_such_function(1));
+}
+static const struct tp_task tasks[] = {{"t", "", t}, {NULL, NULL, NULL}};
+TASKPOOL_PLUGIN("undef", "1", tasks, NULL, NULL)
+EOC
+$CC -shared -fPIC -I"$TP_INCLUDE" -o "$tmp/undef.so" "$tmp/undef.c" || fail "cc undef.so"
+run "$tmp/undef.so:t" 1
+expect 2 "" "taskpool: cannot load $tmp/undef.so: undefined symbol: tp_no_such_function"
+
+# a plugin whose own library is missing: the dynamic linker's reason
+echo 'int gone(void); int gone(void) { return 1; }' >"$tmp/gone.c"
+sed 's/tp_no_such_function(1)/gone()/; s/int tp_no_such_function(int);/int gone(void);/' \
+    "$tmp/undef.c" >"$tmp/needs.c"
+$CC -shared -fPIC -o "$tmp/libgone.so" "$tmp/gone.c" &&
+    $CC -shared -fPIC -I"$TP_INCLUDE" -o "$tmp/needs.so" "$tmp/needs.c" -L"$tmp" -lgone ||
+    fail "cc needs.so"
+rm "$tmp/libgone.so"
+run "$tmp/needs.so:t" 1
+expect 2 "" "taskpool: cannot load $tmp/needs.so: libgone.so: cannot open shared object file: No such file or directory"

@@ -39,3 +39,9 @@ no_children() {
     left=$(ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' ')
     [ -z "$left" ] || fail "processes left behind by $1: $left"
 }
+
+# processes still running whose command line holds MARK (workers are forks
+# of the host, so they carry its arguments, e.g. --init-arg MARK)
+leftovers() {
+    pgrep -f -- "$1" | grep -vx "$$" | wc -l
+}

@@ -1,0 +1,43 @@
+# SIGINT/SIGTERM stop everything at once (130/143); SIGKILL of the host
+# takes the workers with it; a reader that leaves early ends the run.
+. "$(dirname "$0")/lib.sh"
+mark="signals-$$-$(date +%s%N)"
+
+# elapsed ms since $1 (from date +%s%N)
+ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
+
+for sig in INT TERM; do
+    want=$([ $sig = INT ] && echo 130 || echo 143)
+    "$TASKPOOL" -j 2 --chunk 1 --init-arg "$mark" chaos:act \
+        sleep:5000 sleep:5000 sleep:5000 >"$tmp/out" 2>"$tmp/err" &
+    host=$!
+    sleep 0.5
+    t0=$(date +%s%N)
+    kill -s $sig $host
+    wait $host
+    rc=$?
+    took=$(ms_since "$t0")
+    check "SIG$sig status" "$want" "$rc"
+    [ "$took" -lt 1000 ] || fail "SIG$sig took $took ms"
+    check "SIG$sig stderr" "" "$(cat "$tmp/err")"
+    check "SIG$sig leftovers" 0 "$(leftovers "$mark")"
+done
+
+# SIGKILL: nobody can clean up, the workers notice by themselves
+"$TASKPOOL" -j 2 --chunk 1 --init-arg "$mark" chaos:act sleep:5000 sleep:5000 >/dev/null 2>&1 &
+host=$!
+sleep 0.5
+check "host and workers running" 3 "$(leftovers "$mark")"
+kill -KILL $host
+wait $host 2>/dev/null
+sleep 1
+check "SIGKILL leftovers" 0 "$(leftovers "$mark")"
+
+# | head -n 1: prompt, quiet end
+t0=$(date +%s%N)
+first=$(seq 10000000 | "$TASKPOOL" -j 2 --init-arg "$mark" seed:double 2>"$tmp/err" | head -n 1)
+took=$(ms_since "$t0")
+check "head -n 1" 2 "$first"
+check "head -n 1 stderr" "" "$(cat "$tmp/err")"
+[ "$took" -lt 3000 ] || fail "| head -n 1 took $took ms"
+check "head leftovers" 0 "$(leftovers "$mark")"
