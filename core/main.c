@@ -452,9 +452,11 @@ int main(int argc, char **argv)
     /* after a halt "soon", finish lets the running tasks end */
     if (r == 0 || tp_pool_error(pool, NULL) == TP_ERR_HALTED)
         r = tp_pool_finish(pool);
-    const char *msg;
-    enum tp_error pe = r == 0 ? TP_ERR_NONE : tp_pool_error(pool, &msg);
-    tp_pool_close(pool);
+    const char *pmsg;
+    char msg[4096];
+    enum tp_error pe = r == 0 ? TP_ERR_NONE : tp_pool_error(pool, &pmsg);
+    snprintf(msg, sizeof msg, "%s", r == 0 ? "" : pmsg);
+    tp_pool_close(pool); /* frees pmsg */
     /* results delivered before a halt or an error are written out */
     if (r != 0 && pe != TP_ERR_CANCELLED && !got_signal)
         tp_output_flush(&o);

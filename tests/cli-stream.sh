@@ -21,7 +21,8 @@ wait
 
 # peak RSS (KiB) of the host and its workers, for N input lines
 rss() {
-    seq "$1" | "$TP_MAXRSS" "$TASKPOOL" -j2 seed:double 2>&1 >/dev/null
+    seq "$1" | "$TP_MEASURE" "$tmp/m" "$TASKPOOL" -j2 seed:double >/dev/null &&
+        cut -d' ' -f2 "$tmp/m"
 }
 small=$(rss 200000) || fail "maxrss failed"
 large=$(rss 6000000) || fail "maxrss failed"
@@ -35,8 +36,8 @@ cap=$((32 * 1024))
 # A slow input at the head stops the reader instead of filling memory: an
 # endless fast producer behind it, and the run ends when head has one line.
 first=$({ echo sleep:1500; yes ok:x; } |
-    "$TP_MAXRSS" "$TASKPOOL" -j2 chaos:act 2>"$tmp/rss" | head -n 1)
+    "$TP_MEASURE" "$tmp/m" "$TASKPOOL" -j2 chaos:act | head -n 1)
 check "first result" "slept 1500" "$first"
-rss=$(cat "$tmp/rss")
+rss=$(cut -d' ' -f2 "$tmp/m")
 echo "peak RSS behind a slow head: $rss KiB"
 [ "$rss" -lt "$cap" ] || fail "a slow head let memory grow to $rss KiB"
