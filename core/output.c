@@ -229,6 +229,12 @@ int tp_output_result(void *arg, const struct tp_result *r)
     if (o->jsonl)
         return json_result(o, r);
     if (r->status == TP_RESULT_OK) {
+        if (!o->err && o->cap - o->len > r->len) { /* one copy, usually */
+            memcpy(o->buf + o->len, r->data, r->len);
+            o->len += r->len;
+            o->buf[o->len++] = o->term;
+            return 0;
+        }
         if (put(o, r->data, r->len) != 0 || put(o, &o->term, 1) != 0)
             return -1;
         return 0;

@@ -49,45 +49,6 @@ int tp_wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp_frame *f,
     return 0;
 }
 
-int tp_wire_next_req(const char *body, size_t blen, size_t *pos,
-                     const char **rec, uint32_t *len)
-{
-    size_t p = *pos;
-    if (p == blen)
-        return 0;
-    if (blen - p < TP_WIRE_REQ_REC)
-        return -1;
-    uint32_t n = tp_get32(body + p);
-    p += TP_WIRE_REQ_REC;
-    if (blen - p < n)
-        return -1;
-    *rec = body + p;
-    *len = n;
-    *pos = p + n;
-    return 1;
-}
-
-int tp_wire_next_res(const char *body, size_t blen, size_t *pos,
-                     const char **rec, uint32_t *len, uint32_t *status,
-                     uint32_t *usec)
-{
-    size_t p = *pos;
-    if (p == blen)
-        return 0;
-    if (blen - p < TP_WIRE_RES_REC)
-        return -1;
-    uint32_t n = tp_get32(body + p);
-    *status = tp_get32(body + p + 4);
-    *usec = tp_get32(body + p + 8);
-    p += TP_WIRE_RES_REC;
-    if (blen - p < n)
-        return -1;
-    *rec = body + p;
-    *len = n;
-    *pos = p + n;
-    return 1;
-}
-
 int tp_write_all(int fd, const void *p, size_t n)
 {
     const char *c = p;

@@ -51,15 +51,6 @@ void tp_wire_put_hdr(unsigned char raw[TP_WIRE_HDR], uint32_t type,
 int tp_wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp_frame *f,
                     char *err, size_t errlen);
 
-/* Walk the records of a body.  *pos is the offset of the next record; on
- * success sets rec/len (and status/usec for results) and advances *pos.
- * Returns 1 for a record, 0 at the end of the body, -1 if malformed. */
-int tp_wire_next_req(const char *body, size_t blen, size_t *pos,
-                     const char **rec, uint32_t *len);
-int tp_wire_next_res(const char *body, size_t blen, size_t *pos,
-                     const char **rec, uint32_t *len, uint32_t *status,
-                     uint32_t *usec);
-
 /* Unaligned native-order field access. */
 static inline uint32_t tp_get32(const void *p)
 {
@@ -68,6 +59,49 @@ static inline uint32_t tp_get32(const void *p)
     return v;
 }
 static inline void tp_put32(void *p, uint32_t v) { __builtin_memcpy(p, &v, 4); }
+
+/* Walk the records of a body.  *pos is the offset of the next record; on
+ * success sets rec/len (and status/usec for results) and advances *pos.
+ * Returns 1 for a record, 0 at the end of the body, -1 if malformed.
+ * Inline: the host and the workers call these once per record. */
+static inline int tp_wire_next_req(const char *body, size_t blen, size_t *pos,
+                                   const char **rec, uint32_t *len)
+{
+    size_t p = *pos;
+    if (p == blen)
+        return 0;
+    if (blen - p < TP_WIRE_REQ_REC)
+        return -1;
+    uint32_t n = tp_get32(body + p);
+    p += TP_WIRE_REQ_REC;
+    if (blen - p < n)
+        return -1;
+    *rec = body + p;
+    *len = n;
+    *pos = p + n;
+    return 1;
+}
+
+static inline int tp_wire_next_res(const char *body, size_t blen, size_t *pos,
+                                   const char **rec, uint32_t *len,
+                                   uint32_t *status, uint32_t *usec)
+{
+    size_t p = *pos;
+    if (p == blen)
+        return 0;
+    if (blen - p < TP_WIRE_RES_REC)
+        return -1;
+    uint32_t n = tp_get32(body + p);
+    *status = tp_get32(body + p + 4);
+    *usec = tp_get32(body + p + 8);
+    p += TP_WIRE_RES_REC;
+    if (blen - p < n)
+        return -1;
+    *rec = body + p;
+    *len = n;
+    *pos = p + n;
+    return 1;
+}
 
 /* Blocking I/O that retries on EINTR and short counts.
  * tp_write_all: returns 0, or -1 with errno.
