@@ -12,7 +12,7 @@
 
 #include "pool_impl.h"
 
-#define TARGET_NS 2e6  /* adaptive chunks aim at 2 ms of work */
+#define TARGET_NS 10e6 /* adaptive chunks aim at 10 ms of work */
 #define GRACE_MS 2000  /* an idle worker told to stop gets this long */
 
 static uint64_t now_ns(void)
