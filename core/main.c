@@ -62,6 +62,34 @@ static int std_fds_open(void)
     return 0;
 }
 
+/* N, N% of the online CPUs, +N or -N relative to them (GNU parallel's -j) */
+static int parse_jobs(const char *s, unsigned *out)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN), v;
+    char *end;
+    if (ncpu < 1)
+        ncpu = 1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (end == s || errno || v < -100000 || v > 100000)
+        return -1;
+    if (*s == '+' || *s == '-') {
+        if (*end)
+            return -1;
+        v = ncpu + v;
+        v = v < 1 ? 1 : v;
+    } else if (*end == '%' && !end[1]) {
+        if (v < 1)
+            return -1;
+        v = ncpu * v / 100;
+        v = v < 1 ? 1 : v;
+    } else if (*end || v < 1) {
+        return -1;
+    }
+    *out = (unsigned)(v > 100000 ? 100000 : v);
+    return 0;
+}
+
 static int parse_seconds(const char *s, double *out, int *pct)
 {
     char *end;
@@ -112,33 +140,34 @@ static const char usage_text[] =
     "Run TASK of PLUGIN on each INPUT (or each line of standard input) in a\n"
     "pool of worker processes; write one result per input, in input order.\n"
     "\n"
-    "  -j, --jobs=N           run N worker processes (default: online CPUs)\n"
+    "  -j, --jobs=N           workers: N, N% of the CPUs, or CPUs+N / CPUs-N\n"
+    "                         as +N / -N (default: one per CPU)\n"
     "  -a, --arg-file=FILE    read inputs from FILE instead of standard input\n"
     "  -0, --null             inputs end with NUL instead of newline\n"
     "      --print0           end each result with NUL instead of newline\n"
-    "      --chunk=N          send N inputs per request (default: adaptive)\n"
+    "      --tag              prefix each result with its input and a tab\n"
+    "      --format=FMT       text (default), or jsonl: a JSON object per input\n"
     "      --unordered        write results in completion order\n"
-    "      --format=FMT       text (default) or jsonl: one JSON object per input\n"
+    "      --chunk=N          send N inputs per request (default: adaptive)\n"
     "      --timeout=T        kill a task after T seconds, or T% of the median\n"
-    "                         time of the tasks that succeeded so far\n"
-    "      --retries=N        run a crashed or timed-out input up to N more times\n"
-    "      --halt=WHEN[,fail=N|fail=P%]  stop after failures: never, soon (finish\n"
-    "                         running tasks) or now (kill them); default never\n"
+    "      --retries=N        run a crashed or timed-out input N more times\n"
+    "      --halt=WHEN[,fail=N|fail=P%]  never, soon or now after failures\n"
     "      --max-tasks-per-child=N  replace a worker after N tasks\n"
+    "      --joblog=FILE      write a TSV line per finished input to FILE\n"
+    "      --progress         show progress on standard error\n"
     "      --init-arg=STR     pass STR to the plugin's init hook\n"
     "  -L, --plugin-path=DIR  search DIR for plugins first (repeatable)\n"
     "      --list             list the plugins found and their tasks\n"
+    "      --dry-run          say what would run, and exit\n"
     "  -h, --help             display this help and exit\n"
     "  -V, --version          output version information and exit\n"
     "\n"
-    "Plugins are searched in each -L DIR, then each directory of\n"
-    "TASKPOOL_PLUGIN_PATH (colon-separated), then " TP_PLUGINDIR ".\n"
-    "A PLUGIN containing '/' is the path of a plugin file.\n"
-    "\n"
-    "Exit status: 0 if every input succeeded, 1 if some input failed (or\n"
-    "--halt stopped the run), 2 for a usage or plugin error, 3 for a system\n"
-    "or I/O error, 130/143 after SIGINT/SIGTERM.\n"
-    "Full documentation: README.md in the source, and taskpool-plugin.h.\n";
+    "Plugins: each -L DIR, each dir of TASKPOOL_PLUGIN_PATH, then\n"
+    TP_PLUGINDIR "; a PLUGIN with '/' is a file.\n"
+    "Exit status: 0 all inputs succeeded, 1 some failed or --halt stopped\n"
+    "the run, 2 usage or plugin error, 3 system or I/O error, 130/143 on\n"
+    "SIGINT/SIGTERM.\n"
+    "Full documentation: man taskpool; writing plugins: man taskpool-plugin\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -231,10 +260,74 @@ static int list(const char *const *path, const char *only)
     return EXIT_OK;
 }
 
+struct dry_ctx {
+    const char *task;
+    int found;
+    char tasks[1024]; /* "a, b, c" for the error message */
+};
+
+static int dry_plugin(void *arg, const struct tp_plugin_info *info)
+{
+    struct dry_ctx *d = arg;
+    size_t used = 0;
+    for (size_t i = 0; info->desc->tasks[i].name; i++) {
+        d->found |= !strcmp(info->desc->tasks[i].name, d->task);
+        if (used < sizeof d->tasks)
+            used += (size_t)snprintf(d->tasks + used, sizeof d->tasks - used,
+                                     "%s%s", i ? ", " : "",
+                                     info->desc->tasks[i].name);
+    }
+    if (d->found)
+        printf("plugin  %s %s %s\n", info->name, info->desc->version,
+               info->file);
+    return 0;
+}
+
+/* --dry-run: resolve and check everything, start nothing. */
+static int dry(const char *spec, const struct tp_pool_options *o, int nargs,
+               const char *arg_file, char delim)
+{
+    const char *colon = strrchr(spec, ':');
+    char plugin[4096], err[4096];
+    if (!colon || colon == spec || !colon[1] ||
+        (size_t)(colon - spec) >= sizeof plugin) {
+        fprintf(stderr, "taskpool: expected PLUGIN:TASK, got '%s'\n", spec);
+        return EXIT_USAGE;
+    }
+    snprintf(plugin, sizeof plugin, "%.*s", (int)(colon - spec), spec);
+    struct dry_ctx d = {colon + 1, 0, ""};
+    if (tp_plugins_each(o->plugin_path, plugin, dry_plugin, NULL, &d, err,
+                        sizeof err) != 0) {
+        fprintf(stderr, "taskpool: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (!d.found) {
+        fprintf(stderr, "taskpool: plugin '%s' has no task '%s' (tasks: %s)\n",
+                plugin, d.task, d.tasks);
+        return EXIT_USAGE;
+    }
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    printf("task    %s\n", d.task);
+    printf("jobs    %u\n", o->jobs ? o->jobs : ncpu > 0 ? (unsigned)ncpu : 1);
+    if (o->chunk)
+        printf("chunk   %u\n", o->chunk);
+    else
+        printf("chunk   adaptive\n");
+    if (nargs)
+        printf("inputs  %d arguments\n", nargs);
+    else
+        printf("inputs  %s, %s-terminated records\n",
+               arg_file && strcmp(arg_file, "-") ? arg_file : "standard input",
+               delim ? "newline" : "NUL");
+    return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
+}
+
 /* Feed records from fd until its end.  Returns 0 or -1 (pool error, or
  * errno set for a read error). */
-static int feed_fd(tp_pool *p, int fd, char delim, int *read_err)
+static int feed_fd(tp_pool *p, int fd, char delim, int *read_err,
+                   uint64_t *total)
 {
+    uint64_t n = 0;
     struct tp_input in;
     if (tp_input_init(&in, fd, delim, TP_RECORD_MAX) != 0) {
         *read_err = errno;
@@ -246,12 +339,15 @@ static int feed_fd(tp_pool *p, int fd, char delim, int *read_err)
         size_t len;
         int k = tp_input_next(&in, &rec, &len);
         if (k > 0) {
+            n++;
             if ((r = tp_pool_feed(p, rec, len)) != 0)
                 break;
             continue;
         }
-        if (k < 0)
+        if (k < 0) {
+            *total = n; /* now the progress line can show an ETA */
             break;
+        }
         if ((r = tp_pool_wait_fd(p, fd)) != 0)
             break;
         if (tp_input_fill(&in) != 0) {
@@ -269,6 +365,7 @@ int main(int argc, char **argv)
     enum {
         OPT_CHUNK = 256, OPT_UNORDERED, OPT_INIT_ARG, OPT_LIST, OPT_PRINT0,
         OPT_FORMAT, OPT_TIMEOUT, OPT_RETRIES, OPT_HALT, OPT_MAXTASKS,
+        OPT_TAG, OPT_JOBLOG, OPT_PROGRESS, OPT_DRYRUN,
     };
     static const struct option longopts[] = {
         {"jobs", required_argument, NULL, 'j'},
@@ -282,6 +379,10 @@ int main(int argc, char **argv)
         {"retries", required_argument, NULL, OPT_RETRIES},
         {"halt", required_argument, NULL, OPT_HALT},
         {"max-tasks-per-child", required_argument, NULL, OPT_MAXTASKS},
+        {"tag", no_argument, NULL, OPT_TAG},
+        {"joblog", required_argument, NULL, OPT_JOBLOG},
+        {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"dry-run", no_argument, NULL, OPT_DRYRUN},
         {"init-arg", required_argument, NULL, OPT_INIT_ARG},
         {"plugin-path", required_argument, NULL, 'L'},
         {"list", no_argument, NULL, OPT_LIST},
@@ -293,7 +394,9 @@ int main(int argc, char **argv)
     struct paths path = {0};
     const char *arg_file = NULL;
     char delim = '\n';
-    int do_list = 0, print0 = 0, jsonl = 0, c;
+    int do_list = 0, print0 = 0, jsonl = 0, tag = 0, progress = 0;
+    int dry_run = 0, c;
+    const char *joblog = NULL;
 
     if (std_fds_open() != 0 || setup_signals() != 0) {
         fprintf(stderr, "taskpool: cannot set up: %s\n", strerror(errno));
@@ -303,9 +406,9 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+:j:a:0L:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'j':
-            if (parse_count(optarg, &opt.jobs) != 0)
-                return usage_error("invalid number of jobs '%s' (1 to 100000)",
-                                   optarg);
+            if (parse_jobs(optarg, &opt.jobs) != 0)
+                return usage_error("invalid number of jobs '%s' (N, N%%, +N "
+                                   "or -N)", optarg);
             break;
         case 'a':
             if (arg_file)
@@ -353,6 +456,18 @@ int main(int argc, char **argv)
             if (parse_count(optarg, &opt.max_tasks) != 0)
                 return usage_error("invalid --max-tasks-per-child '%s' (1 to "
                                    "100000)", optarg);
+            break;
+        case OPT_TAG:
+            tag = 1;
+            break;
+        case OPT_JOBLOG:
+            joblog = optarg;
+            break;
+        case OPT_PROGRESS:
+            progress = 1;
+            break;
+        case OPT_DRYRUN:
+            dry_run = 1;
             break;
         case OPT_PRINT0:
             print0 = 1;
@@ -420,6 +535,19 @@ int main(int argc, char **argv)
     }
     opt.plugin_path = path.v;
     opt.expected = (uint64_t)nargs;
+    if (dry_run) {
+        status = dry(spec, &opt, nargs, arg_file, delim);
+        goto out;
+    }
+    int logfd = -1;
+    if (joblog) {
+        logfd = open(joblog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+        if (logfd < 0) {
+            fprintf(stderr, "taskpool: %s: %s\n", joblog, strerror(errno));
+            status = EXIT_USAGE;
+            goto out;
+        }
+    }
 
     struct tp_output o;
     if (tp_output_init(&o, 1) != 0) {
@@ -429,8 +557,18 @@ int main(int argc, char **argv)
     if (print0)
         o.term = '\0';
     o.jsonl = jsonl;
+    o.tag = tag;
     o.stop = &got_signal;
-    opt.measure = jsonl;
+    o.progress = progress;
+    o.progress_tty = progress && isatty(2);
+    o.total = (uint64_t)nargs;
+    if (logfd >= 0 && tp_output_joblog_open(&o, logfd) != 0) {
+        fprintf(stderr, "taskpool: %s: %s\n", joblog, strerror(errno));
+        status = EXIT_RUNTIME;
+        tp_output_free(&o);
+        goto out;
+    }
+    opt.measure = jsonl || logfd >= 0;
     opt.cancel_fd = sig_pipe[0];
     struct tp_pool_callbacks cb = {tp_output_result, tp_output_flush, &o};
     tp_pool *pool;
@@ -447,7 +585,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < nargs && r == 0; i++)
             r = tp_pool_feed(pool, argv[optind + i], strlen(argv[optind + i]));
     } else {
-        r = feed_fd(pool, fd, delim, &read_err);
+        r = feed_fd(pool, fd, delim, &read_err, &o.total);
     }
     /* after a halt "soon", finish lets the running tasks end */
     if (r == 0 || tp_pool_error(pool, NULL) == TP_ERR_HALTED)
@@ -484,9 +622,15 @@ int main(int argc, char **argv)
                  : pe == TP_ERR_INIT || pe == TP_ERR_LOAD ? EXIT_USAGE
                                                           : EXIT_RUNTIME;
     }
+    if (progress && pe != TP_ERR_CANCELLED && !got_signal)
+        tp_output_progress(&o, 1);
     tp_output_free(&o);
     if (fd > 0)
         close(fd);
+    if (logfd >= 0 && close(logfd) != 0 && status == EXIT_OK) {
+        fprintf(stderr, "taskpool: %s: %s\n", joblog, strerror(errno));
+        status = EXIT_RUNTIME;
+    }
 out:
     free(path.v);
     free(path.env);

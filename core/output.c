@@ -5,11 +5,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "wire.h"
 
 #define OUT_CAP (64u << 10)
+#define REDRAW_NS 100000000u /* progress: at most 10 redraws a second */
+
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
 #define SHORT_INPUT 40
 #define SHORT_MSG 400
 
@@ -18,6 +27,8 @@ int tp_output_init(struct tp_output *o, int fd)
     memset(o, 0, sizeof *o);
     o->fd = fd;
     o->term = '\n';
+    o->joblog = -1;
+    o->t_start = now_ns();
     o->cap = OUT_CAP;
     o->buf = malloc(o->cap);
     return o->buf ? 0 : -1;
@@ -64,6 +75,8 @@ static int put(struct tp_output *o, const char *p, size_t n)
 int tp_output_flush(void *arg)
 {
     struct tp_output *o = arg;
+    if (o->progress && o->progress_tty)
+        tp_output_progress(o, 0);
     if (o->err)
         return -1;
     if (o->len && write_out(o, o->buf, o->len) != 0)
@@ -221,20 +234,82 @@ static int json_result(struct tp_output *o, const struct tp_result *r)
     return put(o, num, (size_t)n);
 }
 
+int tp_output_joblog_open(struct tp_output *o, int fd)
+{
+    static const char hdr[] =
+        "index\tworker\tstart\truntime\tattempts\tstatus\terror\n";
+    o->joblog = fd;
+    return tp_write_all(fd, hdr, sizeof hdr - 1);
+}
+
+/* One line, written at once, so that a killed run leaves a usable log. */
+static void joblog_line(struct tp_output *o, const struct tp_result *r)
+{
+    char err[4 * SHORT_MSG + 4], line[2048];
+    if (r->status == TP_RESULT_OK)
+        err[0] = '\0';
+    else
+        tp_escape(r->data, r->len, SHORT_MSG, err);
+    int n = snprintf(line, sizeof line,
+                     "%" PRIu64 "\t%ld\t%" PRIu64 ".%03u\t%.3f\t%u\t%s\t%s\n",
+                     r->index, (long)r->worker, r->start_ns / 1000000000u,
+                     (unsigned)(r->start_ns / 1000000u % 1000u),
+                     r->usec / 1e6, r->attempts, status_name(r->status), err);
+    if (n > 0)
+        (void)tp_write_all(o->joblog, line, (size_t)n < sizeof line
+                                                ? (size_t)n : sizeof line - 1);
+}
+
+void tp_output_progress(struct tp_output *o, int final)
+{
+    uint64_t now = now_ns();
+    if (!final && now - o->t_drawn < REDRAW_NS)
+        return;
+    o->t_drawn = now;
+    double secs = (double)(now - o->t_start) / 1e9;
+    double rate = secs > 0 ? (double)o->done / secs : 0;
+    char line[256];
+    int n;
+    if (final && !o->progress_tty) {
+        n = snprintf(line, sizeof line, "taskpool: %" PRIu64 " input%s in "
+                     "%.2f s (%.0f/s), %" PRIu64 " failed\n", o->done,
+                     o->done == 1 ? "" : "s", secs, rate, o->failed);
+    } else if (o->total) {
+        double eta = rate > 0 ? (double)(o->total - o->done) / rate : 0;
+        n = snprintf(line, sizeof line, "\rtaskpool: %" PRIu64 "/%" PRIu64
+                     " done, %" PRIu64 " failed, %.0f/s, ETA %.0f s\033[K%s",
+                     o->done, o->total, o->failed, rate, eta, final ? "\n" : "");
+    } else {
+        n = snprintf(line, sizeof line, "\rtaskpool: %" PRIu64 " done, %"
+                     PRIu64 " failed, %.0f/s\033[K%s", o->done, o->failed,
+                     rate, final ? "\n" : "");
+    }
+    if (n > 0)
+        (void)tp_write_all(2, line, (size_t)n);
+}
+
 int tp_output_result(void *arg, const struct tp_result *r)
 {
     struct tp_output *o = arg;
+    o->done++;
     if (r->status != TP_RESULT_OK)
         o->failed++;
+    if (o->joblog >= 0)
+        joblog_line(o, r);
+    if (o->progress && o->progress_tty && (o->done & 1023) == 0)
+        tp_output_progress(o, 0);
     if (o->jsonl)
         return json_result(o, r);
     if (r->status == TP_RESULT_OK) {
-        if (!o->err && o->cap - o->len > r->len) { /* one copy, usually */
-            memcpy(o->buf + o->len, r->data, r->len);
+        if (!o->tag && !o->err && o->cap - o->len > r->len) {
+            memcpy(o->buf + o->len, r->data, r->len); /* one copy, usually */
             o->len += r->len;
             o->buf[o->len++] = o->term;
             return 0;
         }
+        if (o->tag && (put(o, r->input, r->input_len) != 0 ||
+                       put(o, "\t", 1) != 0))
+            return -1;
         if (put(o, r->data, r->len) != 0 || put(o, &o->term, 1) != 0)
             return -1;
         return 0;
@@ -242,7 +317,9 @@ int tp_output_result(void *arg, const struct tp_result *r)
     char in[4 * SHORT_INPUT + 4], msg[4 * SHORT_MSG + 4], line[2048];
     tp_escape(r->input, r->input_len, SHORT_INPUT, in);
     tp_escape(r->data, r->len, SHORT_MSG, msg);
-    int n = snprintf(line, sizeof line, "taskpool: input %" PRIu64 " (%s): %s\n",
+    int n = snprintf(line, sizeof line, "%staskpool: input %" PRIu64
+                     " (%s): %s\n", o->progress && o->progress_tty ? "\r\033[K"
+                                                                   : "",
                      r->index + 1, in, msg);
     if (n > 0)
         (void)tp_write_all(2, line, (size_t)n < sizeof line ? (size_t)n

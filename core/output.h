@@ -14,12 +14,24 @@ struct tp_output {
     char *buf;
     size_t len, cap;
     int jsonl;       /* one JSON object per input instead of text */
+    int tag;         /* text: "INPUT<TAB>" before each result */
+    int joblog;      /* a TSV line per finished input goes here, or -1 */
+    /* --progress: on stderr, redrawn when a terminal, else one summary */
+    int progress, progress_tty;
+    uint64_t done, total; /* total: 0 while unknown */
+    uint64_t t_start, t_drawn;
     volatile sig_atomic_t *stop; /* a blocked write gives up once set */
     int err;         /* errno of a failed write to fd (EPIPE: reader left) */
     uint64_t failed; /* inputs that did not succeed */
 };
 
 int tp_output_init(struct tp_output *o, int fd);
+
+/* Write the joblog's header; fd is taken (not closed here).  0 or -1. */
+int tp_output_joblog_open(struct tp_output *o, int fd);
+
+/* Draw the progress line now (final: and end it, or print the summary). */
+void tp_output_progress(struct tp_output *o, int final);
 void tp_output_free(struct tp_output *o);
 
 /* Pool callbacks (arg is the tp_output).  Text: a result that is OK is

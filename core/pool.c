@@ -106,11 +106,11 @@ static void deliver(tp_pool *p, int s)
     struct chunk *c = &p->c[s];
     size_t ip = 0, op = 0, m = 0;
     for (uint32_t i = 0; i < c->done && p->err == TP_ERR_NONE; i++) {
-        const char *in, *out;
-        uint32_t ilen, olen, st, us;
+        const char *in;
+        uint32_t ilen;
+        struct tp_wire_res o;
         if (tp_wire_next_req(c->in.p, c->in.len, &ip, &in, &ilen) != 1 ||
-            tp_wire_next_res(c->out.p, c->out.len, &op, &out, &olen, &st,
-                             &us) != 1) {
+            tp_wire_next_res(c->out.p, c->out.len, &op, &o) != 1) {
             tp_pool_fail(p, TP_ERR_SYSTEM, "internal error: chunk %llu is "
                          "corrupt", (unsigned long long)c->seq);
             break;
@@ -119,20 +119,21 @@ static void deliver(tp_pool *p, int s)
             m++;
         struct tp_result r = {
             .index = c->first + i,
-            .status = (enum tp_status)st,
+            .status = (enum tp_status)o.status,
             .input = in,
             .input_len = ilen,
-            .data = out,
-            .len = olen,
+            .data = o.rec,
+            .len = o.len,
             .worker = c->nmarks ? c->marks[m].pid : 0,
             .attempts = c->nmarks && c->marks[m].from == i
                             ? c->marks[m].attempts : 1,
-            .usec = us,
+            .usec = o.usec,
+            .start_ns = o.start_ns,
         };
         p->delivered++;
         if (p->cb.result(p->cb.arg, &r) != 0)
             tp_pool_fail(p, TP_ERR_STOPPED, "stopped by the result callback");
-        if (st != TP_RESULT_OK) {
+        if (o.status != TP_RESULT_OK) {
             p->failed++;
             check_halt(p);
         }

@@ -178,9 +178,10 @@ static int record_fail(tp_pool *p, struct chunk *c, enum tp_status st,
         tp_add_mark(c, c->done, pid, attempts) != 0)
         return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
     char *o = c->out.p + c->out.len;
-    tp_put32(o, (uint32_t)n);
-    tp_put32(o + 4, (uint32_t)st);
-    tp_put32(o + 8, 0);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    tp_wire_put_res(o, (uint32_t)n, (uint32_t)st, 0,
+                    (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
     memcpy(o + TP_WIRE_RES_REC, msg, n);
     c->out.len += TP_WIRE_RES_REC + n;
     c->done++;
@@ -295,16 +296,17 @@ static int take_results(tp_pool *p, struct worker *w, char *why, size_t len)
     struct chunk *c = &p->c[w->q[0]];
     const char *body = c->out.p + c->out.len;
     size_t pos = 0, blen = (size_t)w->rf.len;
-    uint32_t k = 0, l, st, us;
-    const char *r;
+    uint32_t k = 0;
+    struct tp_wire_res r;
     int m;
-    while ((m = tp_wire_next_res(body, blen, &pos, &r, &l, &st, &us)) == 1) {
-        if (st > TP_WS_ERROR) {
-            snprintf(why, len, "result with unknown status %u", (unsigned)st);
+    while ((m = tp_wire_next_res(body, blen, &pos, &r)) == 1) {
+        if (r.status > TP_WS_ERROR) {
+            snprintf(why, len, "result with unknown status %u",
+                     (unsigned)r.status);
             return -1;
         }
-        if (st == TP_WS_OK && p->o.timeout_pct > 0)
-            add_sample(p, us);
+        if (r.status == TP_WS_OK && p->o.timeout_pct > 0)
+            add_sample(p, r.usec);
         k++;
     }
     if (m < 0 || k != w->rf.count) {

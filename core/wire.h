@@ -4,7 +4,8 @@
  *   u32 magic "TPW1", u32 type, u32 count, u32 flags, u64 body length
  * in host byte order (both ends run the same build).  Bodies:
  *   REQUEST: count input records, each  u32 len, len bytes
- *   RESULT:  count results, each        u32 len, u32 status, u32 usec, len bytes
+ *   RESULT:  count results, each        u32 len, u32 status, u32 usec,
+ *            u64 start (CLOCK_REALTIME ns), len bytes
  *            (a chunk's results may span several RESULT frames, in order)
  *   READY:   empty; the worker loaded the plugin and ran init
  *   FATAL:   a message; the worker could not start (load or init failed)
@@ -21,7 +22,7 @@
 #define TP_WIRE_HDR 24
 #define TP_WIRE_MAX_BODY ((uint64_t)256 << 20)
 #define TP_WIRE_REQ_REC 4  /* request record header bytes */
-#define TP_WIRE_RES_REC 12 /* result record header bytes */
+#define TP_WIRE_RES_REC 20 /* result record header bytes */
 /* The longest input record or result a frame can carry. */
 #define TP_RECORD_MAX (TP_WIRE_MAX_BODY - TP_WIRE_RES_REC)
 
@@ -61,7 +62,7 @@ static inline uint32_t tp_get32(const void *p)
 static inline void tp_put32(void *p, uint32_t v) { __builtin_memcpy(p, &v, 4); }
 
 /* Walk the records of a body.  *pos is the offset of the next record; on
- * success sets rec/len (and status/usec for results) and advances *pos.
+ * success sets the record's fields and advances *pos.
  * Returns 1 for a record, 0 at the end of the body, -1 if malformed.
  * Inline: the host and the workers call these once per record. */
 static inline int tp_wire_next_req(const char *body, size_t blen, size_t *pos,
@@ -82,25 +83,41 @@ static inline int tp_wire_next_req(const char *body, size_t blen, size_t *pos,
     return 1;
 }
 
+/* One result record, as tp_wire_next_res reads it. */
+struct tp_wire_res {
+    const char *rec;
+    uint32_t len, status, usec; /* usec, start: 0 unless timed */
+    uint64_t start_ns;
+};
+
 static inline int tp_wire_next_res(const char *body, size_t blen, size_t *pos,
-                                   const char **rec, uint32_t *len,
-                                   uint32_t *status, uint32_t *usec)
+                                   struct tp_wire_res *r)
 {
     size_t p = *pos;
     if (p == blen)
         return 0;
     if (blen - p < TP_WIRE_RES_REC)
         return -1;
-    uint32_t n = tp_get32(body + p);
-    *status = tp_get32(body + p + 4);
-    *usec = tp_get32(body + p + 8);
+    r->len = tp_get32(body + p);
+    r->status = tp_get32(body + p + 4);
+    r->usec = tp_get32(body + p + 8);
+    __builtin_memcpy(&r->start_ns, body + p + 12, 8);
     p += TP_WIRE_RES_REC;
-    if (blen - p < n)
+    if (blen - p < r->len)
         return -1;
-    *rec = body + p;
-    *len = n;
-    *pos = p + n;
+    r->rec = body + p;
+    *pos = p + r->len;
     return 1;
+}
+
+/* Write a result record header at p. */
+static inline void tp_wire_put_res(char *p, uint32_t len, uint32_t status,
+                                   uint32_t usec, uint64_t start_ns)
+{
+    tp_put32(p, len);
+    tp_put32(p + 4, status);
+    tp_put32(p + 8, usec);
+    __builtin_memcpy(p + 12, &start_ns, 8);
 }
 
 /* Blocking I/O that retries on EINTR and short counts.

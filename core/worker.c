@@ -150,8 +150,9 @@ static int serve(int fd, tp_task_fn run, const char *body, size_t blen,
         w.pub.cur = out->p + at + TP_WIRE_RES_REC;
         w.pub.end = out->p + out->cap;
         w.failed = 0;
-        struct timespec t0;
+        struct timespec t0, wall = {0, 0};
         if (flags & TP_REQ_TIMES) {
+            clock_gettime(CLOCK_REALTIME, &wall);
             clock_gettime(CLOCK_MONOTONIC, &t0);
             __atomic_store_n(&prog->t_start_ns,
                              (uint64_t)t0.tv_sec * 1000000000u +
@@ -173,9 +174,9 @@ static int serve(int fd, tp_task_fn run, const char *body, size_t blen,
                 die(fd, "out of memory");
             memcpy(out->p + at + TP_WIRE_RES_REC, w.err, n);
         }
-        tp_put32(out->p + at, (uint32_t)n);
-        tp_put32(out->p + at + 4, status);
-        tp_put32(out->p + at + 8, us);
+        tp_wire_put_res(out->p + at, (uint32_t)n, status, us,
+                        (uint64_t)wall.tv_sec * 1000000000u +
+                            (uint64_t)wall.tv_nsec);
         out->len = at + TP_WIRE_RES_REC + n;
         count++;
         if (out->len >= FLUSH_AT) {

@@ -14,10 +14,10 @@ run
 expect 2 "" "taskpool: missing PLUGIN:TASK (try 'taskpool --help')"
 
 run -j 0 seed:double 1
-expect 2 "" "taskpool: invalid number of jobs '0' (1 to 100000) (try 'taskpool --help')"
+expect 2 "" "taskpool: invalid number of jobs '0' (N, N%, +N or -N) (try 'taskpool --help')"
 
 run -j x seed:double 1
-expect 2 "" "taskpool: invalid number of jobs 'x' (1 to 100000) (try 'taskpool --help')"
+expect 2 "" "taskpool: invalid number of jobs 'x' (N, N%, +N or -N) (try 'taskpool --help')"
 
 run --chunk=-1 seed:double 1
 expect 2 "" "taskpool: invalid chunk size '-1' (1 to 100000) (try 'taskpool --help')"

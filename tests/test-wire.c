@@ -17,12 +17,12 @@ START_TEST(header_round_trip)
     unsigned char raw[TP_WIRE_HDR];
     struct tp_frame f;
     char err[128];
-    tp_wire_put_hdr(raw, TP_FRAME_RESULT, 3, TP_REQ_TIMES, 36);
+    tp_wire_put_hdr(raw, TP_FRAME_RESULT, 3, TP_REQ_TIMES, 60);
     ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), 0);
     ck_assert_uint_eq(f.type, TP_FRAME_RESULT);
     ck_assert_uint_eq(f.count, 3);
     ck_assert_uint_eq(f.flags, TP_REQ_TIMES);
-    ck_assert_uint_eq(f.len, 36);
+    ck_assert_uint_eq(f.len, 60);
 }
 END_TEST
 
@@ -47,9 +47,9 @@ START_TEST(header_rejects)
     tp_wire_put_hdr(raw, TP_FRAME_REQUEST, TP_WIRE_MAX_BODY / 4, 0,
                     TP_WIRE_MAX_BODY);
     ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), 0);
-    tp_wire_put_hdr(raw, TP_FRAME_RESULT, 4, 0, 47);
+    tp_wire_put_hdr(raw, TP_FRAME_RESULT, 4, 0, 79);
     ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), -1);
-    ck_assert_str_eq(err, "frame claims 4 records in 47 bytes");
+    ck_assert_str_eq(err, "frame claims 4 records in 79 bytes");
 
     tp_wire_put_hdr(raw, TP_FRAME_READY, 1, 0, 0);
     ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), -1);
@@ -61,7 +61,7 @@ START_TEST(records_walk_and_bounds)
     char body[32];
     size_t pos = 0;
     const char *rec;
-    uint32_t len, st, us;
+    uint32_t len;
     tp_put32(body, 3);
     memcpy(body + 4, "a\0b", 3);
     tp_put32(body + 7, 0);
@@ -77,18 +77,21 @@ START_TEST(records_walk_and_bounds)
     pos = 0;
     ck_assert_int_eq(tp_wire_next_req(body, 2, &pos, &rec, &len), -1);
 
-    tp_put32(body, 2);
-    tp_put32(body + 4, TP_WS_ERROR);
-    tp_put32(body + 8, 77);
-    memcpy(body + 12, "no", 2);
+    struct tp_wire_res r;
+    tp_wire_put_res(body, 2, TP_WS_ERROR, 77, 1234567890123ull);
+    memcpy(body + TP_WIRE_RES_REC, "no", 2);
     pos = 0;
-    ck_assert_int_eq(tp_wire_next_res(body, 14, &pos, &rec, &len, &st, &us), 1);
-    ck_assert_uint_eq(st, TP_WS_ERROR);
-    ck_assert_uint_eq(us, 77);
-    ck_assert_int_eq(memcmp(rec, "no", 2), 0);
-    ck_assert_int_eq(tp_wire_next_res(body, 14, &pos, &rec, &len, &st, &us), 0);
+    ck_assert_int_eq(tp_wire_next_res(body, 22, &pos, &r), 1);
+    ck_assert_uint_eq(r.status, TP_WS_ERROR);
+    ck_assert_uint_eq(r.usec, 77);
+    ck_assert(r.start_ns == 1234567890123ull);
+    ck_assert_uint_eq(r.len, 2);
+    ck_assert_int_eq(memcmp(r.rec, "no", 2), 0);
+    ck_assert_int_eq(tp_wire_next_res(body, 22, &pos, &r), 0);
     pos = 0;
-    ck_assert_int_eq(tp_wire_next_res(body, 13, &pos, &rec, &len, &st, &us), -1);
+    ck_assert_int_eq(tp_wire_next_res(body, 21, &pos, &r), -1);
+    pos = 0;
+    ck_assert_int_eq(tp_wire_next_res(body, 19, &pos, &r), -1);
 }
 END_TEST
 

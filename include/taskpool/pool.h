@@ -74,6 +74,8 @@ struct tp_result {
     pid_t worker;           /* pid of the worker that ran it */
     unsigned attempts;      /* 1, or more after retries */
     uint32_t usec;          /* time in the kernel, if options.measure */
+    uint64_t start_ns;      /* when it started (CLOCK_REALTIME), if measured;
+                               for a worker that died, when that was seen */
 };
 
 struct tp_pool_callbacks {

@@ -1,0 +1,61 @@
+# What users of GNU parallel reach for: --tag, --joblog, --dry-run, -j
+# forms, --progress, and a --help that fits a screen.
+. "$(dirname "$0")/lib.sh"
+P=$TASKPOOL_PLUGIN_PATH
+ncpu=$(getconf _NPROCESSORS_ONLN)
+
+run --tag seed:double 1 2 x
+expect 1 "1	2${nl}2	4" "taskpool: input 3 (x): not an integer"
+
+run -j 2 --joblog "$tmp/log" chaos:act ok:a fail:no segv ok:d
+check "joblog run status" 1 "$rc"
+check "joblog header" "index	worker	start	runtime	attempts	status	error" "$(head -n 1 "$tmp/log")"
+check "joblog lines" 5 "$(wc -l <"$tmp/log")"
+check "joblog columns" "7 7 7 7 7" "$(awk -F'\t' '{print NF}' "$tmp/log" | xargs)"
+check "joblog statuses" "0 ok ${nl}1 error no${nl}2 crashed killed by signal 11 (Segmentation fault)${nl}3 ok " \
+    "$(tail -n +2 "$tmp/log" | awk -F'\t' '{ sub(/^worker [0-9]+ /, "", $7); print $1, $6, $7 }')"
+now=$(date +%s)
+awk -F'\t' -v now="$now" 'NR > 1 && ($2 !~ /^[0-9]+$/ || $3 < now - 60 || $3 > now + 1 || $4 !~ /^[0-9]+\.[0-9][0-9][0-9]$/ || $5 != 1) { bad = 1 } END { exit bad }' \
+    "$tmp/log" || fail "joblog fields: $(cat "$tmp/log")"
+
+run --dry-run -j 3 --chunk 10 seed:double 1 2
+expect 0 "plugin  seed $TP_VERSION $P/.libs/seed.so
+task    double
+jobs    3
+chunk   10
+inputs  2 arguments" ""
+run --dry-run -0 seed:double
+expect 0 "plugin  seed $TP_VERSION $P/.libs/seed.so
+task    double
+jobs    $ncpu
+chunk   adaptive
+inputs  standard input, NUL-terminated records" ""
+run --dry-run seed:nope
+expect 2 "" "taskpool: plugin 'seed' has no task 'nope' (tasks: double, print_number, hello)"
+
+jobs() { "$TASKPOOL" --dry-run -j "$1" seed:double 1 | sed -n 's/^jobs *//p'; }
+check "-j 7" 7 "$(jobs 7)"
+check "-j 50%" $((ncpu / 2 > 0 ? ncpu / 2 : 1)) "$(jobs 50%)"
+check "-j 200%" $((ncpu * 2)) "$(jobs 200%)"
+check "-j +3" $((ncpu + 3)) "$(jobs +3)"
+check "-j -1" $((ncpu > 1 ? ncpu - 1 : 1)) "$(jobs -1)"
+check "-j -1000" 1 "$(jobs -1000)"
+run -j 0% seed:double 1
+expect 2 "" "taskpool: invalid number of jobs '0%' (N, N%, +N or -N) (try 'taskpool --help')"
+
+# stderr is not a terminal here: one summary line at the end
+seq 5 >"$tmp/in"
+run --progress seed:double <"$tmp/in"
+check "progress status" 0 "$rc"
+check "progress stdout" "$(seq 2 2 10)" "$out"
+case $err in "taskpool: 5 inputs in "[0-9]*.[0-9][0-9]" s ("[0-9]*"/s), 0 failed") ;;
+*) fail "progress summary: $err" ;; esac
+# on a terminal, it redraws in place ("script" gives a pseudo-terminal)
+if command -v script >/dev/null; then
+    script -qec "$TASKPOOL --progress seed:double 1 x 3 >/dev/null" /dev/null >"$tmp/tty" </dev/null
+    grep -q "taskpool: 3/3 done, 1 failed" "$tmp/tty" || fail "progress on a tty: $(cat -v "$tmp/tty")"
+fi
+
+"$TASKPOOL" --help >"$tmp/help"
+[ "$(wc -l <"$tmp/help")" -le 40 ] || fail "--help is longer than a screen"
+check "--help ends with the manual" "Full documentation: man taskpool; writing plugins: man taskpool-plugin" "$(tail -n 1 "$tmp/help")"
