@@ -575,8 +575,12 @@ int main(int argc, char **argv)
     char err[4096];
     int e = tp_pool_open(&pool, spec, &opt, &cb, err, sizeof err);
     if (e != TP_ERR_NONE) {
-        fprintf(stderr, "taskpool: %s\n", err);
-        status = e == TP_ERR_SYSTEM ? EXIT_RUNTIME : EXIT_USAGE;
+        if (e == TP_ERR_CANCELLED || got_signal) {
+            status = 128 + (got_signal ? got_signal : SIGINT);
+        } else {
+            fprintf(stderr, "taskpool: %s\n", err);
+            status = e == TP_ERR_SYSTEM ? EXIT_RUNTIME : EXIT_USAGE;
+        }
         tp_output_free(&o);
         goto out;
     }

@@ -110,7 +110,8 @@ static void deliver(tp_pool *p, int s)
         uint32_t ilen;
         struct tp_wire_res o;
         if (tp_wire_next_req(c->in.p, c->in.len, &ip, &in, &ilen) != 1 ||
-            tp_wire_next_res(c->out.p, c->out.len, &op, &o) != 1) {
+            tp_wire_next_res(c->out.p, c->out.len, &op, &o,
+                             p->req_flags & TP_REQ_TIMES) != 1) {
             tp_pool_fail(p, TP_ERR_SYSTEM, "internal error: chunk %llu is "
                          "corrupt", (unsigned long long)c->seq);
             break;

@@ -174,16 +174,19 @@ static int record_fail(tp_pool *p, struct chunk *c, enum tp_status st,
                        const char *msg, pid_t pid, unsigned attempts)
 {
     size_t n = strlen(msg);
-    if (tp_buf_reserve(&c->out, TP_WIRE_RES_REC + n) != 0 ||
+    int timed = p->req_flags & TP_REQ_TIMES;
+    if (tp_buf_reserve(&c->out, TP_WIRE_RES_MAX + n) != 0 ||
         tp_add_mark(c, c->done, pid, attempts) != 0)
         return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
     char *o = c->out.p + c->out.len;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    tp_wire_put_res(o, (uint32_t)n, (uint32_t)st, 0,
-                    (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
-    memcpy(o + TP_WIRE_RES_REC, msg, n);
-    c->out.len += TP_WIRE_RES_REC + n;
+    size_t h = tp_wire_put_res(o, (uint32_t)n, (uint32_t)st, 0,
+                               (uint64_t)now.tv_sec * 1000000000u +
+                                   (uint64_t)now.tv_nsec,
+                               timed);
+    memcpy(o + h, msg, n);
+    c->out.len += h + n;
     c->done++;
     return 0;
 }
@@ -239,11 +242,14 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
     char how[256], msg[1024];
     tp_link_reap(&w->link, 0, &st);
     tp_describe_wait(st, how, sizeof how);
-    if (w->fatal.len) {
+    if (w->fatal.len && !w->ready) { /* could not load the plugin or init */
         tp_pool_fail(p, TP_ERR_INIT, "%.*s", (int)w->fatal.len, w->fatal.p);
         return;
     }
-    if (why == TP_RESULT_PROTOCOL)
+    if (w->fatal.len) /* it gave up later, e.g. out of memory: a crash */
+        snprintf(msg, sizeof msg, "worker %d: %.*s", (int)pid,
+                 (int)(w->fatal.len < 512 ? w->fatal.len : 512), w->fatal.p);
+    else if (why == TP_RESULT_PROTOCOL)
         snprintf(msg, sizeof msg, "worker %d: protocol error: %s", (int)pid,
                  detail);
     else if (why == TP_RESULT_TIMEOUT)
@@ -299,7 +305,8 @@ static int take_results(tp_pool *p, struct worker *w, char *why, size_t len)
     uint32_t k = 0;
     struct tp_wire_res r;
     int m;
-    while ((m = tp_wire_next_res(body, blen, &pos, &r)) == 1) {
+    while ((m = tp_wire_next_res(body, blen, &pos, &r,
+                                 p->req_flags & TP_REQ_TIMES)) == 1) {
         if (r.status > TP_WS_ERROR) {
             snprintf(why, len, "result with unknown status %u",
                      (unsigned)r.status);

@@ -54,26 +54,20 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
         tp_worker_main(sv[1], host, l->prog, spec);
     }
     close(sv[1]);
-    /* Also from the parent, so the group exists before any kill(-pid). */
-    if (setpgid(pid, pid) != 0 && errno != EACCES && errno != ESRCH) {
-        snprintf(err, errlen, "setpgid: %s", strerror(errno));
-        close(sv[0]);
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        unmap(l);
-        return -1;
-    }
-    int fl = fcntl(sv[0], F_GETFL);
-    if (fl < 0 || fcntl(sv[0], F_SETFL, fl | O_NONBLOCK) < 0) {
-        snprintf(err, errlen, "fcntl: %s", strerror(errno));
-        close(sv[0]);
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        unmap(l);
-        return -1;
-    }
     l->fd = sv[0];
     l->pid = pid;
+    /* Also from the parent, so the group exists before any kill(-pid). */
+    const char *what = NULL;
+    if (setpgid(pid, pid) != 0 && errno != EACCES && errno != ESRCH)
+        what = "setpgid";
+    int fl = what ? 0 : fcntl(sv[0], F_GETFL);
+    if (!what && (fl < 0 || fcntl(sv[0], F_SETFL, fl | O_NONBLOCK) < 0))
+        what = "fcntl";
+    if (what) {
+        snprintf(err, errlen, "%s: %s", what, strerror(errno));
+        tp_link_reap(l, 0, NULL);
+        return -1;
+    }
     return 0;
 }
 

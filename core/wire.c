@@ -39,7 +39,7 @@ int tp_wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp_frame *f,
         return -1;
     }
     uint64_t per = f->type == TP_FRAME_REQUEST  ? TP_WIRE_REQ_REC
-                   : f->type == TP_FRAME_RESULT ? TP_WIRE_RES_REC
+                   : f->type == TP_FRAME_RESULT ? TP_WIRE_RES_MIN
                                                 : 0;
     if ((per && (uint64_t)f->count * per > f->len) || (!per && f->count)) {
         snprintf(err, errlen, "frame claims %u records in %llu bytes",

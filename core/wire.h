@@ -4,8 +4,9 @@
  *   u32 magic "TPW1", u32 type, u32 count, u32 flags, u64 body length
  * in host byte order (both ends run the same build).  Bodies:
  *   REQUEST: count input records, each  u32 len, len bytes
- *   RESULT:  count results, each        u32 len, u32 status, u32 usec,
- *            u64 start (CLOCK_REALTIME ns), len bytes
+ *   RESULT:  count results, each        u32 len, u32 status,
+ *            [u32 usec, u64 start (CLOCK_REALTIME ns): only if the request
+ *            had TP_REQ_TIMES], len bytes
  *            (a chunk's results may span several RESULT frames, in order)
  *   READY:   empty; the worker loaded the plugin and ran init
  *   FATAL:   a message; the worker could not start (load or init failed)
@@ -22,9 +23,10 @@
 #define TP_WIRE_HDR 24
 #define TP_WIRE_MAX_BODY ((uint64_t)256 << 20)
 #define TP_WIRE_REQ_REC 4  /* request record header bytes */
-#define TP_WIRE_RES_REC 20 /* result record header bytes */
+#define TP_WIRE_RES_MIN 8  /* result record header bytes, untimed */
+#define TP_WIRE_RES_MAX 20 /* ... and with times */
 /* The longest input record or result a frame can carry. */
-#define TP_RECORD_MAX (TP_WIRE_MAX_BODY - TP_WIRE_RES_REC)
+#define TP_RECORD_MAX (TP_WIRE_MAX_BODY - TP_WIRE_RES_MAX)
 
 enum tp_frame_type {
     TP_FRAME_REQUEST = 1,
@@ -90,19 +92,29 @@ struct tp_wire_res {
     uint64_t start_ns;
 };
 
-static inline int tp_wire_next_res(const char *body, size_t blen, size_t *pos,
-                                   struct tp_wire_res *r)
+static inline size_t tp_wire_res_hdr(int timed)
 {
-    size_t p = *pos;
+    return timed ? TP_WIRE_RES_MAX : TP_WIRE_RES_MIN;
+}
+
+/* timed: the records carry usec and start (the request had TP_REQ_TIMES) */
+static inline int tp_wire_next_res(const char *body, size_t blen, size_t *pos,
+                                   struct tp_wire_res *r, int timed)
+{
+    size_t p = *pos, h = tp_wire_res_hdr(timed);
     if (p == blen)
         return 0;
-    if (blen - p < TP_WIRE_RES_REC)
+    if (blen - p < h)
         return -1;
     r->len = tp_get32(body + p);
     r->status = tp_get32(body + p + 4);
-    r->usec = tp_get32(body + p + 8);
-    __builtin_memcpy(&r->start_ns, body + p + 12, 8);
-    p += TP_WIRE_RES_REC;
+    r->usec = 0;
+    r->start_ns = 0;
+    if (timed) {
+        r->usec = tp_get32(body + p + 8);
+        __builtin_memcpy(&r->start_ns, body + p + 12, 8);
+    }
+    p += h;
     if (blen - p < r->len)
         return -1;
     r->rec = body + p;
@@ -110,14 +122,18 @@ static inline int tp_wire_next_res(const char *body, size_t blen, size_t *pos,
     return 1;
 }
 
-/* Write a result record header at p. */
-static inline void tp_wire_put_res(char *p, uint32_t len, uint32_t status,
-                                   uint32_t usec, uint64_t start_ns)
+/* Write a result record header at p; returns its size. */
+static inline size_t tp_wire_put_res(char *p, uint32_t len, uint32_t status,
+                                     uint32_t usec, uint64_t start_ns,
+                                     int timed)
 {
     tp_put32(p, len);
     tp_put32(p + 4, status);
-    tp_put32(p + 8, usec);
-    __builtin_memcpy(p + 12, &start_ns, 8);
+    if (timed) {
+        tp_put32(p + 8, usec);
+        __builtin_memcpy(p + 12, &start_ns, 8);
+    }
+    return tp_wire_res_hdr(timed);
 }
 
 /* Blocking I/O that retries on EINTR and short counts.

@@ -86,10 +86,10 @@ static void setup(int fd, pid_t host)
         if (s != SIGKILL && s != SIGSTOP)
             signal(s, SIG_DFL);
     /* The terminal's Ctrl-C is for the host, which stops us itself. */
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != host)
+    if (setpgid(0, 0) != 0 && getpgid(0) != getpid())
         _exit(1);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != host)
+        _exit(1); /* no parent to die with, or it is already gone */
     if (fd != SOCK_FD) {
         if (dup2(fd, SOCK_FD) < 0)
             _exit(1);
@@ -135,7 +135,8 @@ static int serve(int fd, tp_task_fn run, const char *body, size_t blen,
                  uint32_t flags, struct tp_buf *out, struct tp_progress *prog)
 {
     struct wctx w = {{&api, NULL, NULL}, out, {0}, 0};
-    size_t pos = 0;
+    int timed = (flags & TP_REQ_TIMES) != 0;
+    size_t pos = 0, hdr = tp_wire_res_hdr(timed);
     uint32_t count = 0, len;
     const char *rec;
     int more;
@@ -144,10 +145,10 @@ static int serve(int fd, tp_task_fn run, const char *body, size_t blen,
          * slot the reader left; make it a C string for the kernel. */
         char *mrec = (char *)rec, saved = mrec[len];
         mrec[len] = '\0';
-        if (tp_buf_reserve(out, TP_WIRE_RES_REC + 64) != 0)
+        if (tp_buf_reserve(out, TP_WIRE_RES_MAX + 64) != 0)
             die(fd, "out of memory");
         size_t at = out->len;
-        w.pub.cur = out->p + at + TP_WIRE_RES_REC;
+        w.pub.cur = out->p + at + hdr;
         w.pub.end = out->p + out->cap;
         w.failed = 0;
         struct timespec t0, wall = {0, 0};
@@ -164,20 +165,21 @@ static int serve(int fd, tp_task_fn run, const char *body, size_t blen,
         uint32_t us = flags & TP_REQ_TIMES ? usec_since(&t0) : 0;
         mrec[len] = saved;
         uint32_t status = TP_WS_OK;
-        size_t n = (size_t)(w.pub.cur - (out->p + at + TP_WIRE_RES_REC));
+        size_t n = (size_t)(w.pub.cur - (out->p + at + hdr));
         if (rc != TP_OK || w.failed) {
             status = TP_WS_ERROR;
             if (!w.failed)
                 snprintf(w.err, sizeof w.err, "task failed (returned %d)", rc);
             n = strlen(w.err);
-            if (tp_buf_reserve(out, TP_WIRE_RES_REC + n) != 0)
+            if (tp_buf_reserve(out, hdr + n) != 0)
                 die(fd, "out of memory");
-            memcpy(out->p + at + TP_WIRE_RES_REC, w.err, n);
+            memcpy(out->p + at + hdr, w.err, n);
         }
         tp_wire_put_res(out->p + at, (uint32_t)n, status, us,
                         (uint64_t)wall.tv_sec * 1000000000u +
-                            (uint64_t)wall.tv_nsec);
-        out->len = at + TP_WIRE_RES_REC + n;
+                            (uint64_t)wall.tv_nsec,
+                        timed);
+        out->len = at + hdr + n;
         count++;
         if (out->len >= FLUSH_AT) {
             if (send_results(fd, out, count) != 0)

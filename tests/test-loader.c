@@ -1,6 +1,8 @@
 /* The loader: ABI stamp checks on descriptors, and every way opening a
  * plugin can fail, against the build tree's plugins. */
 #include <check.h>
+
+#include "ck-main.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,9 +171,5 @@ int main(void)
     tcase_add_test(tc, open_seed_and_tasks);
     tcase_add_test(tc, open_errors);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_main(s);
 }

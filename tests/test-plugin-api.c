@@ -1,5 +1,7 @@
 /* The inline helpers plugin authors use: parsing and appending results. */
 #include <check.h>
+
+#include "ck-main.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,9 +155,5 @@ int main(void)
     tcase_add_test(tc, append_over_limit);
     tcase_add_test(tc, fail_message);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_main(s);
 }

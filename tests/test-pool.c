@@ -1,6 +1,8 @@
 /* The embedding API, driven directly: ordered and unordered maps, failed
  * inputs, load and init errors, stopping from a callback. */
 #include <check.h>
+
+#include "ck-main.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,9 +197,5 @@ int main(void)
     tcase_add_test(tc, open_errors);
     tcase_add_test(tc, plugins_each);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_main(s);
 }

@@ -1,6 +1,8 @@
 /* The wire codec: headers, record walking, limits, and blocking I/O that
  * survives byte-by-byte delivery, EINTR and EOF in the middle. */
 #include <check.h>
+
+#include "ck-main.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,12 +19,12 @@ START_TEST(header_round_trip)
     unsigned char raw[TP_WIRE_HDR];
     struct tp_frame f;
     char err[128];
-    tp_wire_put_hdr(raw, TP_FRAME_RESULT, 3, TP_REQ_TIMES, 60);
+    tp_wire_put_hdr(raw, TP_FRAME_RESULT, 3, TP_REQ_TIMES, 24);
     ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), 0);
     ck_assert_uint_eq(f.type, TP_FRAME_RESULT);
     ck_assert_uint_eq(f.count, 3);
     ck_assert_uint_eq(f.flags, TP_REQ_TIMES);
-    ck_assert_uint_eq(f.len, 60);
+    ck_assert_uint_eq(f.len, 24);
 }
 END_TEST
 
@@ -47,9 +49,9 @@ START_TEST(header_rejects)
     tp_wire_put_hdr(raw, TP_FRAME_REQUEST, TP_WIRE_MAX_BODY / 4, 0,
                     TP_WIRE_MAX_BODY);
     ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), 0);
-    tp_wire_put_hdr(raw, TP_FRAME_RESULT, 4, 0, 79);
+    tp_wire_put_hdr(raw, TP_FRAME_RESULT, 4, 0, 31);
     ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), -1);
-    ck_assert_str_eq(err, "frame claims 4 records in 79 bytes");
+    ck_assert_str_eq(err, "frame claims 4 records in 31 bytes");
 
     tp_wire_put_hdr(raw, TP_FRAME_READY, 1, 0, 0);
     ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), -1);
@@ -78,20 +80,33 @@ START_TEST(records_walk_and_bounds)
     ck_assert_int_eq(tp_wire_next_req(body, 2, &pos, &rec, &len), -1);
 
     struct tp_wire_res r;
-    tp_wire_put_res(body, 2, TP_WS_ERROR, 77, 1234567890123ull);
-    memcpy(body + TP_WIRE_RES_REC, "no", 2);
+    ck_assert_uint_eq(tp_wire_put_res(body, 2, TP_WS_ERROR, 77,
+                                      1234567890123ull, 1), TP_WIRE_RES_MAX);
+    memcpy(body + TP_WIRE_RES_MAX, "no", 2);
     pos = 0;
-    ck_assert_int_eq(tp_wire_next_res(body, 22, &pos, &r), 1);
+    ck_assert_int_eq(tp_wire_next_res(body, 22, &pos, &r, 1), 1);
     ck_assert_uint_eq(r.status, TP_WS_ERROR);
     ck_assert_uint_eq(r.usec, 77);
     ck_assert(r.start_ns == 1234567890123ull);
     ck_assert_uint_eq(r.len, 2);
     ck_assert_int_eq(memcmp(r.rec, "no", 2), 0);
-    ck_assert_int_eq(tp_wire_next_res(body, 22, &pos, &r), 0);
+    ck_assert_int_eq(tp_wire_next_res(body, 22, &pos, &r, 1), 0);
     pos = 0;
-    ck_assert_int_eq(tp_wire_next_res(body, 21, &pos, &r), -1);
+    ck_assert_int_eq(tp_wire_next_res(body, 21, &pos, &r, 1), -1);
     pos = 0;
-    ck_assert_int_eq(tp_wire_next_res(body, 19, &pos, &r), -1);
+    ck_assert_int_eq(tp_wire_next_res(body, 19, &pos, &r, 1), -1);
+    /* untimed records: 8-byte headers, no times */
+    ck_assert_uint_eq(tp_wire_put_res(body, 3, TP_WS_OK, 77, 99, 0),
+                      TP_WIRE_RES_MIN);
+    memcpy(body + TP_WIRE_RES_MIN, "yes", 3);
+    pos = 0;
+    ck_assert_int_eq(tp_wire_next_res(body, 11, &pos, &r, 0), 1);
+    ck_assert_uint_eq(r.usec, 0);
+    ck_assert(r.start_ns == 0);
+    ck_assert_int_eq(memcmp(r.rec, "yes", 3), 0);
+    ck_assert_uint_eq(pos, 11);
+    pos = 0;
+    ck_assert_int_eq(tp_wire_next_res(body, 10, &pos, &r, 0), -1);
 }
 END_TEST
 
@@ -206,9 +221,5 @@ int main(void)
     tcase_add_test(tc, read_eof_in_the_middle);
     tcase_add_test(tc, eintr_and_short_writes);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ck_main(s);
 }
