@@ -44,6 +44,19 @@ int tp_input_next(struct tp_input *in, const char **rec, size_t *len)
     return 1;
 }
 
+int tp_input_records(struct tp_input *in, const char **rec, size_t *len)
+{
+    char *last = memrchr(in->buf + in->scan, in->delim, in->end - in->scan);
+    if (!last) {
+        in->scan = in->end;
+        return 0;
+    }
+    *rec = in->buf + in->start;
+    *len = (size_t)(last + 1 - *rec);
+    in->start = in->scan = (size_t)(last - in->buf) + 1;
+    return 1;
+}
+
 int tp_input_fill(struct tp_input *in)
 {
     if (in->end - in->start > in->max) {

@@ -23,6 +23,12 @@ void tp_input_free(struct tp_input *in);
  * the end of the input.  A last record without a terminator counts. */
 int tp_input_next(struct tp_input *in, const char **rec, size_t *len);
 
+/* Every complete record buffered, as one span: *rec and *len cover the
+ * records and their terminators (valid until the next call).  Returns 1,
+ * or 0 if there is none (then tp_input_next gives a last unterminated
+ * record at the end of the input). */
+int tp_input_records(struct tp_input *in, const char **rec, size_t *len);
+
 /* One read(2) into the buffer.  Returns 0, or -1 with errno (EFBIG when a
  * record is longer than max). */
 int tp_input_fill(struct tp_input *in);

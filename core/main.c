@@ -327,7 +327,6 @@ static int dry(const char *spec, const struct tp_pool_options *o, int nargs,
 static int feed_fd(tp_pool *p, int fd, char delim, int *read_err,
                    uint64_t *total)
 {
-    uint64_t n = 0;
     struct tp_input in;
     if (tp_input_init(&in, fd, delim, TP_RECORD_MAX) != 0) {
         *read_err = errno;
@@ -337,15 +336,15 @@ static int feed_fd(tp_pool *p, int fd, char delim, int *read_err,
     for (;;) {
         const char *rec;
         size_t len;
-        int k = tp_input_next(&in, &rec, &len);
-        if (k > 0) {
-            n++;
-            if ((r = tp_pool_feed(p, rec, len)) != 0)
+        if (tp_input_records(&in, &rec, &len)) {
+            if ((r = tp_pool_feed_records(p, rec, len, delim)) != 0)
                 break;
             continue;
         }
-        if (k < 0) {
-            *total = n; /* now the progress line can show an ETA */
+        if (in.eof) { /* a last record without its terminator counts */
+            if (tp_input_next(&in, &rec, &len) > 0)
+                r = tp_pool_feed(p, rec, len);
+            *total = tp_pool_fed(p); /* now progress can show an ETA */
             break;
         }
         if ((r = tp_pool_wait_fd(p, fd)) != 0)
@@ -570,7 +569,11 @@ int main(int argc, char **argv)
     }
     opt.measure = jsonl || logfd >= 0;
     opt.cancel_fd = sig_pipe[0];
-    struct tp_pool_callbacks cb = {tp_output_result, tp_output_flush, &o};
+    struct tp_pool_callbacks cb = {tp_output_result, tp_output_flush, &o,
+                                   tp_output_text};
+    /* plain text output: successful results travel in bulk */
+    opt.text_results = !jsonl && !tag && logfd < 0 && opt.timeout_pct == 0;
+    opt.text_term = o.term;
     tp_pool *pool;
     char err[4096];
     int e = tp_pool_open(&pool, spec, &opt, &cb, err, sizeof err);

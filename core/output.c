@@ -288,6 +288,15 @@ void tp_output_progress(struct tp_output *o, int final)
         (void)tp_write_all(2, line, (size_t)n);
 }
 
+int tp_output_text(void *arg, const char *data, size_t len, uint64_t n)
+{
+    struct tp_output *o = arg;
+    o->done += n;
+    if (o->progress && o->progress_tty)
+        tp_output_progress(o, 0);
+    return put(o, data, len);
+}
+
 int tp_output_result(void *arg, const struct tp_result *r)
 {
     struct tp_output *o = arg;

@@ -41,6 +41,8 @@ void tp_output_free(struct tp_output *o);
  * stderr.  Both return non-zero once fd cannot be written. */
 int tp_output_result(void *arg, const struct tp_result *r);
 int tp_output_flush(void *arg);
+/* Text mode: the outputs of n successful inputs, terminators included. */
+int tp_output_text(void *arg, const char *data, size_t len, uint64_t n);
 
 /* Escape s for a one-line message: \n \t \\ and \xHH for other control
  * bytes; at most max bytes of s, then "...".  Returns the length written

@@ -61,13 +61,23 @@ int tp_add_mark(struct chunk *c, uint32_t from, pid_t pid, unsigned attempts)
     return 0;
 }
 
+int tp_add_fail(struct chunk *c, const struct fail_hdr *f, const char *msg)
+{
+    if (tp_buf_reserve(&c->fails, sizeof *f + f->len) != 0)
+        return -1;
+    memcpy(c->fails.p + c->fails.len, f, sizeof *f);
+    memcpy(c->fails.p + c->fails.len + sizeof *f, msg, f->len);
+    c->fails.len += sizeof *f + f->len;
+    return 0;
+}
+
 static void free_slot(tp_pool *p, int s)
 {
     struct chunk *c = &p->c[s];
     c->state = C_FREE;
     c->n = c->done = 0;
     c->retry_at = c->stop_at = NO_REC;
-    c->in.len = c->out.len = 0;
+    c->in.len = c->out.len = c->fails.len = 0;
     c->nmarks = 0;
     if (c->in.cap > KEEP_BYTES)
         tp_buf_free(&c->in);
@@ -100,16 +110,90 @@ static void check_halt(tp_pool *p)
     }
 }
 
+static void count_failure(tp_pool *p, uint32_t status)
+{
+    if (status != TP_RESULT_OK) {
+        p->failed++;
+        check_halt(p);
+    }
+}
+
+/* Text mode: the text of records [*next, upto) of slot s, up to text_off. */
+static void text_span(tp_pool *p, struct chunk *c, size_t *tpos,
+                      size_t text_off, uint32_t *next, uint32_t upto)
+{
+    if (upto > *next && p->err == TP_ERR_NONE) {
+        p->delivered += upto - *next;
+        if (p->cb.text(p->cb.arg, c->out.p + *tpos, text_off - *tpos,
+                       upto - *next) != 0)
+            tp_pool_fail(p, TP_ERR_STOPPED, "stopped by the text callback");
+    }
+    *tpos = text_off;
+    *next = upto;
+}
+
+/* Text mode: deliver the first c->done records of slot s: runs of text,
+ * and each failed record on its own, in order. */
+static void deliver_text(tp_pool *p, int s)
+{
+    struct chunk *c = &p->c[s];
+    size_t tpos = 0, fpos = 0, ip = 0;
+    uint32_t next = 0, irec = 0, ilen = 0;
+    const char *in = NULL;
+    while (fpos < c->fails.len && p->err == TP_ERR_NONE) {
+        struct fail_hdr f;
+        memcpy(&f, c->fails.p + fpos, sizeof f);
+        const char *msg = c->fails.p + fpos + sizeof f;
+        fpos += sizeof f + f.len;
+        if (f.index >= c->done)
+            break;
+        text_span(p, c, &tpos, f.text_off, &next, f.index);
+        while (p->err == TP_ERR_NONE && irec <= f.index) {
+            if (tp_wire_next_rec(c->in.p, c->in.len, &ip, &in, &ilen,
+                                 c->delim) != 1) {
+                tp_pool_fail(p, TP_ERR_SYSTEM, "internal error: chunk %llu "
+                             "is corrupt", (unsigned long long)c->seq);
+                break;
+            }
+            irec++;
+        }
+        if (p->err != TP_ERR_NONE)
+            break;
+        struct tp_result r = {
+            .index = c->first + f.index,
+            .status = (enum tp_status)f.status,
+            .input = in,
+            .input_len = ilen,
+            .data = msg,
+            .len = f.len,
+            .worker = f.pid,
+            .attempts = f.attempts,
+        };
+        p->delivered++;
+        next = f.index + 1;
+        if (p->cb.result(p->cb.arg, &r) != 0)
+            tp_pool_fail(p, TP_ERR_STOPPED, "stopped by the result callback");
+        count_failure(p, f.status);
+    }
+    text_span(p, c, &tpos, c->out.len, &next, c->done);
+    free_slot(p, s);
+}
+
 /* Hand the first c->done results of slot s to the caller, then free it. */
 static void deliver(tp_pool *p, int s)
 {
+    if (p->o.text_results) {
+        deliver_text(p, s);
+        return;
+    }
     struct chunk *c = &p->c[s];
     size_t ip = 0, op = 0, m = 0;
     for (uint32_t i = 0; i < c->done && p->err == TP_ERR_NONE; i++) {
         const char *in;
         uint32_t ilen;
         struct tp_wire_res o;
-        if (tp_wire_next_req(c->in.p, c->in.len, &ip, &in, &ilen) != 1 ||
+        if (tp_wire_next_rec(c->in.p, c->in.len, &ip, &in, &ilen,
+                             c->delim) != 1 ||
             tp_wire_next_res(c->out.p, c->out.len, &op, &o,
                              p->req_flags & TP_REQ_TIMES) != 1) {
             tp_pool_fail(p, TP_ERR_SYSTEM, "internal error: chunk %llu is "
@@ -134,10 +218,7 @@ static void deliver(tp_pool *p, int s)
         p->delivered++;
         if (p->cb.result(p->cb.arg, &r) != 0)
             tp_pool_fail(p, TP_ERR_STOPPED, "stopped by the result callback");
-        if (o.status != TP_RESULT_OK) {
-            p->failed++;
-            check_halt(p);
-        }
+        count_failure(p, o.status);
     }
     free_slot(p, s);
 }
@@ -177,6 +258,29 @@ static int stopped(const tp_pool *p)
     return p->err != TP_ERR_NONE || p->halting;
 }
 
+/* Make sure a chunk of the given body form is being filled. */
+static int filling(tp_pool *p, int delim)
+{
+    if (p->fill >= 0 && p->c[p->fill].delim != delim)
+        seal(p);
+    if (p->fill >= 0)
+        return 0;
+    while (p->nfree == 0) {
+        if (tp_sched_run_once(p, -1) < 0 || p->halting)
+            return -1;
+    }
+    int s = p->freel[--p->nfree];
+    struct chunk *c = &p->c[s];
+    c->state = C_FILLING;
+    c->seq = p->next_seq++;
+    c->first = p->next_index;
+    c->delim = delim;
+    p->order[c->seq % p->nslots] = s;
+    p->inflight++;
+    p->fill = s;
+    return 0;
+}
+
 int tp_pool_feed(tp_pool *p, const void *rec, size_t len)
 {
     if (stopped(p))
@@ -186,20 +290,8 @@ int tp_pool_feed(tp_pool *p, const void *rec, size_t len)
                             "bytes exceeds the limit of %llu bytes",
                             (unsigned long long)p->next_index + 1, len,
                             (unsigned long long)TP_RECORD_MAX);
-    if (p->fill < 0) {
-        while (p->nfree == 0) {
-            if (tp_sched_run_once(p, -1) < 0 || p->halting)
-                return -1;
-        }
-        int s = p->freel[--p->nfree];
-        struct chunk *c = &p->c[s];
-        c->state = C_FILLING;
-        c->seq = p->next_seq++;
-        c->first = p->next_index;
-        p->order[c->seq % p->nslots] = s;
-        p->inflight++;
-        p->fill = s;
-    }
+    if (filling(p, -1) != 0)
+        return -1;
     struct chunk *c = &p->c[p->fill];
     if (c->n && c->in.len + TP_WIRE_REQ_REC + len > TP_WIRE_MAX_BODY) {
         seal(p);
@@ -218,6 +310,53 @@ int tp_pool_feed(tp_pool *p, const void *rec, size_t len)
         seal(p);
     return 0;
 }
+
+int tp_pool_feed_records(tp_pool *p, const void *buf, size_t len, char delim)
+{
+    const char *b = buf;
+    int d = (unsigned char)delim;
+    while (len) {
+        if (stopped(p) || filling(p, d) != 0)
+            return -1;
+        struct chunk *c = &p->c[p->fill];
+        /* as many whole records as the chunk takes: count, then one copy */
+        size_t take = 0;
+        uint32_t k = 0;
+        while (take < len && c->n + k < p->target &&
+               c->in.len + take < CHUNK_BYTES) {
+            const char *e = memchr(b + take, d, len - take);
+            if (!e)
+                return tp_pool_fail(p, TP_ERR_USAGE, "unterminated record "
+                                    "given to tp_pool_feed_records");
+            size_t end = (size_t)(e - b) + 1;
+            if (end - take - 1 > TP_RECORD_MAX)
+                return tp_pool_fail(p, TP_ERR_INPUT, "input %llu: record of "
+                                    "%zu bytes exceeds the limit of %llu "
+                                    "bytes", (unsigned long long)
+                                    (p->next_index + k + 1), end - take - 1,
+                                    (unsigned long long)TP_RECORD_MAX);
+            if (c->n + k && c->in.len + end > TP_WIRE_MAX_BODY)
+                break;
+            take = end;
+            k++;
+        }
+        if (k) {
+            if (tp_buf_reserve(&c->in, take + 1) != 0)
+                return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+            memcpy(c->in.p + c->in.len, b, take);
+            c->in.len += take;
+            c->n += k;
+            p->next_index += k;
+            b += take;
+            len -= take;
+        }
+        if (!k || c->n >= p->target || c->in.len >= CHUNK_BYTES)
+            seal(p);
+    }
+    return 0;
+}
+
+uint64_t tp_pool_fed(const tp_pool *p) { return p->next_index; }
 
 int tp_pool_wait_fd(tp_pool *p, int fd)
 {
@@ -296,6 +435,7 @@ void tp_pool_close(tp_pool *p)
     for (unsigned i = 0; p->c && i < p->nslots; i++) {
         tp_buf_free(&p->c[i].in);
         tp_buf_free(&p->c[i].out);
+        tp_buf_free(&p->c[i].fails);
         free(p->c[i].marks);
     }
     free(p->w);
@@ -329,6 +469,11 @@ int tp_pool_open(tp_pool **out, const char *spec,
         p->o = *opt;
     p->cb = *cb;
     p->fill = -1;
+    if (p->o.text_results && !p->cb.text) {
+        free(p);
+        snprintf(err, errlen, "text_results needs a text callback");
+        return TP_ERR_USAGE;
+    }
     int r = tp_load_spec(p, spec, err, errlen);
     if (r != 0) {
         tp_pool_close(p);
@@ -346,6 +491,9 @@ int tp_pool_open(tp_pool **out, const char *spec,
     p->target = p->o.chunk ? p->o.chunk : 1;
     if (p->o.measure || p->o.timeout > 0 || p->o.timeout_pct > 0)
         p->req_flags |= TP_REQ_TIMES;
+    if (p->o.text_results)
+        p->req_flags |= TP_REQ_TEXT |
+                        (uint32_t)(unsigned char)p->o.text_term << 16;
     p->w = calloc(p->jobs, sizeof *p->w);
     p->c = calloc(p->nslots, sizeof *p->c);
     p->freel = calloc(p->nslots, sizeof *p->freel);

@@ -16,6 +16,13 @@
 
 enum cstate { C_FREE, C_FILLING, C_QUEUED, C_SENT, C_DONE };
 
+/* Text mode: a failed record, and where in the chunk's text it would
+ * have been. */
+struct fail_hdr {
+    uint32_t index, text_off, status, attempts, len;
+    pid_t pid;
+};
+
 /* From record `from` on, results came from pid; `from` took `attempts`. */
 struct mark {
     uint32_t from;
@@ -37,6 +44,10 @@ struct chunk {
     unsigned stop_attempts;
     char stop_msg[1024];
     size_t body_from, body_until; /* request body range being sent */
+    int delim;          /* request body: records ended by this byte, or -1
+                           for length-prefixed records */
+    struct tp_buf fails; /* text mode: failed records (struct fail_hdr +
+                            message each), in record order */
     enum cstate state;
     struct tp_buf in;   /* request body: u32 len + bytes per record */
     struct tp_buf out;  /* result records, as on the wire */
@@ -58,6 +69,8 @@ struct worker {
     int in_body;
     uint64_t bgot;
     struct tp_buf fatal;  /* body of a FATAL frame */
+    struct tp_buf fails;  /* body of a FAILS frame, until its TEXT frame */
+    uint32_t nfails;
     uint64_t answered;    /* results received from this worker */
     uint64_t assigned;    /* records sent to this worker */
     uint64_t t_free;      /* when it last finished a chunk */
@@ -92,6 +105,8 @@ struct tp_pool {
 __attribute__((format(printf, 3, 4))) int
 tp_pool_fail(tp_pool *p, enum tp_error e, const char *fmt, ...);
 int tp_add_mark(struct chunk *c, uint32_t from, pid_t pid, unsigned attempts);
+/* Text mode: file a failed record of chunk c.  0 or -1 (ENOMEM). */
+int tp_add_fail(struct chunk *c, const struct fail_hdr *f, const char *msg);
 void tp_chunk_done(tp_pool *p, int s);
 void tp_dq_push(tp_pool *p, int slot, int front);
 int tp_dq_pop(tp_pool *p);

@@ -61,6 +61,8 @@ static void reset_worker(struct worker *w)
     w->in_body = 0;
     w->bgot = 0;
     w->fatal.len = 0;
+    w->fails.len = 0;
+    w->nfails = 0;
     w->answered = w->assigned = 0;
 }
 
@@ -140,12 +142,15 @@ void tp_sched_dispatch(tp_pool *p)
             for (uint32_t i = 0; i < c->until; i++) {
                 if (i == c->done)
                     c->body_from = pos;
-                tp_wire_next_req(c->in.p, c->in.len, &pos, &r, &l);
+                tp_wire_next_rec(c->in.p, c->in.len, &pos, &r, &l, c->delim);
             }
             c->body_until = pos;
         }
-        tp_wire_put_hdr(c->hdr, TP_FRAME_REQUEST, c->until - c->done,
-                        p->req_flags, c->body_until - c->body_from);
+        uint32_t flags = p->req_flags;
+        if (c->delim >= 0)
+            flags |= TP_REQ_DELIM | (uint32_t)c->delim << 8;
+        tp_wire_put_hdr(c->hdr, TP_FRAME_REQUEST, c->until - c->done, flags,
+                        c->body_until - c->body_from);
         c->state = C_SENT;
         c->t_sent = now_ns();
         if (w->nq == 0)
@@ -175,6 +180,14 @@ static int record_fail(tp_pool *p, struct chunk *c, enum tp_status st,
 {
     size_t n = strlen(msg);
     int timed = p->req_flags & TP_REQ_TIMES;
+    if (p->o.text_results) {
+        struct fail_hdr f = {c->done, (uint32_t)c->out.len, (uint32_t)st,
+                             attempts, (uint32_t)n, pid};
+        if (tp_add_fail(c, &f, msg) != 0)
+            return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+        c->done++;
+        return 0;
+    }
     if (tp_buf_reserve(&c->out, TP_WIRE_RES_MAX + n) != 0 ||
         tp_add_mark(c, c->done, pid, attempts) != 0)
         return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
@@ -296,6 +309,37 @@ static void add_sample(tp_pool *p, uint32_t usec)
     p->samples_new++;
 }
 
+/* k more records of w's first chunk are answered (their results are in
+ * place at c->out.p + c->out.len, blen bytes); finish the dispatch if done. */
+static void took(tp_pool *p, struct worker *w, uint32_t k, size_t blen)
+{
+    struct chunk *c = &p->c[w->q[0]];
+    c->out.len += blen;
+    c->done += k;
+    w->answered += k;
+    if (c->done == c->until) {
+        int s = w->q[0];
+        if (c->until == c->n && c->nmarks == 1) /* one clean dispatch */
+            adapt(p, c, w);
+        memmove(w->q, w->q + 1, (--w->nq) * sizeof *w->q);
+        w->nsent--;
+        dispatch_ended(p, s);
+        tp_sched_dispatch(p);
+    }
+}
+
+/* The attempts of the record about to be answered, and a mark for it. */
+static int answer_mark(tp_pool *p, struct chunk *c, pid_t pid, unsigned *att)
+{
+    int retried = c->retry_at == c->done;
+    *att = retried ? c->retry_attempts : 1;
+    if (tp_add_mark(c, c->done, pid, *att) != 0)
+        return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+    if (retried)
+        c->retry_at = NO_REC;
+    return 0;
+}
+
 /* A complete RESULT body sits at c->out.p + c->out.len; check and take it. */
 static int take_results(tp_pool *p, struct worker *w, char *why, size_t len)
 {
@@ -305,6 +349,7 @@ static int take_results(tp_pool *p, struct worker *w, char *why, size_t len)
     uint32_t k = 0;
     struct tp_wire_res r;
     int m;
+    unsigned att;
     while ((m = tp_wire_next_res(body, blen, &pos, &r,
                                  p->req_flags & TP_REQ_TIMES)) == 1) {
         if (r.status > TP_WS_ERROR) {
@@ -321,26 +366,48 @@ static int take_results(tp_pool *p, struct worker *w, char *why, size_t len)
                  "%u found)", (unsigned)w->rf.count, (unsigned)k);
         return -1;
     }
-    int retried = c->retry_at == c->done;
-    if (tp_add_mark(c, c->done, w->link.pid,
-                    retried ? c->retry_attempts : 1) != 0) {
-        tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+    if (answer_mark(p, c, w->link.pid, &att) == 0)
+        took(p, w, k, blen);
+    return 0;
+}
+
+/* A complete TEXT body sits at c->out.p + c->out.len, and the FAILS of
+ * the same batch (if any) in w->fails: check both and take them. */
+static int take_text(tp_pool *p, struct worker *w, char *why, size_t len)
+{
+    struct chunk *c = &p->c[w->q[0]];
+    size_t blen = (size_t)w->rf.len, fpos = 0;
+    uint32_t count = w->rf.count, prev = 0;
+    unsigned att;
+    if (answer_mark(p, c, w->link.pid, &att) != 0)
         return 0;
+    for (uint32_t i = 0; i < w->nfails; i++) {
+        if (w->fails.len - fpos < TP_WIRE_FAIL_REC) {
+            snprintf(why, len, "malformed FAILS frame");
+            return -1;
+        }
+        const char *e = w->fails.p + fpos;
+        struct fail_hdr f = {tp_get32(e), tp_get32(e + 4), TP_RESULT_ERROR,
+                             1, tp_get32(e + 8), w->link.pid};
+        if (w->fails.len - fpos - TP_WIRE_FAIL_REC < f.len ||
+            f.index >= count || (i && f.index <= prev) || f.text_off > blen) {
+            snprintf(why, len, "malformed FAILS frame");
+            return -1;
+        }
+        prev = f.index;
+        if (f.index == 0)
+            f.attempts = att;
+        f.index += c->done;
+        f.text_off += (uint32_t)c->out.len;
+        if (tp_add_fail(c, &f, e + TP_WIRE_FAIL_REC) != 0) {
+            tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+            return 0;
+        }
+        fpos += TP_WIRE_FAIL_REC + f.len;
     }
-    if (retried)
-        c->retry_at = NO_REC;
-    c->out.len += blen;
-    c->done += k;
-    w->answered += k;
-    if (c->done == c->until) {
-        int s = w->q[0];
-        if (c->until == c->n && c->nmarks == 1) /* one clean dispatch */
-            adapt(p, c, w);
-        memmove(w->q, w->q + 1, (--w->nq) * sizeof *w->q);
-        w->nsent--;
-        dispatch_ended(p, s);
-        tp_sched_dispatch(p);
-    }
+    w->fails.len = 0;
+    w->nfails = 0;
+    took(p, w, count, blen);
     return 0;
 }
 
@@ -366,15 +433,20 @@ static void on_readable(tp_pool *p, struct worker *w)
                     continue;
                 }
                 struct tp_buf *dst = &w->fatal;
-                if (f->type == TP_FRAME_RESULT) {
+                int text = p->o.text_results != 0;
+                if (f->type == (text ? TP_FRAME_TEXT : TP_FRAME_RESULT)) {
                     struct chunk *c = w->nsent ? &p->c[w->q[0]] : NULL;
                     if (!c || f->count == 0 || f->count > c->until - c->done)
                         return worker_lost(p, w, TP_RESULT_PROTOCOL,
                                            "unexpected result frame");
                     dst = &c->out;
+                } else if (f->type == TP_FRAME_FAILS && text && !w->nfails &&
+                           f->count) {
+                    dst = &w->fails;
+                    dst->len = 0;
                 } else if (f->type != TP_FRAME_FATAL) {
                     return worker_lost(p, w, TP_RESULT_PROTOCOL,
-                                       "unexpected request frame");
+                                       "unexpected frame");
                 }
                 if (tp_buf_reserve(dst, (size_t)f->len) != 0) {
                     tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
@@ -384,8 +456,9 @@ static void on_readable(tp_pool *p, struct worker *w)
                 w->bgot = 0;
             }
         } else {
-            struct tp_buf *dst = w->rf.type == TP_FRAME_FATAL
-                                     ? &w->fatal : &p->c[w->q[0]].out;
+            struct tp_buf *dst = w->rf.type == TP_FRAME_FATAL   ? &w->fatal
+                                 : w->rf.type == TP_FRAME_FAILS ? &w->fails
+                                                                : &p->c[w->q[0]].out;
             size_t want = (size_t)(w->rf.len - w->bgot);
             r = want ? tp_link_recv(&w->link, dst->p + dst->len + w->bgot,
                                     want)
@@ -398,7 +471,14 @@ static void on_readable(tp_pool *p, struct worker *w)
                     w->fatal.len = (size_t)w->rf.len;
                     return worker_lost(p, w, TP_RESULT_CRASHED, NULL);
                 }
-                if (take_results(p, w, why, sizeof why) != 0)
+                if (w->rf.type == TP_FRAME_FAILS) {
+                    w->fails.len = (size_t)w->rf.len;
+                    w->nfails = w->rf.count;
+                    continue;
+                }
+                if ((w->rf.type == TP_FRAME_TEXT
+                         ? take_text(p, w, why, sizeof why)
+                         : take_results(p, w, why, sizeof why)) != 0)
                     return worker_lost(p, w, TP_RESULT_PROTOCOL, why);
                 continue;
             }
@@ -561,5 +641,6 @@ void tp_sched_stop(tp_pool *p)
         if (p->w[i].link.pid > 0)
             tp_link_reap(&p->w[i].link, GRACE_MS, NULL);
         tp_buf_free(&p->w[i].fatal);
+        tp_buf_free(&p->w[i].fails);
     }
 }

@@ -27,7 +27,7 @@ int tp_wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp_frame *f,
         snprintf(err, errlen, "bad frame magic 0x%08x", (unsigned)magic);
         return -1;
     }
-    if (f->type < TP_FRAME_REQUEST || f->type > TP_FRAME_FATAL) {
+    if (f->type < TP_FRAME_REQUEST || f->type > TP_FRAME_FAILS) {
         snprintf(err, errlen, "unknown frame type %u", (unsigned)f->type);
         return -1;
     }
@@ -38,10 +38,26 @@ int tp_wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp_frame *f,
                  (unsigned long long)TP_WIRE_MAX_BODY);
         return -1;
     }
-    uint64_t per = f->type == TP_FRAME_REQUEST  ? TP_WIRE_REQ_REC
-                   : f->type == TP_FRAME_RESULT ? TP_WIRE_RES_MIN
-                                                : 0;
-    if ((per && (uint64_t)f->count * per > f->len) || (!per && f->count)) {
+    /* the least bytes a record takes, to bound count by the length */
+    uint64_t per = 0;
+    switch (f->type) {
+    case TP_FRAME_REQUEST:
+        per = f->flags & TP_REQ_DELIM ? 1 : TP_WIRE_REQ_REC;
+        break;
+    case TP_FRAME_RESULT:
+        per = TP_WIRE_RES_MIN;
+        break;
+    case TP_FRAME_FAILS:
+        per = TP_WIRE_FAIL_REC;
+        break;
+    case TP_FRAME_TEXT: /* records that all failed leave no text */
+        per = 0;
+        break;
+    default: /* READY, FATAL */
+        per = UINT64_MAX;
+    }
+    if ((per == UINT64_MAX && f->count) ||
+        (per && per != UINT64_MAX && (uint64_t)f->count * per > f->len)) {
         snprintf(err, errlen, "frame claims %u records in %llu bytes",
                  (unsigned)f->count, (unsigned long long)f->len);
         return -1;

@@ -10,6 +10,15 @@
  *            (a chunk's results may span several RESULT frames, in order)
  *   READY:   empty; the worker loaded the plugin and ran init
  *   FATAL:   a message; the worker could not start (load or init failed)
+ * Text mode, for plain text output (the host's per-record work is then
+ * only finding record boundaries):
+ *   REQUEST with TP_REQ_DELIM: records each ended by the byte in flags
+ *            bits 8-15, instead of length-prefixed
+ *   answers to TP_REQ_TEXT: per batch, a FAILS frame (if any failed), then
+ *   TEXT:    count records answered; body: the outputs of those that
+ *            succeeded, each ended by the byte in the request's bits 16-23
+ *   FAILS:   count entries, each u32 index, u32 text offset (both relative
+ *            to the TEXT frame that follows), u32 len, len bytes of message
  * A body longer than TP_WIRE_MAX_BODY is a protocol error, never allocated.
  */
 #ifndef TP_WIRE_H
@@ -33,10 +42,15 @@ enum tp_frame_type {
     TP_FRAME_RESULT = 2,
     TP_FRAME_READY = 3,
     TP_FRAME_FATAL = 4,
+    TP_FRAME_TEXT = 5,
+    TP_FRAME_FAILS = 6,
 };
 
 /* Request flags. */
 #define TP_REQ_TIMES 1u /* measure each task's time (usec field) */
+#define TP_REQ_DELIM 2u /* delimited records, delimiter in bits 8-15 */
+#define TP_REQ_TEXT 4u  /* TEXT/FAILS answers, terminator in bits 16-23 */
+#define TP_WIRE_FAIL_REC 12
 
 /* Result status, as carried in a result record. */
 enum tp_wire_status { TP_WS_OK = 0, TP_WS_ERROR = 1 };
@@ -82,6 +96,25 @@ static inline int tp_wire_next_req(const char *body, size_t blen, size_t *pos,
     *rec = body + p;
     *len = n;
     *pos = p + n;
+    return 1;
+}
+
+/* The next record of a request body in either form: delim >= 0 for a
+ * delimited body, -1 for a length-prefixed one.  Returns as above. */
+static inline int tp_wire_next_rec(const char *body, size_t blen, size_t *pos,
+                                   const char **rec, uint32_t *len, int delim)
+{
+    if (delim < 0)
+        return tp_wire_next_req(body, blen, pos, rec, len);
+    size_t p = *pos;
+    if (p == blen)
+        return 0;
+    const char *e = __builtin_memchr(body + p, delim, blen - p);
+    if (!e)
+        return -1;
+    *rec = body + p;
+    *len = (uint32_t)(e - *rec);
+    *pos = (size_t)(e - body) + 1;
     return 1;
 }
 

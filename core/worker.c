@@ -130,19 +130,42 @@ static int send_results(int fd, struct tp_buf *out, uint32_t count)
     return r;
 }
 
+/* Text mode: the batch's FAILS frame (if any), then its TEXT frame. */
+static int send_text(int fd, struct tp_buf *out, struct tp_buf *fails,
+                     uint32_t count, uint32_t nfails)
+{
+    if (nfails) {
+        tp_wire_put_hdr((unsigned char *)fails->p, TP_FRAME_FAILS, nfails, 0,
+                        fails->len - TP_WIRE_HDR);
+        if (tp_write_all(fd, fails->p, fails->len) != 0)
+            return -1;
+        fails->len = TP_WIRE_HDR;
+    }
+    tp_wire_put_hdr((unsigned char *)out->p, TP_FRAME_TEXT, count, 0,
+                    out->len - TP_WIRE_HDR);
+    int r = tp_write_all(fd, out->p, out->len);
+    out->len = TP_WIRE_HDR;
+    return r;
+}
+
 /* Answer one request body; returns 0, or -1 if the socket failed. */
-static int serve(int fd, tp_task_fn run, const char *body, size_t blen,
-                 uint32_t flags, struct tp_buf *out, struct tp_progress *prog)
+static int serve(int fd, tp_task_fn run, char *body, size_t blen,
+                 uint32_t flags, struct tp_buf *out, struct tp_buf *fails,
+                 struct tp_progress *prog)
 {
     struct wctx w = {{&api, NULL, NULL}, out, {0}, 0};
     int timed = (flags & TP_REQ_TIMES) != 0;
-    size_t pos = 0, hdr = tp_wire_res_hdr(timed);
-    uint32_t count = 0, len;
+    int text = (flags & TP_REQ_TEXT) != 0;
+    int delim = flags & TP_REQ_DELIM ? (int)((flags >> 8) & 0xff) : -1;
+    char term = (char)((flags >> 16) & 0xff);
+    size_t pos = 0, hdr = text ? 0 : tp_wire_res_hdr(timed);
+    uint32_t count = 0, nfails = 0, len;
     const char *rec;
     int more;
-    while ((more = tp_wire_next_req(body, blen, &pos, &rec, &len)) == 1) {
-        /* rec is followed by the next record's length or the terminator
-         * slot the reader left; make it a C string for the kernel. */
+    while ((more = tp_wire_next_rec(body, blen, &pos, &rec, &len, delim)) ==
+           1) {
+        /* rec is followed by its delimiter, the next record's length or
+         * the spare byte the reader left: make it a C string for a while */
         char *mrec = (char *)rec, saved = mrec[len];
         mrec[len] = '\0';
         if (tp_buf_reserve(out, TP_WIRE_RES_MAX + 64) != 0)
@@ -152,7 +175,7 @@ static int serve(int fd, tp_task_fn run, const char *body, size_t blen,
         w.pub.end = out->p + out->cap;
         w.failed = 0;
         struct timespec t0, wall = {0, 0};
-        if (flags & TP_REQ_TIMES) {
+        if (timed) {
             clock_gettime(CLOCK_REALTIME, &wall);
             clock_gettime(CLOCK_MONOTONIC, &t0);
             __atomic_store_n(&prog->t_start_ns,
@@ -162,34 +185,56 @@ static int serve(int fd, tp_task_fn run, const char *body, size_t blen,
         }
         __atomic_store_n(&prog->started, prog->started + 1, __ATOMIC_RELEASE);
         int rc = run(&w.pub, rec, len);
-        uint32_t us = flags & TP_REQ_TIMES ? usec_since(&t0) : 0;
+        uint32_t us = timed ? usec_since(&t0) : 0;
         mrec[len] = saved;
-        uint32_t status = TP_WS_OK;
+        int ok = rc == TP_OK && !w.failed;
+        if (!ok && !w.failed)
+            snprintf(w.err, sizeof w.err, "task failed (returned %d)", rc);
         size_t n = (size_t)(w.pub.cur - (out->p + at + hdr));
-        if (rc != TP_OK || w.failed) {
-            status = TP_WS_ERROR;
-            if (!w.failed)
-                snprintf(w.err, sizeof w.err, "task failed (returned %d)", rc);
-            n = strlen(w.err);
-            if (tp_buf_reserve(out, hdr + n) != 0)
+        if (text && ok) { /* the output and its terminator */
+            if (tp_buf_reserve(out, n + 1) != 0)
                 die(fd, "out of memory");
-            memcpy(out->p + at + hdr, w.err, n);
+            out->p[at + n] = term;
+            out->len = at + n + 1;
+        } else if (text) { /* the output is dropped; the message is filed */
+            size_t m = strlen(w.err);
+            if (tp_buf_reserve(fails, TP_WIRE_FAIL_REC + m) != 0)
+                die(fd, "out of memory");
+            char *f = fails->p + fails->len;
+            tp_put32(f, count);
+            tp_put32(f + 4, (uint32_t)(at - TP_WIRE_HDR));
+            tp_put32(f + 8, (uint32_t)m);
+            memcpy(f + TP_WIRE_FAIL_REC, w.err, m);
+            fails->len += TP_WIRE_FAIL_REC + m;
+            nfails++;
+        } else {
+            if (!ok) {
+                n = strlen(w.err);
+                if (tp_buf_reserve(out, hdr + n) != 0)
+                    die(fd, "out of memory");
+                memcpy(out->p + at + hdr, w.err, n);
+            }
+            tp_wire_put_res(out->p + at, (uint32_t)n,
+                            ok ? TP_WS_OK : TP_WS_ERROR, us,
+                            (uint64_t)wall.tv_sec * 1000000000u +
+                                (uint64_t)wall.tv_nsec,
+                            timed);
+            out->len = at + hdr + n;
         }
-        tp_wire_put_res(out->p + at, (uint32_t)n, status, us,
-                        (uint64_t)wall.tv_sec * 1000000000u +
-                            (uint64_t)wall.tv_nsec,
-                        timed);
-        out->len = at + hdr + n;
         count++;
-        if (out->len >= FLUSH_AT) {
-            if (send_results(fd, out, count) != 0)
+        if (out->len >= FLUSH_AT || fails->len >= FLUSH_AT) {
+            if ((text ? send_text(fd, out, fails, count, nfails)
+                      : send_results(fd, out, count)) != 0)
                 return -1;
-            count = 0;
+            count = nfails = 0;
         }
     }
     if (more < 0)
         die(fd, "malformed request frame");
-    return count ? send_results(fd, out, count) : 0;
+    if (!count)
+        return 0;
+    return text ? send_text(fd, out, fails, count, nfails)
+                : send_results(fd, out, count);
 }
 
 _Noreturn void tp_worker_main(int fd, pid_t host, struct tp_progress *prog,
@@ -224,10 +269,11 @@ _Noreturn void tp_worker_main(int fd, pid_t host, struct tp_progress *prog,
     if (tp_write_all(fd, h, sizeof h) != 0)
         _exit(1);
 
-    struct tp_buf in = {0}, out = {0};
-    if (tp_buf_reserve(&out, FLUSH_AT + 4096) != 0)
+    struct tp_buf in = {0}, out = {0}, fails = {0};
+    if (tp_buf_reserve(&out, FLUSH_AT + 4096) != 0 ||
+        tp_buf_reserve(&fails, 4096) != 0)
         die(fd, "out of memory");
-    out.len = TP_WIRE_HDR;
+    out.len = fails.len = TP_WIRE_HDR;
     for (;;) {
         struct tp_frame f;
         int r = tp_read_all(fd, h, sizeof h);
@@ -244,7 +290,7 @@ _Noreturn void tp_worker_main(int fd, pid_t host, struct tp_progress *prog,
             die(fd, "out of memory");
         if (f.len && tp_read_all(fd, in.p, f.len) != 1)
             _exit(1);
-        if (serve(fd, t->run, in.p, f.len, f.flags, &out, prog) != 0)
+        if (serve(fd, t->run, in.p, f.len, f.flags, &out, &fails, prog) != 0)
             _exit(1);
     }
     if (l.desc->fini)

@@ -28,3 +28,10 @@ expect 1 z "taskpool: input 1 (fail:line one\\nline two): line one\\nline two"
 long=$(printf 'x%.0s' $(seq 64))
 run -j 1 seed:double "$long"
 expect 1 "" "taskpool: input 1 (xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...): not an integer"
+
+# the same from standard input (records travel delimited, results as text)
+printf 'ok:1\nsegv\nok:3\nonce:%s/m:segv\nok:5\n' "$tmp" >"$tmp/in"
+run -j 1 --retries 1 chaos:act <"$tmp/in"
+check "stdin status" 1 "$rc"
+check "stdin stdout" "1${nl}3${nl}second time lucky${nl}5" "$out"
+check "stdin stderr" "taskpool: input 2 (segv): worker PID killed by signal 11 (Segmentation fault)" "$(printf '%s\n' "$err" | pids)"

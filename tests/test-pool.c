@@ -50,7 +50,7 @@ static const char *path[2];
 static tp_pool *open_ok(const char *spec, struct tp_pool_options *o,
                         struct collect *c)
 {
-    struct tp_pool_callbacks cb = {on_result, NULL, c};
+    struct tp_pool_callbacks cb = {.result = on_result, .arg = c};
     char err[1024];
     tp_pool *p;
     path[0] = getenv("TASKPOOL_PLUGIN_PATH");
@@ -140,7 +140,7 @@ static int open_err(const char *spec, const char *init_arg, char *err,
                     size_t len)
 {
     struct collect c = {0};
-    struct tp_pool_callbacks cb = {on_result, NULL, &c};
+    struct tp_pool_callbacks cb = {.result = on_result, .arg = &c};
     path[0] = getenv("TASKPOOL_PLUGIN_PATH");
     struct tp_pool_options o = {.jobs = 2, .plugin_path = path,
                                 .init_arg = init_arg};
@@ -162,6 +162,66 @@ START_TEST(open_errors)
     ck_assert_int_eq(open_err("chaos:echo", "fail", err, sizeof err),
                      TP_ERR_INIT);
     ck_assert_str_eq(err, "chaos: init failed: asked to fail by --init-arg");
+}
+END_TEST
+
+/* Text mode: bulk text between failed records, fed as delimited blocks. */
+struct text_collect {
+    char buf[256];
+    size_t len;
+    uint64_t ok, failed;
+    char order[64]; /* 't' for a text run, 'f' for a failure */
+    size_t norder;
+};
+
+static int on_text(void *arg, const char *data, size_t len, uint64_t n)
+{
+    struct text_collect *t = arg;
+    ck_assert_uint_lt(t->len + len, sizeof t->buf);
+    memcpy(t->buf + t->len, data, len);
+    t->len += len;
+    t->ok += n;
+    t->order[t->norder++] = 't';
+    return 0;
+}
+
+static int on_text_fail(void *arg, const struct tp_result *r)
+{
+    struct text_collect *t = arg;
+    ck_assert_int_eq(r->status, TP_RESULT_ERROR);
+    ck_assert_uint_eq(r->index, 2);
+    ck_assert_uint_eq(r->input_len, 1);
+    ck_assert_int_eq(r->input[0], 'x');
+    t->failed++;
+    t->order[t->norder++] = 'f';
+    return 0;
+}
+
+START_TEST(text_mode_bulk)
+{
+    struct text_collect t = {0};
+    struct tp_pool_callbacks cb = {.result = on_text_fail, .text = on_text,
+                                   .arg = &t};
+    path[0] = getenv("TASKPOOL_PLUGIN_PATH");
+    struct tp_pool_options o = {.jobs = 1, .chunk = 100, .plugin_path = path,
+                                .text_results = 1, .text_term = ';'};
+    char err[1024];
+    tp_pool *p;
+    ck_assert_int_eq(tp_pool_open(&p, "seed:double", &o, &cb, err, sizeof err),
+                     0);
+    ck_assert_int_eq(tp_pool_feed_records(p, "1\n2\nx\n4\n", 8, '\n'), 0);
+    ck_assert_int_eq(tp_pool_feed(p, "5", 1), 0);
+    ck_assert_uint_eq(tp_pool_fed(p), 5);
+    ck_assert_int_eq(tp_pool_finish(p), 0);
+    tp_pool_close(p);
+    t.buf[t.len] = 0;
+    ck_assert_str_eq(t.buf, "2;4;8;10;");
+    ck_assert_uint_eq(t.ok, 4);
+    ck_assert_uint_eq(t.failed, 1);
+    /* text before the failure, the failure, the rest of the chunk, the
+     * last (length-prefixed) record's chunk */
+    t.order[t.norder] = 0;
+    ck_assert_str_eq(t.order, "tftt");
 }
 END_TEST
 
@@ -196,6 +256,7 @@ int main(void)
     tcase_add_test(tc, stop_from_callback);
     tcase_add_test(tc, open_errors);
     tcase_add_test(tc, plugins_each);
+    tcase_add_test(tc, text_mode_bulk);
     suite_add_tcase(s, tc);
     return ck_main(s);
 }
