@@ -271,6 +271,14 @@ static int filling(tp_pool *p, int delim)
     }
     int s = p->freel[--p->nfree];
     struct chunk *c = &p->c[s];
+    /* a slot's buffers are sized once, not grown record by record: fewer
+     * copies, and memory that does not creep with the input */
+    if (c->in.cap < CHUNK_BYTES + 4096 &&
+        tp_buf_reserve(&c->in, CHUNK_BYTES + 4096) != 0)
+        return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+    if (c->out.cap < CHUNK_BYTES + 4096 &&
+        tp_buf_reserve(&c->out, CHUNK_BYTES + 4096) != 0)
+        return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
     c->state = C_FILLING;
     c->seq = p->next_seq++;
     c->first = p->next_index;
@@ -487,7 +495,7 @@ int tp_pool_open(tp_pool **out, const char *spec,
     }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     p->jobs = p->o.jobs ? p->o.jobs : ncpu > 0 ? (unsigned)ncpu : 1;
-    p->nslots = p->jobs * (DEPTH + 2) + 2;
+    p->nslots = p->jobs * (DEPTH + 1) + 1;
     p->cap = MAX_CHUNK;
     if (p->o.expected) {
         uint64_t per = (p->o.expected + 4 * p->jobs - 1) / (4 * p->jobs);
