@@ -377,7 +377,7 @@ static int take_text(tp_pool *p, struct worker *w, char *why, size_t len)
 {
     struct chunk *c = &p->c[w->q[0]];
     size_t blen = (size_t)w->rf.len, fpos = 0;
-    uint32_t count = w->rf.count, prev = 0;
+    uint32_t count = w->rf.count, prev = 0, prev_off = 0;
     unsigned att;
     if (answer_mark(p, c, w->link.pid, &att) != 0)
         return 0;
@@ -390,11 +390,13 @@ static int take_text(tp_pool *p, struct worker *w, char *why, size_t len)
         struct fail_hdr f = {tp_get32(e), tp_get32(e + 4), TP_RESULT_ERROR,
                              1, tp_get32(e + 8), w->link.pid};
         if (w->fails.len - fpos - TP_WIRE_FAIL_REC < f.len ||
-            f.index >= count || (i && f.index <= prev) || f.text_off > blen) {
+            f.index >= count || (i && f.index <= prev) || f.text_off > blen ||
+            f.text_off < prev_off) {
             snprintf(why, len, "malformed FAILS frame");
             return -1;
         }
         prev = f.index;
+        prev_off = f.text_off;
         if (f.index == 0)
             f.attempts = att;
         f.index += c->done;
