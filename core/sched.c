@@ -290,6 +290,11 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
         uint64_t k = started - answered - 1;
         if (nsent && started > answered && k < c->until - c->done)
             blame(p, c, (uint32_t)k, why, msg, pid);
+        else if (nsent && why == TP_RESULT_PROTOCOL)
+            /* a bad answer seen only once its batch ended, when the worker
+             * may have moved on: blame the batch's first input, so that a
+             * worker that always does it cannot make the run go round */
+            blame(p, c, 0, why, msg, pid);
         dispatch_ended(p, q[0]);
     }
     if (p->err == TP_ERR_NONE &&

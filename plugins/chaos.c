@@ -6,6 +6,7 @@
  *   sleep:MS -> sleeps, then "slept MS"
  *   huge:N   -> N bytes of 'x'  garbage -> writes junk to the worker socket
  *   bigframe -> writes a frame header announcing a 1 TiB body
+ *   badfails -> writes a FAILS frame for an input that is not there
  *   once:PATH:ACTION -> ACTION the first time (PATH is created), then "second
  *               time lucky"   leak:N, spin:N -> leaks N bytes, loops N times
  */
@@ -143,6 +144,15 @@ static int task_act(tp_ctx *ctx, const char *in, size_t len)
         for (long i = num_after(in, "spin:"); i > 0; i--)
             x += (unsigned long)i;
         return tp_printf(ctx, "spun %lu", (unsigned long)x);
+    }
+    if (!strcmp(in, "badfails")) {
+        /* a FAILS frame naming input 5 of a batch that has one */
+        unsigned char f[24 + 13] = {'T', 'P', 'W', '1', 6, 0, 0, 0, 1, 0, 0, 0,
+                                    0, 0, 0, 0, 13, 0, 0, 0, 0, 0, 0, 0,
+                                    5, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 'x'};
+        if (write(3, f, sizeof f) < 0)
+            return tp_fail(ctx, "write: %s", strerror(errno));
+        return tp_puts(ctx, "badfails sent");
     }
     if (!strcmp(in, "bigframe")) {
         /* a well-formed RESULT header announcing a 1 TiB body */

@@ -35,3 +35,10 @@ run -j 1 --retries 1 chaos:act <"$tmp/in"
 check "stdin status" 1 "$rc"
 check "stdin stdout" "1${nl}3${nl}second time lucky${nl}5" "$out"
 check "stdin stderr" "taskpool: input 2 (segv): worker PID killed by signal 11 (Segmentation fault)" "$(printf '%s\n' "$err" | pids)"
+
+# a malformed answer noticed only at the end of its batch (the worker may
+# already be on the next input) still ends: its batch's first input is blamed
+run -j 1 --chunk 1 chaos:act ok:a badfails ok:c ok:d
+check "badfails status" 1 "$rc"
+check "badfails stdout" "a${nl}c${nl}d" "$out"
+check "badfails stderr" "taskpool: input 2 (badfails): worker PID: protocol error: malformed FAILS frame" "$(printf '%s\n' "$err" | pids)"
