@@ -77,6 +77,7 @@ static void free_slot(tp_pool *p, int s)
     c->state = C_FREE;
     c->n = c->done = 0;
     c->retry_at = c->stop_at = NO_REC;
+    c->lost = 0;
     c->in.len = c->out.len = c->fails.len = 0;
     c->nmarks = 0;
     if (c->in.cap > KEEP_BYTES)

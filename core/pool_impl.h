@@ -44,6 +44,8 @@ struct chunk {
     unsigned stop_attempts;
     char stop_msg[1024];
     size_t body_from, body_until; /* request body range being sent */
+    unsigned lost;      /* workers lost in a row on this chunk, no input
+                           blamed (e.g. killed while it read the request) */
     int delim;          /* request body: records ended by this byte, or -1
                            for length-prefixed records */
     struct tp_buf fails; /* text mode: failed records (struct fail_hdr +

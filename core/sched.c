@@ -229,6 +229,7 @@ static void blame(tp_pool *p, struct chunk *c, uint32_t k, enum tp_status why,
                   const char *msg, pid_t pid)
 {
     uint32_t at = c->done + k;
+    c->lost = 0;
     unsigned attempts = c->retry_at == at ? c->retry_attempts : 1;
     if (why != TP_RESULT_PROTOCOL && attempts <= p->o.retries) {
         c->retry_at = at;
@@ -290,10 +291,11 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
         uint64_t k = started - answered - 1;
         if (nsent && started > answered && k < c->until - c->done)
             blame(p, c, (uint32_t)k, why, msg, pid);
-        else if (nsent && why == TP_RESULT_PROTOCOL)
-            /* a bad answer seen only once its batch ended, when the worker
-             * may have moved on: blame the batch's first input, so that a
-             * worker that always does it cannot make the run go round */
+        else if ((nsent && why == TP_RESULT_PROTOCOL) || ++c->lost >= 3)
+            /* a bad answer seen only once its batch ended (the worker may
+             * have moved on), or workers keep dying before they start on
+             * this chunk: blame its next input, so the run cannot go round
+             * for ever */
             blame(p, c, 0, why, msg, pid);
         dispatch_ended(p, q[0]);
     }
@@ -321,6 +323,7 @@ static void took(tp_pool *p, struct worker *w, uint32_t k, size_t blen)
     struct chunk *c = &p->c[w->q[0]];
     c->out.len += blen;
     c->done += k;
+    c->lost = 0;
     w->answered += k;
     if (c->done == c->until) {
         int s = w->q[0];
