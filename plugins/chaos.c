@@ -63,6 +63,21 @@ static int task_jitter(tp_ctx *ctx, const char *in, size_t len)
     return tp_append(ctx, in, len);
 }
 
+/* The worker's open file descriptors (probed with fcntl). */
+static int task_fds(tp_ctx *ctx, const char *in, size_t len)
+{
+    (void)in;
+    (void)len;
+    int fds[64], n = 0;
+    for (int fd = 0; fd < 1024 && n < 64; fd++)
+        if (fcntl(fd, F_GETFD) >= 0)
+            fds[n++] = fd;
+    for (int i = 0; i < n; i++)
+        if (tp_printf(ctx, i ? " %d" : "%d", fds[i]) != TP_OK)
+            return TP_FAIL;
+    return TP_OK;
+}
+
 static int task_print(tp_ctx *ctx, const char *in, size_t len)
 {
     printf("chaos printed %s\n", in);
@@ -172,6 +187,7 @@ static const struct tp_task chaos_tasks[] = {
     {"pid", "the worker's pid and the pid that ran init", task_pid},
     {"jitter", "the input, after 0-4 ms chosen by its hash", task_jitter},
     {"print", "printf()s to stdout, then returns \"ok INPUT\"", task_print},
+    {"fds", "the worker's open file descriptors", task_fds},
     {"act", "does what the input says (ok:, fail:, segv, exit:N, ...)",
      task_act},
     {NULL, NULL, NULL},

@@ -3,8 +3,9 @@
 . "$(dirname "$0")/lib.sh"
 
 pids() { sed -E 's/worker [0-9]+/worker PID/'; }
+mark="faults-$$-$(date +%s%N)"
 
-run -j 2 --chunk 4 chaos:act ok:1 segv ok:3 ok:4 exit:3 ok:6 abort ok:8
+run -j 2 --chunk 4 --init-arg "$mark" chaos:act ok:1 segv ok:3 ok:4 exit:3 ok:6 abort ok:8
 check "status" 1 "$rc"
 check "stdout" "1${nl}3${nl}4${nl}6${nl}8" "$out"
 check "stderr" "taskpool: input 2 (segv): worker PID killed by signal 11 (Segmentation fault)
@@ -42,3 +43,15 @@ run -j 1 --chunk 1 chaos:act ok:a badfails ok:c ok:d
 check "badfails status" 1 "$rc"
 check "badfails stdout" "a${nl}c${nl}d" "$out"
 check "badfails stderr" "taskpool: input 2 (badfails): worker PID: protocol error: malformed FAILS frame" "$(printf '%s\n' "$err" | pids)"
+
+# while a run goes on after crashes, the host has no zombie children, and
+# afterwards nothing of it is left
+"$TASKPOOL" -j 2 --chunk 1 --init-arg "$mark" chaos:act segv segv abort exit:3 segv \
+    sleep:1500 sleep:1500 >/dev/null 2>&1 &
+host=$!
+sleep 0.7
+zombies=$(ps -o stat= --ppid $host | grep -c Z)
+check "zombies while running" 0 "$zombies"
+check "workers while running" 2 "$(ps -o pid= --ppid $host | wc -l)"
+wait $host
+check "leftovers" 0 "$(leftovers "$mark")"

@@ -6,7 +6,8 @@ run -j 1 --chunk 1 --halt soon chaos:act ok:1 fail:x ok:3 ok:4 ok:5
 expect 1 "1${nl}3" "taskpool: input 2 (fail:x): x
 taskpool: halted: 1 input failed"
 
-run -j 1 --chunk 1 --halt now chaos:act ok:1 fail:x ok:3 ok:4 ok:5
+mark="halt-$$-$(date +%s%N)"
+run -j 1 --chunk 1 --halt now --init-arg "$mark" chaos:act ok:1 fail:x ok:3 ok:4 ok:5
 expect 1 "1" "taskpool: input 2 (fail:x): x
 taskpool: halted: 1 input failed"
 
@@ -24,6 +25,8 @@ taskpool: halted: 2 inputs failed"
 # never (the default) runs everything
 run -j 1 --halt never chaos:act fail:a ok:2
 expect 1 "2" "taskpool: input 1 (fail:a): a"
+
+check "halt now leftovers" 0 "$(leftovers "$mark")"
 
 # crashes count as failures too
 run -j 1 --chunk 1 --halt now chaos:act ok:1 exit:4 ok:3

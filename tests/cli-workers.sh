@@ -20,3 +20,11 @@ run -j 2 chaos:print a b
 check "print status" 0 "$rc"
 check "print stdout" "ok a${nl}ok b" "$out"
 check "print stderr" "chaos printed a${nl}chaos printed b" "$(printf '%s\n' "$err" | sort)"
+
+# a worker keeps stdio and its own socket, nothing else of the host's
+# (not the input file, not the other workers' sockets)
+exec 7<"$tmp/out"
+seq 3 >"$tmp/in"
+run -j 3 --chunk 1 -a "$tmp/in" chaos:fds
+exec 7<&-
+expect 0 "0 1 2 3${nl}0 1 2 3${nl}0 1 2 3" ""
