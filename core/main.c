@@ -10,17 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "input.h"
 #include "output.h"
 #include "taskpool/pool.h"
 #include "wire.h"
 
-enum {
-    EXIT_OK = 0,
-    EXIT_FAILED_INPUTS = 1,
-    EXIT_USAGE = 2,
-    EXIT_RUNTIME = 3,
-};
 
 /* Signals reach the pool through a self-pipe (its cancel fd), and blocked
  * output writes through this flag. */
@@ -59,78 +54,6 @@ static int std_fds_open(void)
     for (int fd = 0; fd < 3; fd++)
         if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
             return -1;
-    return 0;
-}
-
-/* N, N% of the online CPUs, +N or -N relative to them (GNU parallel's -j) */
-static int parse_jobs(const char *s, unsigned *out)
-{
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN), v;
-    char *end;
-    if (ncpu < 1)
-        ncpu = 1;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (end == s || errno || v < -100000 || v > 100000)
-        return -1;
-    if (*s == '+' || *s == '-') {
-        if (*end)
-            return -1;
-        v = ncpu + v;
-        v = v < 1 ? 1 : v;
-    } else if (*end == '%' && !end[1]) {
-        if (v < 1)
-            return -1;
-        v = ncpu * v / 100;
-        v = v < 1 ? 1 : v;
-    } else if (*end || v < 1) {
-        return -1;
-    }
-    *out = (unsigned)(v > 100000 ? 100000 : v);
-    return 0;
-}
-
-static int parse_seconds(const char *s, double *out, int *pct)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    *pct = end > s && *end == '%' && !end[1];
-    if (end == s || (*end && !*pct) || errno || !(v > 0) || v > 1e6)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/* never | soon | now, optionally ",fail=N" or ",fail=P%" */
-static int parse_halt(const char *s, struct tp_pool_options *o)
-{
-    size_t n = strcspn(s, ",");
-    if (n == 5 && !strncmp(s, "never", 5))
-        o->halt = TP_HALT_NEVER;
-    else if (n == 4 && !strncmp(s, "soon", 4))
-        o->halt = TP_HALT_SOON;
-    else if (n == 3 && !strncmp(s, "now", 3))
-        o->halt = TP_HALT_NOW;
-    else
-        return -1;
-    if (!s[n])
-        return 0;
-    if (o->halt == TP_HALT_NEVER || strncmp(s + n, ",fail=", 6))
-        return -1;
-    const char *v = s + n + 6;
-    char *end;
-    errno = 0;
-    double d = strtod(v, &end);
-    if (end == v || errno || d <= 0)
-        return -1;
-    if (*end == '%' && !end[1] && d <= 100) {
-        o->halt_fail_pct = d;
-        return 0;
-    }
-    if (*end || d != (unsigned)d || d > 1e9)
-        return -1;
-    o->halt_fail = (unsigned)d;
     return 0;
 }
 
@@ -175,151 +98,6 @@ static int usage_error(const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fprintf(stderr, " (try 'taskpool --help')\n");
     return EXIT_USAGE;
-}
-
-static int parse_count(const char *s, unsigned *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < 1 || v > 100000)
-        return -1;
-    *out = (unsigned)v;
-    return 0;
-}
-
-struct paths {
-    const char **v;
-    size_t n, cap;
-    char *env; /* copy of TASKPOOL_PLUGIN_PATH, split in place */
-};
-
-static int paths_add(struct paths *p, const char *dir)
-{
-    if (p->n + 2 > p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 8;
-        const char **v = realloc(p->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        p->v = v;
-        p->cap = cap;
-    }
-    p->v[p->n++] = dir;
-    p->v[p->n] = NULL;
-    return 0;
-}
-
-/* Empty components are skipped: an empty path never means ".". */
-static int paths_add_env(struct paths *p)
-{
-    const char *e = getenv("TASKPOOL_PLUGIN_PATH");
-    if (!e || !*e)
-        return 0;
-    if (!(p->env = strdup(e)))
-        return -1;
-    for (char *s = p->env, *tok; (tok = strsep(&s, ":"));)
-        if (*tok && paths_add(p, tok) != 0)
-            return -1;
-    return 0;
-}
-
-static int print_plugin(void *arg, const struct tp_plugin_info *info)
-{
-    (void)arg;
-    const struct tp_task *t = info->desc->tasks;
-    int w = 0;
-    for (size_t i = 0; t[i].name; i++)
-        if ((int)strlen(t[i].name) > w)
-            w = (int)strlen(t[i].name);
-    printf("%s %s  %s\n", info->name, info->desc->version, info->file);
-    for (size_t i = 0; t[i].name; i++)
-        printf("  %-*s  %s\n", w, t[i].name,
-               t[i].summary ? t[i].summary : "");
-    return 0;
-}
-
-static void print_bad(void *arg, const char *msg)
-{
-    (void)arg;
-    fprintf(stderr, "taskpool: skipping %s\n", msg);
-}
-
-static int list(const char *const *path, const char *only)
-{
-    char err[4096];
-    int r = tp_plugins_each(path, only, print_plugin, print_bad, NULL, err,
-                            sizeof err);
-    if (r != 0) {
-        fprintf(stderr, "taskpool: %s\n", err);
-        return EXIT_USAGE;
-    }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "taskpool: write error: %s\n", strerror(errno));
-        return EXIT_RUNTIME;
-    }
-    return EXIT_OK;
-}
-
-struct dry_ctx {
-    const char *task;
-    int found;
-    char tasks[1024]; /* "a, b, c" for the error message */
-};
-
-static int dry_plugin(void *arg, const struct tp_plugin_info *info)
-{
-    struct dry_ctx *d = arg;
-    size_t used = 0;
-    for (size_t i = 0; info->desc->tasks[i].name; i++) {
-        d->found |= !strcmp(info->desc->tasks[i].name, d->task);
-        if (used < sizeof d->tasks)
-            used += (size_t)snprintf(d->tasks + used, sizeof d->tasks - used,
-                                     "%s%s", i ? ", " : "",
-                                     info->desc->tasks[i].name);
-    }
-    if (d->found)
-        printf("plugin  %s %s %s\n", info->name, info->desc->version,
-               info->file);
-    return 0;
-}
-
-/* --dry-run: resolve and check everything, start nothing. */
-static int dry(const char *spec, const struct tp_pool_options *o, int nargs,
-               const char *arg_file, char delim)
-{
-    const char *colon = strrchr(spec, ':');
-    char plugin[4096], err[4096];
-    if (!colon || colon == spec || !colon[1] ||
-        (size_t)(colon - spec) >= sizeof plugin) {
-        fprintf(stderr, "taskpool: expected PLUGIN:TASK, got '%s'\n", spec);
-        return EXIT_USAGE;
-    }
-    snprintf(plugin, sizeof plugin, "%.*s", (int)(colon - spec), spec);
-    struct dry_ctx d = {colon + 1, 0, ""};
-    if (tp_plugins_each(o->plugin_path, plugin, dry_plugin, NULL, &d, err,
-                        sizeof err) != 0) {
-        fprintf(stderr, "taskpool: %s\n", err);
-        return EXIT_USAGE;
-    }
-    if (!d.found) {
-        fprintf(stderr, "taskpool: plugin '%s' has no task '%s' (tasks: %s)\n",
-                plugin, d.task, d.tasks);
-        return EXIT_USAGE;
-    }
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    printf("task    %s\n", d.task);
-    printf("jobs    %u\n", o->jobs ? o->jobs : ncpu > 0 ? (unsigned)ncpu : 1);
-    if (o->chunk)
-        printf("chunk   %u\n", o->chunk);
-    else
-        printf("chunk   adaptive\n");
-    if (nargs)
-        printf("inputs  %d arguments\n", nargs);
-    else
-        printf("inputs  %s, %s-terminated records\n",
-               arg_file && strcmp(arg_file, "-") ? arg_file : "standard input",
-               delim ? "newline" : "NUL");
-    return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
 }
 
 /* Feed records from fd until its end.  Returns 0 or -1 (pool error, or
@@ -405,7 +183,7 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "+:j:a:0L:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'j':
-            if (parse_jobs(optarg, &opt.jobs) != 0)
+            if (tp_cli_parse_jobs(optarg, &opt.jobs) != 0)
                 return usage_error("invalid number of jobs '%s' (N, N%%, +N "
                                    "or -N)", optarg);
             break;
@@ -418,7 +196,7 @@ int main(int argc, char **argv)
             delim = '\0';
             break;
         case OPT_CHUNK:
-            if (parse_count(optarg, &opt.chunk) != 0)
+            if (tp_cli_parse_count(optarg, &opt.chunk) != 0)
                 return usage_error("invalid chunk size '%s' (1 to 100000)",
                                    optarg);
             break;
@@ -431,7 +209,7 @@ int main(int argc, char **argv)
         case OPT_TIMEOUT: {
             double v;
             int pct;
-            if (parse_seconds(optarg, &v, &pct) != 0)
+            if (tp_cli_parse_seconds(optarg, &v, &pct) != 0)
                 return usage_error("invalid timeout '%s' (seconds > 0, or "
                                    "a percentage like 200%%)", optarg);
             if (pct)
@@ -441,18 +219,19 @@ int main(int argc, char **argv)
             break;
         }
         case OPT_RETRIES:
-            if (strcmp(optarg, "0") && parse_count(optarg, &opt.retries) != 0)
+            if (strcmp(optarg, "0") &&
+                tp_cli_parse_count(optarg, &opt.retries) != 0)
                 return usage_error("invalid number of retries '%s' (0 to "
                                    "100000)", optarg);
             break;
         case OPT_HALT:
-            if (parse_halt(optarg, &opt) != 0)
+            if (tp_cli_parse_halt(optarg, &opt) != 0)
                 return usage_error("invalid halt policy '%s' (never, soon or "
                                    "now, then optionally ,fail=N or ,fail=P%%)",
                                    optarg);
             break;
         case OPT_MAXTASKS:
-            if (parse_count(optarg, &opt.max_tasks) != 0)
+            if (tp_cli_parse_count(optarg, &opt.max_tasks) != 0)
                 return usage_error("invalid --max-tasks-per-child '%s' (1 to "
                                    "100000)", optarg);
             break;
@@ -478,7 +257,7 @@ int main(int argc, char **argv)
             opt.init_arg = optarg;
             break;
         case 'L':
-            if (paths_add(&path, optarg) != 0)
+            if (tp_cli_paths_add(&path, optarg) != 0)
                 return EXIT_RUNTIME;
             break;
         case OPT_LIST:
@@ -501,7 +280,7 @@ int main(int argc, char **argv)
             return usage_error("unrecognized option '%s'", argv[optind - 1]);
         }
     }
-    if (paths_add_env(&path) != 0)
+    if (tp_cli_paths_add_env(&path) != 0)
         return EXIT_RUNTIME;
     int status;
     if (do_list) {
@@ -509,7 +288,7 @@ int main(int argc, char **argv)
             status = usage_error("--list takes at most one PLUGIN, got '%s'",
                                  argv[optind + 1]);
         else
-            status = list(path.v, optind < argc ? argv[optind] : NULL);
+            status = tp_cli_list(path.v, optind < argc ? argv[optind] : NULL);
         goto out;
     }
     if (optind >= argc) {
@@ -535,7 +314,7 @@ int main(int argc, char **argv)
     opt.plugin_path = path.v;
     opt.expected = (uint64_t)nargs;
     if (dry_run) {
-        status = dry(spec, &opt, nargs, arg_file, delim);
+        status = tp_cli_dry(spec, &opt, nargs, arg_file, delim);
         goto out;
     }
     int logfd = -1;

@@ -4,6 +4,7 @@
 #define TP_POOL_IMPL_H
 
 #include <poll.h>
+#include <time.h>
 
 #include "buf.h"
 #include "taskpool/pool.h"
@@ -113,7 +114,15 @@ void tp_chunk_done(tp_pool *p, int s);
 void tp_dq_push(tp_pool *p, int slot, int front);
 int tp_dq_pop(tp_pool *p);
 
+static inline uint64_t tp_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 /* sched.c */
+void tp_reset_worker(struct worker *w);
 void tp_sched_dispatch(tp_pool *p);
 /* One round of poll over the workers (and extra_fd, and the cancel fd).
  * Returns 1 if extra_fd became readable, 0 if not, -1 on error. */
@@ -122,6 +131,11 @@ int tp_sched_run_once(tp_pool *p, int extra_fd);
 unsigned tp_sched_busy(const tp_pool *p);
 int tp_sched_start(tp_pool *p, char *err, size_t errlen);
 void tp_sched_stop(tp_pool *p);
+
+/* intake.c: read what w sent; the worker is gone or must go */
+void tp_on_readable(tp_pool *p, struct worker *w);
+void tp_worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
+                    const char *detail);
 
 /* plugins.c */
 int tp_load_spec(tp_pool *p, const char *spec, char *err, size_t errlen);

@@ -11,7 +11,7 @@ for sig in INT TERM; do
     "$TASKPOOL" -j 2 --chunk 1 --init-arg "$mark" chaos:act \
         sleep:5000 sleep:5000 sleep:5000 >"$tmp/out" 2>"$tmp/err" &
     host=$!
-    sleep 0.5
+    wait_procs "$mark" 3 # the host and its two workers are up
     t0=$(date +%s%N)
     kill -s $sig $host
     wait $host
@@ -26,8 +26,7 @@ done
 # SIGKILL: nobody can clean up, the workers notice by themselves
 "$TASKPOOL" -j 2 --chunk 1 --init-arg "$mark" chaos:act sleep:5000 sleep:5000 >/dev/null 2>&1 &
 host=$!
-sleep 0.5
-check "host and workers running" 3 "$(leftovers "$mark")"
+wait_procs "$mark" 3
 kill -KILL $host
 wait $host 2>/dev/null
 sleep 1

@@ -45,3 +45,12 @@ no_children() {
 leftovers() {
     pgrep -f -- "$1" | grep -vx "$$" | wc -l
 }
+
+# wait (up to 10 s) until exactly N processes carry MARK
+wait_procs() {
+    for _ in $(seq 100); do
+        [ "$(leftovers "$1")" -eq "$2" ] && return 0
+        sleep 0.1
+    done
+    fail "expected $2 processes with $1, found $(leftovers "$1")"
+}

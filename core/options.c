@@ -1,0 +1,120 @@
+/* Parsing the command line's values. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* N, N% of the online CPUs, +N or -N relative to them (GNU parallel's -j) */
+int tp_cli_parse_jobs(const char *s, unsigned *out)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN), v;
+    char *end;
+    if (ncpu < 1)
+        ncpu = 1;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (end == s || errno || v < -100000 || v > 100000)
+        return -1;
+    if (*s == '+' || *s == '-') {
+        if (*end)
+            return -1;
+        v = ncpu + v;
+        v = v < 1 ? 1 : v;
+    } else if (*end == '%' && !end[1]) {
+        if (v < 1)
+            return -1;
+        v = ncpu * v / 100;
+        v = v < 1 ? 1 : v;
+    } else if (*end || v < 1) {
+        return -1;
+    }
+    *out = (unsigned)(v > 100000 ? 100000 : v);
+    return 0;
+}
+
+int tp_cli_parse_seconds(const char *s, double *out, int *pct)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    *pct = end > s && *end == '%' && !end[1];
+    if (end == s || (*end && !*pct) || errno || !(v > 0) || v > 1e6)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* never | soon | now, optionally ",fail=N" or ",fail=P%" */
+int tp_cli_parse_halt(const char *s, struct tp_pool_options *o)
+{
+    size_t n = strcspn(s, ",");
+    if (n == 5 && !strncmp(s, "never", 5))
+        o->halt = TP_HALT_NEVER;
+    else if (n == 4 && !strncmp(s, "soon", 4))
+        o->halt = TP_HALT_SOON;
+    else if (n == 3 && !strncmp(s, "now", 3))
+        o->halt = TP_HALT_NOW;
+    else
+        return -1;
+    if (!s[n])
+        return 0;
+    if (o->halt == TP_HALT_NEVER || strncmp(s + n, ",fail=", 6))
+        return -1;
+    const char *v = s + n + 6;
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (end == v || errno || d <= 0)
+        return -1;
+    if (*end == '%' && !end[1] && d <= 100) {
+        o->halt_fail_pct = d;
+        return 0;
+    }
+    if (*end || d != (unsigned)d || d > 1e9)
+        return -1;
+    o->halt_fail = (unsigned)d;
+    return 0;
+}
+
+int tp_cli_parse_count(const char *s, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v < 1 || v > 100000)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+
+int tp_cli_paths_add(struct paths *p, const char *dir)
+{
+    if (p->n + 2 > p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 8;
+        const char **v = realloc(p->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        p->v = v;
+        p->cap = cap;
+    }
+    p->v[p->n++] = dir;
+    p->v[p->n] = NULL;
+    return 0;
+}
+
+/* Empty components are skipped: an empty path never means ".". */
+int tp_cli_paths_add_env(struct paths *p)
+{
+    const char *e = getenv("TASKPOOL_PLUGIN_PATH");
+    if (!e || !*e)
+        return 0;
+    if (!(p->env = strdup(e)))
+        return -1;
+    for (char *s = p->env, *tok; (tok = strsep(&s, ":"));)
+        if (*tok && tp_cli_paths_add(p, tok) != 0)
+            return -1;
+    return 0;
+}
