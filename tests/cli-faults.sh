@@ -49,8 +49,9 @@ check "badfails stderr" "taskpool: input 2 (badfails): worker PID: protocol erro
 "$TASKPOOL" -j 2 --chunk 1 --init-arg "$mark" chaos:act segv segv abort exit:3 segv \
     sleep:2000 sleep:2000 >/dev/null 2>&1 &
 host=$!
+sleep 1 # the crashes are behind it, the sleeps are running
 zombies=0
-for _ in $(seq 15); do # look at its children while it goes through the crashes
+for _ in 1 2 3 4 5; do # a dead worker left unreaped would show here
     zombies=$((zombies + $(ps -o stat= --ppid $host | grep -c Z)))
     sleep 0.1
 done
