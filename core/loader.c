@@ -104,9 +104,10 @@ static void why_not(const char *so, const char *lterr, char *err,
 
 static int exists(const char *p) { return access(p, F_OK) == 0; }
 
-/* Open file (a path with or without extension) and check it. */
+/* Open file (a path with or without extension) and check it; with
+ * bind_now, also check that every symbol it needs resolves. */
 static int open_file(const char *path, struct tp_loaded *out, char *err,
-                     size_t errlen)
+                     size_t errlen, int bind_now)
 {
     memset(out, 0, sizeof *out);
     lt_dlhandle h = lt_dlopenext(path);
@@ -140,11 +141,14 @@ static int open_file(const char *path, struct tp_loaded *out, char *err,
     const char *file = info && info->filename ? info->filename : path;
     char *abs = realpath(file, NULL);
     out->file = abs ? abs : strdup(file);
-    lt_dlclose(h);
     if (!out->file) {
         snprintf(err, errlen, "out of memory");
+        lt_dlclose(h);
         return -1;
     }
+    if (!bind_now)
+        goto check;
+    lt_dlclose(h);
     /* libltdl binds lazily: a kernel calling a missing function would load
      * fine and kill its worker at the first call.  Bind everything now,
      * once, in the host, so the loader names the symbol instead. */
@@ -161,6 +165,7 @@ static int open_file(const char *path, struct tp_loaded *out, char *err,
                  e ? e : "unknown error");
         goto fail;
     }
+check:;
     typedef const struct tp_plugin *(*desc_fn)(void);
     desc_fn fn = (desc_fn)lt_dlsym(h, "taskpool_plugin");
     if (!fn) {
@@ -197,7 +202,7 @@ int tp_loader_open(const char *name, const char *const *dirs,
         return -1;
     }
     if (strchr(name, '/')) {
-        r = open_file(name, out, err, errlen);
+        r = open_file(name, out, err, errlen, 1);
     } else if (!tp_name_valid(name, strlen(name))) {
         snprintf(err, errlen, "invalid plugin name '%s' (letters, digits, "
                  "'_' and '-' only; a path must contain '/')", name);
@@ -208,7 +213,7 @@ int tp_loader_open(const char *name, const char *const *dirs,
                 continue;
             char p[4096];
             snprintf(p, sizeof p, "%s/%s", dirs[i], name);
-            r = open_file(p, out, err, errlen);
+            r = open_file(p, out, err, errlen, 1);
             goto done;
         }
         used = (size_t)snprintf(err, errlen, "plugin '%s' not found (searched:",
@@ -220,6 +225,19 @@ int tp_loader_open(const char *name, const char *const *dirs,
             snprintf(err + used, errlen - used, ")");
     }
 done:
+    if (r != 0)
+        lt_dlexit();
+    return r;
+}
+
+int tp_loader_open_checked(const char *file, struct tp_loaded *out, char *err,
+                           size_t errlen)
+{
+    if (lt_dlinit() != 0) {
+        snprintf(err, errlen, "cannot initialise libltdl: %s", lt_dlerror());
+        return -1;
+    }
+    int r = open_file(file, out, err, errlen, 0);
     if (r != 0)
         lt_dlexit();
     return r;

@@ -27,6 +27,11 @@ int tp_loader_check(const struct tp_plugin *d, const char *file, char *err,
 int tp_loader_open(const char *name, const char *const *dirs,
                    struct tp_loaded *out, char *err, size_t errlen);
 
+/* Open a file that tp_loader_open already resolved and checked (a worker
+ * loading what its host found): one load, lazily bound, stamp checked. */
+int tp_loader_open_checked(const char *file, struct tp_loaded *out, char *err,
+                           size_t errlen);
+
 /* The task called name, or NULL with a message listing the tasks. */
 const struct tp_task *tp_loader_task(const struct tp_loaded *l,
                                      const char *name, char *err,

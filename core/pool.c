@@ -334,7 +334,25 @@ int tp_pool_feed_records(tp_pool *p, const void *buf, size_t len, char delim)
         size_t budget = c->in.len < CHUNK_BYTES ? CHUNK_BYTES - c->in.len : 0;
         size_t lim = len < budget ? len : budget, take = 0, from = 0;
         uint32_t k = 0, room = p->target > c->n ? p->target - c->n : 0;
-        for (size_t i = 0; i < lim && k < room; i++) {
+        size_t i = 0;
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* eight bytes at a time while a whole word's delimiters still fit:
+         * ~(((x & 7f..) + 7f..) | x | 7f..) marks exactly the zero bytes */
+        const uint64_t lo7 = 0x7f7f7f7f7f7f7f7full;
+        const uint64_t pat = 0x0101010101010101ull * (unsigned char)d;
+        for (; i + 8 <= lim && k + 8 <= room && i - from <= TP_RECORD_MAX;
+             i += 8) {
+            uint64_t x;
+            memcpy(&x, b + i, 8);
+            x ^= pat;
+            uint64_t z = ~(((x & lo7) + lo7) | x | lo7);
+            if (z) {
+                k += (uint32_t)__builtin_popcountll(z);
+                from = take = i + (size_t)(63 - __builtin_clzll(z)) / 8 + 1;
+            }
+        }
+#endif
+        for (; i < lim && k < room; i++) {
             if (b[i] != (char)d)
                 continue;
             if (i - from > TP_RECORD_MAX)

@@ -244,7 +244,7 @@ _Noreturn void tp_worker_main(int fd, pid_t host, struct tp_progress *prog,
     fd = SOCK_FD;
     char err[4096];
     struct tp_loaded l;
-    if (tp_loader_open(spec->file, NULL, &l, err, sizeof err) != 0)
+    if (tp_loader_open_checked(spec->file, &l, err, sizeof err) != 0)
         die(fd, err);
     const struct tp_task *t = tp_loader_task(&l, spec->task, err, sizeof err);
     if (!t)

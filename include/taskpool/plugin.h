@@ -178,18 +178,31 @@ static inline int tp_printf(tp_ctx *ctx, const char *fmt, ...)
     return TP_OK;
 }
 
-/* Append a signed decimal integer, without going through printf. */
+/* Append a signed decimal integer, without going through printf: the
+ * digits are written in place. */
 static inline int tp_put_i64(tp_ctx *ctx, int64_t v)
 {
-    char buf[24], *p = buf + sizeof buf;
+    if ((size_t)(ctx->end - ctx->cur) < 20 && ctx->api->reserve(ctx, 20) != 0)
+        return TP_FAIL;
+    static const uint64_t p10[19] = {
+        10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u,
+        1000000000u, 10000000000u, 100000000000u, 1000000000000u,
+        10000000000000u, 100000000000000u, 1000000000000000u,
+        10000000000000000u, 100000000000000000u, 1000000000000000000u,
+        10000000000000000000u};
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    size_t n = 1; /* digits: compared, not divided, once */
+    while (n < 20 && u >= p10[n - 1])
+        n++;
+    char *p = ctx->cur;
     if (v < 0)
-        *--p = '-';
-    return tp_append(ctx, p, (size_t)(buf + sizeof buf - p));
+        *p++ = '-';
+    ctx->cur = p + n;
+    do {
+        p[--n] = (char)('0' + u % 10);
+        u /= 10;
+    } while (n);
+    return TP_OK;
 }
 
 /* Mark this task (or init) as failed with a message; returns TP_FAIL so a
