@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "worker.h"
@@ -110,16 +111,26 @@ void tp_link_close(struct tp_link *l)
     l->fd = -1;
 }
 
-/* Wait for pid to exit, at most ms; no sleeping loop: poll a pidfd. */
+/* Wait for pid to exit, at most ms, leaving it to be reaped: poll a pidfd;
+ * where there is none (kernels before 5.3, valgrind), check every ms. */
 static void wait_exit(pid_t pid, int ms)
 {
     int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (pfd < 0)
+    if (pfd >= 0) {
+        struct pollfd p = {pfd, POLLIN, 0};
+        while (poll(&p, 1, ms) < 0 && errno == EINTR)
+            ;
+        close(pfd);
         return;
-    struct pollfd p = {pfd, POLLIN, 0};
-    while (poll(&p, 1, ms) < 0 && errno == EINTR)
-        ;
-    close(pfd);
+    }
+    for (int i = 0; i < ms; i++) {
+        siginfo_t info = {0};
+        if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+            info.si_pid == pid)
+            return;
+        struct timespec t = {0, 1000000};
+        nanosleep(&t, NULL);
+    }
 }
 
 int tp_link_reap(struct tp_link *l, int grace_ms, int *wstatus)

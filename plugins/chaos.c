@@ -28,6 +28,23 @@ static int chaos_init(tp_ctx *ctx, const char *arg)
     return TP_OK;
 }
 
+/* fini: if CHAOS_FINI_FILE is set, append "fini PID" to it */
+static void chaos_fini(void)
+{
+    const char *f = getenv("CHAOS_FINI_FILE");
+    if (!f)
+        return;
+    int fd = open(f, O_WRONLY | O_APPEND | O_CREAT, 0600);
+    if (fd < 0)
+        return;
+    char line[64];
+    int n = snprintf(line, sizeof line, "fini %ld\n", (long)getpid());
+    if (n > 0 && write(fd, line, (size_t)n) < 0) {
+        /* nothing to tell anyone */
+    }
+    close(fd);
+}
+
 static void sleep_ms(long ms)
 {
     struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
@@ -193,4 +210,5 @@ static const struct tp_task chaos_tasks[] = {
     {NULL, NULL, NULL},
 };
 
-TASKPOOL_PLUGIN("chaos", TP_PACKAGE_VERSION, chaos_tasks, chaos_init, NULL)
+TASKPOOL_PLUGIN("chaos", TP_PACKAGE_VERSION, chaos_tasks, chaos_init,
+                chaos_fini)
