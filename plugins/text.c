@@ -3,26 +3,26 @@
  * ASCII-only, as in the C locale. */
 #include <taskpool/plugin.h>
 
-static int task_upper(tp_ctx *ctx, const char *in, size_t len)
+/* The input with ASCII letters lo..hi shifted by delta. */
+static int shift_case(tp_ctx *ctx, const char *in, size_t len, char lo,
+                      char hi, int delta)
 {
-    size_t at = 0;
     if (tp_append(ctx, in, len) != TP_OK)
         return TP_FAIL;
-    for (char *p = ctx->cur - len; at < len; at++)
-        if (p[at] >= 'a' && p[at] <= 'z')
-            p[at] = (char)(p[at] - 'a' + 'A');
+    for (char *p = ctx->cur - len; p < ctx->cur; p++)
+        if (*p >= lo && *p <= hi)
+            *p = (char)(*p + delta);
     return TP_OK;
+}
+
+static int task_upper(tp_ctx *ctx, const char *in, size_t len)
+{
+    return shift_case(ctx, in, len, 'a', 'z', 'A' - 'a');
 }
 
 static int task_lower(tp_ctx *ctx, const char *in, size_t len)
 {
-    size_t at = 0;
-    if (tp_append(ctx, in, len) != TP_OK)
-        return TP_FAIL;
-    for (char *p = ctx->cur - len; at < len; at++)
-        if (p[at] >= 'A' && p[at] <= 'Z')
-            p[at] = (char)(p[at] - 'A' + 'a');
-    return TP_OK;
+    return shift_case(ctx, in, len, 'A', 'Z', 'a' - 'A');
 }
 
 /* Length of the UTF-8 sequence starting at s (1 for anything invalid). */
