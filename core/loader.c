@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int tp_name_valid(const char *s, size_t n)
@@ -230,17 +231,126 @@ done:
     return r;
 }
 
-int tp_loader_open_checked(const char *file, struct tp_loaded *out, char *err,
-                           size_t errlen)
+/* The shared object a libtool archive names: its dlname, beside the .la
+ * (installed) or in .libs/ (a build tree), as libltdl looks for it. */
+static char *la_object(const char *la)
 {
+    FILE *f = fopen(la, "r");
+    if (!f)
+        return NULL;
+    char line[4096], name[4096] = "";
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "dlname='%4095[^']'", name) == 1)
+            break;
+    fclose(f);
+    if (!name[0] || strchr(name, '/'))
+        return NULL;
+    const char *slash = strrchr(la, '/');
+    int dir = slash ? (int)(slash - la + 1) : 0;
+    char p[8192];
+    snprintf(p, sizeof p, "%.*s%s", dir, la, name);
+    if (!exists(p))
+        snprintf(p, sizeof p, "%.*s.libs/%s", dir, la, name);
+    return exists(p) ? realpath(p, NULL) : NULL;
+}
+
+static int is_file(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
+/* path as libltdl's lt_dlopenext takes it: with .la, with .so, then as
+ * given.  The shared object, or NULL. */
+static char *object_for(const char *path)
+{
+    static const char *const ext[] = {".la", ".so", ""};
+    for (size_t i = 0; i < 3; i++) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s%s", path, ext[i]);
+        size_t n = strlen(p);
+        if (!is_file(p))
+            continue;
+        if (n > 3 && !strcmp(p + n - 3, ".la"))
+            return la_object(p);
+        return realpath(p, NULL);
+    }
+    return NULL;
+}
+
+int tp_loader_resolve(const char *name, const char *const *dirs, char **file,
+                      char *err, size_t errlen)
+{
+    *file = NULL;
+    if (strchr(name, '/')) {
+        if (!(*file = object_for(name)))
+            snprintf(err, errlen, "cannot load %s: file not found", name);
+        return *file ? 0 : -1;
+    }
+    if (!tp_name_valid(name, strlen(name))) {
+        snprintf(err, errlen, "invalid plugin name '%s' (letters, digits, "
+                 "'_' and '-' only; a path must contain '/')", name);
+        return -1;
+    }
+    for (size_t i = 0; dirs && dirs[i]; i++) {
+        if (!plugin_in(dirs[i], name))
+            continue;
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s", dirs[i], name);
+        if (!(*file = object_for(p)))
+            snprintf(err, errlen, "cannot load %s: file not found", p);
+        return *file ? 0 : -1;
+    }
+    size_t used = (size_t)snprintf(err, errlen, "plugin '%s' not found "
+                                   "(searched:", name);
+    for (size_t i = 0; dirs && dirs[i] && used < errlen; i++)
+        used += (size_t)snprintf(err + used, errlen - used, "%s %s",
+                                 i ? "," : "", dirs[i]);
+    if (used < errlen)
+        snprintf(err + used, errlen - used, ")");
+    return -1;
+}
+
+int tp_loader_open_now(const char *file, struct tp_loaded *out, char *err,
+                       size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    /* libltdl binds lazily: bind everything first, so that a missing
+     * function is named now instead of killing the worker at its first
+     * call; libltdl's own open then finds the object already loaded */
+    void *now = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+    if (!now) {
+        dl_error(file, err, errlen);
+        return -1;
+    }
     if (lt_dlinit() != 0) {
         snprintf(err, errlen, "cannot initialise libltdl: %s", lt_dlerror());
         return -1;
     }
-    int r = open_file(file, out, err, errlen, 0);
-    if (r != 0)
-        lt_dlexit();
-    return r;
+    lt_dlhandle h = lt_dlopen(file);
+    if (!h) {
+        const char *e = lt_dlerror();
+        snprintf(err, errlen, "cannot load %s: %s", file,
+                 e ? e : "unknown error");
+        return -1;
+    }
+    if (!(out->file = strdup(file))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    typedef const struct tp_plugin *(*desc_fn)(void);
+    desc_fn fn = (desc_fn)lt_dlsym(h, "taskpool_plugin");
+    if (!fn) {
+        snprintf(err, errlen, "%s: not a taskpool plugin (no taskpool_plugin "
+                 "symbol; declare it with TASKPOOL_PLUGIN)", file);
+        return -1;
+    }
+    const struct tp_plugin *d = fn();
+    if (tp_loader_check(d, file, err, errlen) != 0)
+        return -1;
+    out->handle = h;
+    out->desc = d;
+    return 0;
 }
 
 const struct tp_task *tp_loader_task(const struct tp_loaded *l,

@@ -27,10 +27,18 @@ int tp_loader_check(const struct tp_plugin *d, const char *file, char *err,
 int tp_loader_open(const char *name, const char *const *dirs,
                    struct tp_loaded *out, char *err, size_t errlen);
 
-/* Open a file that tp_loader_open already resolved and checked (a worker
- * loading what its host found): one load, lazily bound, stamp checked. */
-int tp_loader_open_checked(const char *file, struct tp_loaded *out, char *err,
-                           size_t errlen);
+/* The shared object of plugin name (searching dirs, NULL-terminated, in
+ * order) or of a path (with '/'), found as tp_loader_open finds it but
+ * without opening it: the host never runs plugin code.  *file is
+ * malloc'd.  Returns 0, or -1 with a one-line message. */
+int tp_loader_resolve(const char *name, const char *const *dirs, char **file,
+                      char *err, size_t errlen);
+
+/* Open the shared object that tp_loader_resolve found (in a worker): bound
+ * now, so a missing symbol is named; stamp and table checked.  0 or -1
+ * with a one-line message.  The worker never closes it. */
+int tp_loader_open_now(const char *file, struct tp_loaded *out, char *err,
+                       size_t errlen);
 
 /* The task called name, or NULL with a message listing the tasks. */
 const struct tp_task *tp_loader_task(const struct tp_loaded *l,

@@ -73,6 +73,9 @@ static const char usage_text[] =
     "      --unordered        write results in completion order\n"
     "      --chunk=N          send N inputs per request (default: adaptive)\n"
     "      --timeout=T        kill a task after T seconds, or T% of the median\n"
+    "                         (at least 1 s)\n"
+    "      --init-timeout=T   a worker must load the plugin and run init\n"
+    "                         within T seconds (default: 30)\n"
     "      --retries=N        run a crashed or timed-out input N more times\n"
     "      --halt=WHEN[,fail=N|fail=P%]  never, soon or now after failures\n"
     "      --max-tasks-per-child=N  replace a worker after N tasks\n"
@@ -142,7 +145,7 @@ int main(int argc, char **argv)
     enum {
         OPT_CHUNK = 256, OPT_UNORDERED, OPT_INIT_ARG, OPT_LIST, OPT_PRINT0,
         OPT_FORMAT, OPT_TIMEOUT, OPT_RETRIES, OPT_HALT, OPT_MAXTASKS,
-        OPT_TAG, OPT_JOBLOG, OPT_PROGRESS, OPT_DRYRUN,
+        OPT_TAG, OPT_JOBLOG, OPT_PROGRESS, OPT_DRYRUN, OPT_INIT_TIMEOUT,
     };
     static const struct option longopts[] = {
         {"jobs", required_argument, NULL, 'j'},
@@ -153,6 +156,7 @@ int main(int argc, char **argv)
         {"unordered", no_argument, NULL, OPT_UNORDERED},
         {"format", required_argument, NULL, OPT_FORMAT},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"init-timeout", required_argument, NULL, OPT_INIT_TIMEOUT},
         {"retries", required_argument, NULL, OPT_RETRIES},
         {"halt", required_argument, NULL, OPT_HALT},
         {"max-tasks-per-child", required_argument, NULL, OPT_MAXTASKS},
@@ -216,6 +220,14 @@ int main(int argc, char **argv)
                 opt.timeout_pct = v;
             else
                 opt.timeout = v;
+            break;
+        }
+        case OPT_INIT_TIMEOUT: {
+            int pct;
+            if (tp_cli_parse_seconds(optarg, &opt.init_timeout, &pct) != 0 ||
+                pct)
+                return usage_error("invalid init timeout '%s' (seconds > 0)",
+                                   optarg);
             break;
         }
         case OPT_RETRIES:
@@ -349,7 +361,7 @@ int main(int argc, char **argv)
     opt.measure = jsonl || logfd >= 0;
     opt.cancel_fd = sig_pipe[0];
     struct tp_pool_callbacks cb = {tp_output_result, tp_output_flush, &o,
-                                   tp_output_text};
+                                   tp_output_text, tp_output_finished};
     /* plain text output: successful results travel in bulk */
     opt.text_results = !jsonl && !tag && logfd < 0 && opt.timeout_pct == 0;
     opt.text_term = o.term;
@@ -366,6 +378,7 @@ int main(int argc, char **argv)
         tp_output_free(&o);
         goto out;
     }
+    o.pool = pool;
     int r = 0, read_err = 0;
     if (nargs) {
         for (int i = 0; i < nargs && r == 0; i++)
@@ -380,6 +393,8 @@ int main(int argc, char **argv)
     char msg[4096];
     enum tp_error pe = r == 0 ? TP_ERR_NONE : tp_pool_error(pool, &pmsg);
     snprintf(msg, sizeof msg, "%s", r == 0 ? "" : pmsg);
+    o.done = tp_pool_completed(pool, &o.done_failed);
+    o.pool = NULL;
     tp_pool_close(pool); /* frees pmsg */
     /* results delivered before a halt or an error are written out */
     if (r != 0 && pe != TP_ERR_CANCELLED && !got_signal)

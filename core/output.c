@@ -265,6 +265,8 @@ void tp_output_progress(struct tp_output *o, int final)
     uint64_t now = now_ns();
     if (!final && now - o->t_drawn < REDRAW_NS)
         return;
+    if (o->pool)
+        o->done = tp_pool_completed(o->pool, &o->done_failed);
     o->t_drawn = now;
     double secs = (double)(now - o->t_start) / 1e9;
     double rate = secs > 0 ? (double)o->done / secs : 0;
@@ -273,25 +275,34 @@ void tp_output_progress(struct tp_output *o, int final)
     if (final && !o->progress_tty) {
         n = snprintf(line, sizeof line, "taskpool: %" PRIu64 " input%s in "
                      "%.2f s (%.0f/s), %" PRIu64 " failed\n", o->done,
-                     o->done == 1 ? "" : "s", secs, rate, o->failed);
+                     o->done == 1 ? "" : "s", secs, rate, o->done_failed);
     } else if (o->total) {
         double eta = rate > 0 ? (double)(o->total - o->done) / rate : 0;
         n = snprintf(line, sizeof line, "\rtaskpool: %" PRIu64 "/%" PRIu64
                      " done, %" PRIu64 " failed, %.0f/s, ETA %.0f s\033[K%s",
-                     o->done, o->total, o->failed, rate, eta, final ? "\n" : "");
+                     o->done, o->total, o->done_failed, rate, eta,
+                     final ? "\n" : "");
     } else {
         n = snprintf(line, sizeof line, "\rtaskpool: %" PRIu64 " done, %"
-                     PRIu64 " failed, %.0f/s\033[K%s", o->done, o->failed,
-                     rate, final ? "\n" : "");
+                     PRIu64 " failed, %.0f/s\033[K%s", o->done,
+                     o->done_failed, rate, final ? "\n" : "");
     }
     if (n > 0)
         (void)tp_write_all(2, line, (size_t)n);
 }
 
+int tp_output_finished(void *arg, const struct tp_result *r)
+{
+    struct tp_output *o = arg;
+    if (o->joblog >= 0)
+        joblog_line(o, r);
+    return 0;
+}
+
 int tp_output_text(void *arg, const char *data, size_t len, uint64_t n)
 {
     struct tp_output *o = arg;
-    o->done += n;
+    (void)n;
     if (o->progress && o->progress_tty)
         tp_output_progress(o, 0);
     return put(o, data, len);
@@ -300,12 +311,9 @@ int tp_output_text(void *arg, const char *data, size_t len, uint64_t n)
 int tp_output_result(void *arg, const struct tp_result *r)
 {
     struct tp_output *o = arg;
-    o->done++;
     if (r->status != TP_RESULT_OK)
         o->failed++;
-    if (o->joblog >= 0)
-        joblog_line(o, r);
-    if (o->progress && o->progress_tty && (o->done & 1023) == 0)
+    if (o->progress && o->progress_tty)
         tp_output_progress(o, 0);
     if (o->jsonl)
         return json_result(o, r);

@@ -18,7 +18,9 @@ struct tp_output {
     int joblog;      /* a TSV line per finished input goes here, or -1 */
     /* --progress: on stderr, redrawn when a terminal, else one summary */
     int progress, progress_tty;
-    uint64_t done, total; /* total: 0 while unknown */
+    uint64_t done, total; /* finished inputs; total: 0 while unknown */
+    uint64_t done_failed; /* finished inputs that did not succeed */
+    const tp_pool *pool;  /* where done and done_failed come from */
     uint64_t t_start, t_drawn;
     volatile sig_atomic_t *stop; /* a blocked write gives up once set */
     int err;         /* errno of a failed write to fd (EPIPE: reader left) */
@@ -41,6 +43,9 @@ void tp_output_free(struct tp_output *o);
  * stderr.  Both return non-zero once fd cannot be written. */
 int tp_output_result(void *arg, const struct tp_result *r);
 int tp_output_flush(void *arg);
+/* As each input finishes: its joblog line (written at once, so that a
+ * killed run leaves every finished input on record). */
+int tp_output_finished(void *arg, const struct tp_result *r);
 /* Text mode: the outputs of n successful inputs, terminators included. */
 int tp_output_text(void *arg, const char *data, size_t len, uint64_t n);
 

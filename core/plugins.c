@@ -43,21 +43,11 @@ int tp_load_spec(tp_pool *p, const char *spec, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return TP_ERR_SYSTEM;
     }
-    struct tp_loaded l;
-    int r = tp_loader_open(plugin, dirs, &l, err, errlen);
+    /* the host only finds the file: the workers load and check it */
+    int r = tp_loader_resolve(plugin, dirs, &p->file, err, errlen);
     free(plugin);
     free(dirs);
-    if (r != 0)
-        return TP_ERR_LOAD;
-    if (!tp_loader_task(&l, p->task, err, errlen)) {
-        tp_loader_close(&l);
-        return TP_ERR_LOAD;
-    }
-    /* The host only checks; each worker loads the plugin itself. */
-    p->file = l.file;
-    l.file = NULL;
-    tp_loader_close(&l);
-    return 0;
+    return r != 0 ? TP_ERR_LOAD : 0;
 }
 
 struct each_ctx {

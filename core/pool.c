@@ -1,7 +1,7 @@
 /* The pool's API: records are packed into chunks held in a bounded window
- * of slots; finished chunks are delivered in input order (or as they
- * finish), and the halt policy is applied as outcomes are delivered.
- * Everything about workers is in sched.c. */
+ * of slots and handed to the scheduler; after each round of the loop the
+ * news (finished inputs, finished chunks) goes to deliver.c.  See
+ * pool_impl.h for who owns what. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,6 @@
 
 #define MAX_CHUNK 8192           /* records per chunk (measured: see bench/README.md) */
 #define CHUNK_BYTES (256u << 10) /* a chunk is sealed past this much input */
-#define KEEP_BYTES (4u << 20)    /* slot buffers larger than this are freed */
 
 int tp_pool_fail(tp_pool *p, enum tp_error e, const char *fmt, ...)
 {
@@ -26,222 +25,14 @@ int tp_pool_fail(tp_pool *p, enum tp_error e, const char *fmt, ...)
     return -1;
 }
 
-void tp_dq_push(tp_pool *p, int slot, int front)
+/* One round of the loop, then the news it brought, then new work: so a
+ * failure that halts the run is seen before anything else is sent. */
+static int pump(tp_pool *p, int fd)
 {
-    if (front) {
-        p->dq_head = (p->dq_head + p->nslots - 1) % p->nslots;
-        p->dq[p->dq_head] = slot;
-    } else {
-        p->dq[(p->dq_head + p->dq_len) % p->nslots] = slot;
-    }
-    p->dq_len++;
-}
-
-int tp_dq_pop(tp_pool *p)
-{
-    int s = p->dq[p->dq_head];
-    p->dq_head = (p->dq_head + 1) % p->nslots;
-    p->dq_len--;
-    return s;
-}
-
-int tp_add_mark(struct chunk *c, uint32_t from, pid_t pid, unsigned attempts)
-{
-    if (c->nmarks && c->marks[c->nmarks - 1].pid == pid && attempts == 1)
-        return 0;
-    if (c->nmarks == c->capmarks) {
-        size_t cap = c->capmarks ? 2 * c->capmarks : 4;
-        struct mark *m = realloc(c->marks, cap * sizeof *m);
-        if (!m)
-            return -1;
-        c->marks = m;
-        c->capmarks = cap;
-    }
-    c->marks[c->nmarks++] = (struct mark){from, pid, attempts};
-    return 0;
-}
-
-int tp_add_fail(struct chunk *c, const struct fail_hdr *f, const char *msg)
-{
-    if (tp_buf_reserve(&c->fails, sizeof *f + f->len) != 0)
-        return -1;
-    memcpy(c->fails.p + c->fails.len, f, sizeof *f);
-    memcpy(c->fails.p + c->fails.len + sizeof *f, msg, f->len);
-    c->fails.len += sizeof *f + f->len;
-    return 0;
-}
-
-static void free_slot(tp_pool *p, int s)
-{
-    struct chunk *c = &p->c[s];
-    c->state = C_FREE;
-    c->n = c->done = 0;
-    c->retry_at = c->stop_at = NO_REC;
-    c->lost = 0;
-    c->in.len = c->out.len = c->fails.len = 0;
-    c->nmarks = 0;
-    if (c->in.cap > KEEP_BYTES)
-        tp_buf_free(&c->in);
-    if (c->out.cap > KEEP_BYTES)
-        tp_buf_free(&c->out);
-    p->freel[p->nfree++] = s;
-    p->inflight--;
-}
-
-static void check_halt(tp_pool *p)
-{
-    if (p->o.halt == TP_HALT_NEVER || p->halting)
-        return;
-    if (p->o.halt_fail_pct > 0) {
-        uint64_t total = p->o.expected   ? p->o.expected
-                         : p->input_done ? p->next_index
-                                         : p->delivered;
-        if ((double)p->failed * 100 < p->o.halt_fail_pct * (double)total)
-            return;
-    } else if (p->failed < (p->o.halt_fail ? p->o.halt_fail : 1)) {
-        return;
-    }
-    if (p->o.halt == TP_HALT_NOW) {
-        tp_pool_fail(p, TP_ERR_HALTED, "halted: %llu input%s failed",
-                     (unsigned long long)p->failed, p->failed == 1 ? "" : "s");
-    } else {
-        snprintf(p->msg, sizeof p->msg, "halted: %llu input%s failed",
-                 (unsigned long long)p->failed, p->failed == 1 ? "" : "s");
-        p->halting = 1;
-    }
-}
-
-static void count_failure(tp_pool *p, uint32_t status)
-{
-    if (status != TP_RESULT_OK) {
-        p->failed++;
-        check_halt(p);
-    }
-}
-
-/* Text mode: the text of records [*next, upto) of slot s, up to text_off. */
-static void text_span(tp_pool *p, struct chunk *c, size_t *tpos,
-                      size_t text_off, uint32_t *next, uint32_t upto)
-{
-    if (upto > *next && p->err == TP_ERR_NONE) {
-        p->delivered += upto - *next;
-        if (p->cb.text(p->cb.arg, c->out.p + *tpos, text_off - *tpos,
-                       upto - *next) != 0)
-            tp_pool_fail(p, TP_ERR_STOPPED, "stopped by the text callback");
-    }
-    *tpos = text_off;
-    *next = upto;
-}
-
-/* Text mode: deliver the first c->done records of slot s: runs of text,
- * and each failed record on its own, in order. */
-static void deliver_text(tp_pool *p, int s)
-{
-    struct chunk *c = &p->c[s];
-    size_t tpos = 0, fpos = 0, ip = 0;
-    uint32_t next = 0, irec = 0, ilen = 0;
-    const char *in = NULL;
-    while (fpos < c->fails.len && p->err == TP_ERR_NONE) {
-        struct fail_hdr f;
-        memcpy(&f, c->fails.p + fpos, sizeof f);
-        const char *msg = c->fails.p + fpos + sizeof f;
-        fpos += sizeof f + f.len;
-        if (f.index >= c->done)
-            break;
-        text_span(p, c, &tpos, f.text_off, &next, f.index);
-        while (p->err == TP_ERR_NONE && irec <= f.index) {
-            if (tp_wire_next_rec(c->in.p, c->in.len, &ip, &in, &ilen,
-                                 c->delim) != 1) {
-                tp_pool_fail(p, TP_ERR_SYSTEM, "internal error: chunk %llu "
-                             "is corrupt", (unsigned long long)c->seq);
-                break;
-            }
-            irec++;
-        }
-        if (p->err != TP_ERR_NONE)
-            break;
-        struct tp_result r = {
-            .index = c->first + f.index,
-            .status = (enum tp_status)f.status,
-            .input = in,
-            .input_len = ilen,
-            .data = msg,
-            .len = f.len,
-            .worker = f.pid,
-            .attempts = f.attempts,
-        };
-        p->delivered++;
-        next = f.index + 1;
-        if (p->cb.result(p->cb.arg, &r) != 0)
-            tp_pool_fail(p, TP_ERR_STOPPED, "stopped by the result callback");
-        count_failure(p, f.status);
-    }
-    text_span(p, c, &tpos, c->out.len, &next, c->done);
-    free_slot(p, s);
-}
-
-/* Hand the first c->done results of slot s to the caller, then free it. */
-static void deliver(tp_pool *p, int s)
-{
-    if (p->o.text_results) {
-        deliver_text(p, s);
-        return;
-    }
-    struct chunk *c = &p->c[s];
-    size_t ip = 0, op = 0, m = 0;
-    for (uint32_t i = 0; i < c->done && p->err == TP_ERR_NONE; i++) {
-        const char *in;
-        uint32_t ilen;
-        struct tp_wire_res o;
-        if (tp_wire_next_rec(c->in.p, c->in.len, &ip, &in, &ilen,
-                             c->delim) != 1 ||
-            tp_wire_next_res(c->out.p, c->out.len, &op, &o,
-                             p->req_flags & TP_REQ_TIMES) != 1) {
-            tp_pool_fail(p, TP_ERR_SYSTEM, "internal error: chunk %llu is "
-                         "corrupt", (unsigned long long)c->seq);
-            break;
-        }
-        while (m + 1 < c->nmarks && c->marks[m + 1].from <= i)
-            m++;
-        struct tp_result r = {
-            .index = c->first + i,
-            .status = (enum tp_status)o.status,
-            .input = in,
-            .input_len = ilen,
-            .data = o.rec,
-            .len = o.len,
-            .worker = c->nmarks ? c->marks[m].pid : 0,
-            .attempts = c->nmarks && c->marks[m].from == i
-                            ? c->marks[m].attempts : 1,
-            .usec = o.usec,
-            .start_ns = o.start_ns,
-        };
-        p->delivered++;
-        if (p->cb.result(p->cb.arg, &r) != 0)
-            tp_pool_fail(p, TP_ERR_STOPPED, "stopped by the result callback");
-        count_failure(p, o.status);
-    }
-    free_slot(p, s);
-}
-
-static void emit(tp_pool *p)
-{
-    while (p->err == TP_ERR_NONE && p->emit_seq < p->next_seq) {
-        int s = p->order[p->emit_seq % p->nslots];
-        if (p->c[s].state != C_DONE || p->c[s].seq != p->emit_seq)
-            break;
-        p->emit_seq++;
-        deliver(p, s);
-    }
-}
-
-void tp_chunk_done(tp_pool *p, int s)
-{
-    p->c[s].state = C_DONE;
-    if (p->o.unordered)
-        deliver(p, s);
-    else
-        emit(p);
+    int r = tp_sched_run_once(p, fd);
+    tp_deliver_news(p);
+    tp_sched_dispatch(p);
+    return p->err != TP_ERR_NONE ? -1 : r;
 }
 
 static void seal(tp_pool *p)
@@ -266,8 +57,8 @@ static int filling(tp_pool *p, int delim)
         seal(p);
     if (p->fill >= 0)
         return 0;
-    while (p->nfree == 0) {
-        if (tp_sched_run_once(p, -1) < 0 || p->halting)
+    while (p->nfree == 0 || p->inflight >= p->window) {
+        if (pump(p, -1) < 0 || p->halting)
             return -1;
     }
     int s = p->freel[--p->nfree];
@@ -391,6 +182,13 @@ int tp_pool_feed_records(tp_pool *p, const void *buf, size_t len, char delim)
 
 uint64_t tp_pool_fed(const tp_pool *p) { return p->next_index; }
 
+uint64_t tp_pool_completed(const tp_pool *p, uint64_t *failed)
+{
+    if (failed)
+        *failed = p->failed;
+    return p->completed;
+}
+
 int tp_pool_wait_fd(tp_pool *p, int fd)
 {
     if (stopped(p))
@@ -404,7 +202,7 @@ int tp_pool_wait_fd(tp_pool *p, int fd)
                                     "stopped by the idle callback");
             return 0;
         }
-        int r = tp_sched_run_once(p, fd);
+        int r = pump(p, fd);
         if (r != 0 || p->halting)
             return r < 0 || stopped(p) ? -1 : 0;
     }
@@ -419,14 +217,10 @@ static int finish_halting(tp_pool *p)
         p->fill = -1;
     }
     while (p->err == TP_ERR_NONE && tp_sched_busy(p))
-        if (tp_sched_run_once(p, -1) < 0)
+        if (pump(p, -1) < 0)
             return -1;
-    for (uint64_t q = p->emit_seq; q < p->next_seq && p->err == TP_ERR_NONE;
-         q++) {
-        int s = p->order[q % p->nslots];
-        if (p->c[s].seq == q && p->c[s].state != C_FREE)
-            deliver(p, s);
-    }
+    if (p->err == TP_ERR_NONE)
+        tp_deliver_rest(p);
     if (p->err == TP_ERR_NONE && p->cb.idle && p->cb.idle(p->cb.arg) != 0)
         return tp_pool_fail(p, TP_ERR_STOPPED, "stopped by the idle callback");
     p->err = p->err == TP_ERR_NONE ? TP_ERR_HALTED : p->err;
@@ -443,7 +237,7 @@ int tp_pool_finish(tp_pool *p)
     if (p->fill >= 0)
         seal(p);
     while (p->inflight) {
-        if (tp_sched_run_once(p, -1) < 0)
+        if (pump(p, -1) < 0)
             return -1;
         if (p->halting)
             return finish_halting(p);
@@ -477,6 +271,9 @@ void tp_pool_close(tp_pool *p)
     free(p->dq);
     free(p->order);
     free(p->pfd);
+    free(p->pend);
+    free(p->retired);
+    free(p->trigger_buf);
     free(p->samples);
     free(p->file);
     free(p->task);
@@ -514,7 +311,10 @@ int tp_pool_open(tp_pool **out, const char *spec,
     }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     p->jobs = p->o.jobs ? p->o.jobs : ncpu > 0 ? (unsigned)ncpu : 1;
-    p->nslots = p->jobs * (DEPTH + 1) + 1;
+    /* the window bounds memory; the spare slots hold records taken back
+     * from a worker (when none is spare, nothing is taken back) */
+    p->window = p->jobs * (DEPTH + 1) + 1;
+    p->nslots = p->window + p->jobs;
     p->cap = MAX_CHUNK;
     if (p->o.expected) {
         uint64_t per = (p->o.expected + 4 * p->jobs - 1) / (4 * p->jobs);
@@ -532,9 +332,9 @@ int tp_pool_open(tp_pool **out, const char *spec,
     p->freel = calloc(p->nslots, sizeof *p->freel);
     p->dq = calloc(p->nslots, sizeof *p->dq);
     p->order = calloc(p->nslots, sizeof *p->order);
-    p->pfd = calloc(p->jobs + 2, sizeof *p->pfd);
+    p->pend = calloc(p->nslots, sizeof *p->pend);
     p->samples = calloc(SAMPLES, sizeof *p->samples);
-    if (!p->w || !p->c || !p->freel || !p->dq || !p->order || !p->pfd ||
+    if (!p->w || !p->c || !p->freel || !p->dq || !p->order || !p->pend ||
         !p->samples) {
         tp_pool_close(p);
         snprintf(err, errlen, "out of memory");
@@ -543,6 +343,7 @@ int tp_pool_open(tp_pool **out, const char *spec,
     for (unsigned i = 0; i < p->nslots; i++) {
         p->freel[p->nfree++] = (int)(p->nslots - 1 - i);
         p->c[i].retry_at = p->c[i].stop_at = NO_REC;
+        p->c[i].next_part = -1;
     }
     r = tp_sched_start(p, err, errlen);
     if (r != 0) {

@@ -1,5 +1,15 @@
-/* The pool's insides, shared by pool.c (the API, chunk slots, delivery,
- * halting) and sched.c (workers: dispatch, I/O, faults, timeouts). */
+/* The pool's structures.  Who owns what, so that calls go one way only
+ * (pool.c -> deliver.c, sched.c -> intake.c -> chunk.c):
+ *   pool.c     the API and the window of chunk slots (filling, sealing)
+ *   deliver.c  what happens when inputs finish (completion callbacks,
+ *              halting) and delivery in input or completion order
+ *   sched.c    the workers: dispatch, taking back unstarted records,
+ *              blame, retry, replacement, timeouts, the poll loop
+ *   intake.c   bytes from a worker -> checked answers and events
+ *   chunk.c    a chunk's bookkeeping (marks, failures, splitting, the
+ *              list of chunks with news for deliver.c)
+ * The scheduler never calls into delivery: it leaves chunks with news on
+ * the pending list, and the pool's own loop takes them from there. */
 #ifndef TP_POOL_IMPL_H
 #define TP_POOL_IMPL_H
 
@@ -11,7 +21,7 @@
 #include "transport.h"
 #include "wire.h"
 
-#define DEPTH 2          /* chunks queued per worker */
+#define DEPTH 2          /* requests outstanding per worker */
 #define NO_REC UINT32_MAX
 #define SAMPLES 1024     /* task times kept for --timeout P% */
 
@@ -32,9 +42,17 @@ struct mark {
 };
 
 struct chunk {
-    uint64_t seq, first;
-    uint32_t n, done;   /* records; results received or recorded */
-    uint32_t until;     /* the current dispatch ends before this record */
+    uint64_t seq, first; /* order of its head part; index of record 0 */
+    uint32_t n, done;    /* records; results received or recorded */
+    uint32_t from, until; /* the current dispatch: records [from, until) */
+    size_t from_pos;     /* where record `from` starts in `in` */
+    uint32_t fin;        /* records whose completion deliver.c has seen */
+    size_t fin_out, fin_fail; /* ... and where its result / failure is */
+    uint32_t in_rec;     /* deliver.c's place in `in`: record in_rec */
+    size_t in_pos;       /* starts here */
+    int next_part;       /* slot holding the records split off, or -1 */
+    int pending;         /* on the pending list */
+    uint8_t rseq;        /* request sequence of the current dispatch */
     /* a record to run again, alone, on a fresh worker */
     uint32_t retry_at;
     unsigned retry_attempts;
@@ -44,7 +62,6 @@ struct chunk {
     pid_t stop_pid;
     unsigned stop_attempts;
     char stop_msg[1024];
-    size_t body_from, body_until; /* request body range being sent */
     unsigned lost;      /* workers lost in a row on this chunk, no input
                            blamed (e.g. killed while it read the request) */
     int delim;          /* request body: records ended by this byte, or -1
@@ -66,17 +83,29 @@ struct worker {
     int q[DEPTH];         /* chunk slots sent or being sent, oldest first */
     unsigned nq, nsent;   /* queued; fully written */
     size_t send_off;      /* bytes of q[nsent]'s frame written */
+    uint8_t rseq;         /* sequence of the next request */
     unsigned char rhdr[TP_WIRE_HDR];
     size_t rgot;
     struct tp_frame rf;
     int in_body;
     uint64_t bgot;
     struct tp_buf fatal;  /* body of a FATAL frame */
+    uint32_t fatal_kind;
     struct tp_buf fails;  /* body of a FAILS frame, until its TEXT frame */
     uint32_t nfails;
     uint64_t answered;    /* results received from this worker */
     uint64_t assigned;    /* records sent to this worker */
-    uint64_t t_free;      /* when it last finished a chunk */
+    uint64_t t_free;      /* when it last finished a request */
+    uint64_t t_spawn;     /* when it was started */
+};
+
+/* What intake.c saw on a worker's socket. */
+enum tp_ev { EV_NONE, EV_READY, EV_ANSWER, EV_END, EV_LOST };
+struct tp_event {
+    enum tp_ev type;
+    uint32_t k;          /* EV_ANSWER, EV_END: records answered */
+    enum tp_status why;  /* EV_LOST */
+    char detail[512];
 };
 
 struct tp_pool {
@@ -84,35 +113,37 @@ struct tp_pool {
     struct tp_pool_callbacks cb;
     struct tp_worker_spec spec;
     char *file, *task;
-    unsigned jobs, nslots;
+    unsigned jobs, nslots, window;
     struct worker *w;
     struct chunk *c;
-    int *freel, *dq, *order;
-    unsigned nfree, dq_head, dq_len, inflight;
+    int *freel, *dq, *order, *pend;
+    unsigned nfree, dq_head, dq_len, inflight, npend;
     uint64_t next_seq, emit_seq, next_index;
     int fill;
     unsigned target, cap;
     double ns_per_item;
     uint32_t req_flags;
-    uint64_t delivered, failed;
+    uint64_t delivered, completed, failed;
     int halting, input_done;
     uint32_t *samples;      /* usec of tasks that succeeded (a ring) */
     unsigned nsamples, sample_pos, samples_new;
     uint64_t median_ns;
+    struct tp_retiree *retired; /* old workers finishing fini */
+    unsigned nretired, capretired;
     struct pollfd *pfd;
+    unsigned cappfd;
+    /* --halt now: the failure that stopped the run, delivered even when
+     * its turn had not come */
+    struct tp_result trigger;
+    char *trigger_buf;
+    int halt_now, trigger_done;
+    uint64_t deliver_limit; /* halting now: no result from this index on */
     enum tp_error err;
     char msg[4096];
 };
 
-/* pool.c */
 __attribute__((format(printf, 3, 4))) int
 tp_pool_fail(tp_pool *p, enum tp_error e, const char *fmt, ...);
-int tp_add_mark(struct chunk *c, uint32_t from, pid_t pid, unsigned attempts);
-/* Text mode: file a failed record of chunk c.  0 or -1 (ENOMEM). */
-int tp_add_fail(struct chunk *c, const struct fail_hdr *f, const char *msg);
-void tp_chunk_done(tp_pool *p, int s);
-void tp_dq_push(tp_pool *p, int slot, int front);
-int tp_dq_pop(tp_pool *p);
 
 static inline uint64_t tp_now_ns(void)
 {
@@ -121,21 +152,42 @@ static inline uint64_t tp_now_ns(void)
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+/* chunk.c */
+int tp_add_mark(struct chunk *c, uint32_t from, pid_t pid, unsigned attempts);
+/* Text mode: file a failed record of chunk c.  0 or -1 (ENOMEM). */
+int tp_add_fail(struct chunk *c, const struct fail_hdr *f, const char *msg);
+/* Record a host-made outcome (crash, timeout) for record c->done. */
+int tp_record_fail(tp_pool *p, struct chunk *c, enum tp_status st,
+                   const char *msg, pid_t pid, unsigned attempts);
+void tp_dq_push(tp_pool *p, int slot, int front);
+int tp_dq_pop(tp_pool *p);
+/* Slot s has records finished or is done: deliver.c will look at it. */
+void tp_chunk_news(tp_pool *p, int s);
+/* Move records [at, n) of slot s to a free slot, queued first; returns
+ * it, or -1 if no slot is free. */
+int tp_chunk_split(tp_pool *p, int s, uint32_t at);
+void tp_chunk_free(tp_pool *p, int s);
+
 /* sched.c */
-void tp_reset_worker(struct worker *w);
 void tp_sched_dispatch(tp_pool *p);
 /* One round of poll over the workers (and extra_fd, and the cancel fd).
  * Returns 1 if extra_fd became readable, 0 if not, -1 on error. */
 int tp_sched_run_once(tp_pool *p, int extra_fd);
-/* Chunks sent to workers and not yet answered. */
+/* Requests sent to workers and not yet answered. */
 unsigned tp_sched_busy(const tp_pool *p);
+/* Start the workers; wait until one is ready (or one failed). */
 int tp_sched_start(tp_pool *p, char *err, size_t errlen);
 void tp_sched_stop(tp_pool *p);
 
-/* intake.c: read what w sent; the worker is gone or must go */
-void tp_on_readable(tp_pool *p, struct worker *w);
-void tp_worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
-                    const char *detail);
+/* intake.c: read what w sent, up to one event */
+enum tp_ev tp_intake(tp_pool *p, struct worker *w, struct tp_event *ev);
+void tp_intake_reset(struct worker *w);
+
+/* deliver.c: take the news of the pending chunks: completions (the
+ * finished callback, failure counts, halting), then results in order. */
+void tp_deliver_news(tp_pool *p);
+/* Halting: deliver every result there is, in order, and no more. */
+void tp_deliver_rest(tp_pool *p);
 
 /* plugins.c */
 int tp_load_spec(tp_pool *p, const char *spec, char *err, size_t errlen);

@@ -1,22 +1,37 @@
-/* Workers: starting and stopping them, queueing chunks to them (DEPTH at
- * a time, so a worker never waits for the host), the poll loop, and the
- * timeouts.  What comes back from them, and what happens when one is
- * lost, is in intake.c. */
+/* The scheduler: who runs what, and when.  Chunks go to ready workers,
+ * at most DEPTH requests each, so that a worker never waits for the host;
+ * a worker that has nothing to do while another still has records it has
+ * not started takes them over (see steal); a worker that dies, hangs or
+ * breaks the protocol costs one recorded outcome and is replaced without
+ * stopping the loop; time limits are judged only after every answer that
+ * arrived has been read. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "pool_impl.h"
 
-#define GRACE_MS 2000  /* an idle worker told to stop gets this long */
+#define GRACE_MS 2000       /* a worker told to go gets this long for fini */
+#define TARGET_NS 10e6      /* adaptive chunks aim at 10 ms of work */
+#define STEAL_MIN_NS 200000 /* records worth less are not taken back */
+#define PCT_FLOOR_NS 1000000000ull /* --timeout P% is never below 1 s */
+#define INIT_TIMEOUT_S 30.0
+
+/* "150 ms", "0.5 ms", "2.5 s" */
+static void human_time(uint64_t ns, char *buf, size_t len)
+{
+    if (ns >= 1000000000u)
+        snprintf(buf, len, "%.3g s", (double)ns / 1e9);
+    else
+        snprintf(buf, len, "%.3g ms", (double)ns / 1e6);
+}
 
 static void try_send(tp_pool *p, struct worker *w)
 {
     while (w->nsent < w->nq && w->link.fd >= 0) {
         struct chunk *c = &p->c[w->q[w->nsent]];
-        size_t body = c->body_until - c->body_from;
+        size_t body = c->in.len - c->from_pos;
         size_t off = w->send_off;
         struct iovec iov[2];
         int n = 0;
@@ -24,7 +39,7 @@ static void try_send(tp_pool *p, struct worker *w)
             iov[n++] = (struct iovec){c->hdr + off, TP_WIRE_HDR - off};
         size_t boff = off < TP_WIRE_HDR ? 0 : off - TP_WIRE_HDR;
         if (body > boff)
-            iov[n++] = (struct iovec){c->in.p + c->body_from + boff,
+            iov[n++] = (struct iovec){c->in.p + c->from_pos + boff,
                                       body - boff};
         ssize_t r = tp_link_send(&w->link, iov, n);
         if (r < 0)
@@ -37,35 +52,35 @@ static void try_send(tp_pool *p, struct worker *w)
     }
 }
 
-static int fresh(const struct worker *w)
-{
-    return w->link.fd >= 0 && w->assigned == 0 && w->nq == 0;
-}
-
-void tp_reset_worker(struct worker *w)
-{
-    w->ready = 0;
-    w->nq = w->nsent = 0;
-    w->send_off = 0;
-    w->rgot = 0;
-    w->in_body = 0;
-    w->bgot = 0;
-    w->fatal.len = 0;
-    w->fails.len = 0;
-    w->nfails = 0;
-    w->answered = w->assigned = 0;
-}
-
-/* Replace an idle worker by a fresh one (recycling, or for a retry). */
-static int restart(tp_pool *p, struct worker *w)
+static int start_worker(tp_pool *p, struct worker *w)
 {
     char err[256];
-    tp_link_close(&w->link);
-    tp_link_reap(&w->link, GRACE_MS, NULL);
-    tp_reset_worker(w);
+    tp_intake_reset(w);
+    w->t_spawn = tp_now_ns();
     if (tp_link_start(&w->link, &p->spec, err, sizeof err) != 0)
         return tp_pool_fail(p, TP_ERR_SYSTEM, "%s", err);
     return 0;
+}
+
+/* Replace an idle worker by a fresh one (recycling, or for a retry); the
+ * old one runs fini while the loop goes on. */
+static int restart(tp_pool *p, struct worker *w)
+{
+    if (p->nretired == p->capretired) {
+        unsigned cap = p->capretired ? 2 * p->capretired : 8;
+        struct tp_retiree *r = realloc(p->retired, cap * sizeof *r);
+        if (!r)
+            return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+        p->retired = r;
+        p->capretired = cap;
+    }
+    tp_link_retire(&w->link, &p->retired[p->nretired++], GRACE_MS);
+    return start_worker(p, w);
+}
+
+static int fresh(const struct worker *w)
+{
+    return w->link.fd >= 0 && w->assigned == 0 && w->nq == 0;
 }
 
 /* Which records of chunk c the next dispatch to w sends: [done, until). */
@@ -84,19 +99,20 @@ static uint32_t dispatch_until(const tp_pool *p, const struct chunk *c,
     return until;
 }
 
+/* The worker for chunk c: a ready one with the shortest queue (a fresh
+ * one, maybe still starting, for a retry). */
 static struct worker *pick(tp_pool *p, const struct chunk *c)
 {
     struct worker *best = NULL;
     int want_fresh = c->retry_at == c->done;
     for (unsigned i = 0; i < p->jobs; i++) {
         struct worker *w = &p->w[i];
-        if (w->link.fd < 0 || w->nq >= DEPTH)
+        if (w->link.fd < 0 || w->nq >= DEPTH || (!w->ready && !want_fresh))
             continue;
         if (p->o.max_tasks && w->assigned >= p->o.max_tasks) {
             if (w->nq == 0 && restart(p, w) != 0)
                 return NULL;
-            if (w->assigned >= p->o.max_tasks)
-                continue;
+            continue; /* the new one is not ready yet */
         }
         if (want_fresh && !fresh(w))
             continue;
@@ -107,47 +123,273 @@ static struct worker *pick(tp_pool *p, const struct chunk *c)
         /* a retry needs a fresh worker: recycle an idle one */
         for (unsigned i = 0; i < p->jobs; i++) {
             struct worker *w = &p->w[i];
-            if (w->link.fd >= 0 && w->nq == 0)
+            if (w->link.fd >= 0 && w->ready && w->nq == 0)
                 return restart(p, w) == 0 ? w : NULL;
         }
     }
     return best;
 }
 
+static void send_chunk(tp_pool *p, struct worker *w, int s)
+{
+    struct chunk *c = &p->c[s];
+    c->until = dispatch_until(p, c, w);
+    if (c->done == 0) {
+        c->from_pos = 0;
+    } else if (c->from != c->done) { /* find where record done starts */
+        const char *r;
+        uint32_t l;
+        size_t pos = c->from_pos;
+        uint32_t i = c->from;
+        if (c->done < c->from)
+            pos = 0, i = 0;
+        for (; i < c->done; i++)
+            tp_wire_next_rec(c->in.p, c->in.len, &pos, &r, &l, c->delim);
+        c->from_pos = pos;
+    }
+    c->from = c->done;
+    c->rseq = w->rseq++;
+    uint32_t flags = p->req_flags | (uint32_t)c->rseq << 24;
+    if (c->delim >= 0)
+        flags |= TP_REQ_DELIM | (uint32_t)c->delim << 8;
+    /* the whole rest of the body goes; the claim word says how much of it
+     * the worker may run */
+    uint32_t count = c->n - c->done;
+    tp_wire_put_hdr(c->hdr, TP_FRAME_REQUEST, count, flags,
+                    c->in.len - c->from_pos);
+    tp_link_offer(&w->link, c->rseq, c->until - c->from);
+    c->state = C_SENT;
+    c->t_sent = tp_now_ns();
+    if (w->nq == 0)
+        w->t_free = c->t_sent;
+    w->assigned += c->until - c->from;
+    w->q[w->nq++] = s;
+    try_send(p, w);
+}
+
+/* w has nothing to do and nothing is queued: take over records another
+ * worker has not started (all of its second request, or half of what is
+ * left of its first), unless they are worth less than a round trip. */
+static int steal(tp_pool *p, struct worker *thief)
+{
+    struct worker *v = NULL;
+    unsigned vi = 0;
+    uint32_t most = 0;
+    for (unsigned i = 0; i < p->jobs; i++) {
+        struct worker *w = &p->w[i];
+        if (w == thief || w->link.fd < 0)
+            continue;
+        for (unsigned j = w->nsent; j-- > 0;) {
+            uint32_t lim, next;
+            next = tp_link_claimed(&w->link, p->c[w->q[j]].rseq, &lim);
+            if (lim > next) {
+                if (lim - next > most)
+                    v = w, vi = j, most = lim - next;
+                break;
+            }
+        }
+    }
+    if (!v)
+        return 0;
+    int s = v->q[vi];
+    struct chunk *c = &p->c[s];
+    uint32_t lim, next = tp_link_claimed(&v->link, c->rseq, &lim);
+    uint32_t keep = vi > 0 ? next : next + (lim - next) / 2;
+    if (p->ns_per_item > 0 && p->ns_per_item * (lim - keep) < STEAL_MIN_NS)
+        return 0;
+    if (!p->nfree)
+        return 0;
+    uint32_t got = tp_link_take_back(&v->link, c->rseq, keep);
+    if (got >= lim)
+        return 0;
+    v->assigned -= lim - got;
+    return tp_chunk_split(p, s, c->from + got) >= 0;
+}
+
 void tp_sched_dispatch(tp_pool *p)
 {
-    while (p->dq_len && !p->halting && p->err == TP_ERR_NONE) {
-        struct chunk *c = &p->c[p->dq[p->dq_head]];
-        struct worker *w = pick(p, c);
+    while (!p->halting && p->err == TP_ERR_NONE) {
+        if (!p->dq_len) {
+            int took = 0;
+            for (unsigned i = 0; i < p->jobs && !took; i++) {
+                struct worker *w = &p->w[i];
+                if (w->link.fd >= 0 && w->ready && w->nq == 0)
+                    took = steal(p, w);
+            }
+            if (!took)
+                return;
+        }
+        struct worker *w = pick(p, &p->c[p->dq[p->dq_head]]);
         if (!w)
             return;
-        int s = tp_dq_pop(p);
-        c->until = dispatch_until(p, c, w);
-        c->body_from = 0;
-        c->body_until = c->in.len;
-        if (c->done || c->until < c->n) {
-            size_t pos = 0;
-            const char *r;
-            uint32_t l;
-            for (uint32_t i = 0; i < c->until; i++) {
-                if (i == c->done)
-                    c->body_from = pos;
-                tp_wire_next_rec(c->in.p, c->in.len, &pos, &r, &l, c->delim);
-            }
-            c->body_until = pos;
-        }
-        uint32_t flags = p->req_flags;
-        if (c->delim >= 0)
-            flags |= TP_REQ_DELIM | (uint32_t)c->delim << 8;
-        tp_wire_put_hdr(c->hdr, TP_FRAME_REQUEST, c->until - c->done, flags,
-                        c->body_until - c->body_from);
-        c->state = C_SENT;
-        c->t_sent = tp_now_ns();
-        if (w->nq == 0)
-            w->t_free = c->t_sent;
-        w->assigned += c->until - c->done;
-        w->q[w->nq++] = s;
-        try_send(p, w);
+        send_chunk(p, w, tp_dq_pop(p));
+    }
+}
+
+static void adapt(tp_pool *p, struct chunk *c, struct worker *w)
+{
+    uint64_t t = tp_now_ns(),
+             from = c->t_sent > w->t_free ? c->t_sent : w->t_free;
+    w->t_free = t;
+    uint32_t k = c->until - c->from;
+    if (!k)
+        return;
+    double per = (double)(t - from) / k;
+    p->ns_per_item = p->ns_per_item > 0 ? 0.7 * p->ns_per_item + 0.3 * per
+                                        : per;
+    if (p->o.chunk)
+        return;
+    double want = TARGET_NS / (p->ns_per_item > 1 ? p->ns_per_item : 1);
+    p->target = want >= p->cap ? p->cap : want < 1 ? 1 : (unsigned)want;
+}
+
+/* A dispatch of chunk s ended (all its results are in, or its worker is
+ * gone): record a pending failure, then finish or requeue the chunk. */
+static void dispatch_ended(tp_pool *p, int s)
+{
+    struct chunk *c = &p->c[s];
+    if (c->stop_at == c->done) {
+        if (tp_record_fail(p, c, c->stop_status, c->stop_msg, c->stop_pid,
+                           c->stop_attempts) != 0)
+            return;
+        c->stop_at = NO_REC;
+    }
+    if (c->done == c->n) {
+        c->state = C_DONE;
+    } else {
+        c->state = C_QUEUED;
+        tp_dq_push(p, s, 1);
+    }
+    tp_chunk_news(p, s);
+}
+
+/* The input at c->done + k killed its worker (why, msg): retry it, or
+ * record the outcome once the inputs before it are through. */
+static void blame(tp_pool *p, struct chunk *c, uint32_t k, enum tp_status why,
+                  const char *msg, pid_t pid)
+{
+    uint32_t at = c->done + k;
+    c->lost = 0;
+    unsigned attempts = c->retry_at == at ? c->retry_attempts : 1;
+    if (why != TP_RESULT_PROTOCOL && attempts <= p->o.retries) {
+        c->retry_at = at;
+        c->retry_attempts = attempts + 1;
+        return;
+    }
+    if (c->retry_at == at)
+        c->retry_at = NO_REC;
+    c->stop_at = at;
+    c->stop_status = why;
+    c->stop_pid = pid;
+    c->stop_attempts = attempts;
+    snprintf(c->stop_msg, sizeof c->stop_msg, "%s", msg);
+}
+
+/* Why the worker is gone, for the input it was running. */
+static void lost_msg(const struct worker *w, pid_t pid, enum tp_status why,
+                     const char *detail, int st, char *msg, size_t len)
+{
+    char how[256];
+    tp_describe_wait(st, how, sizeof how);
+    if (w->fatal.len) /* it gave up later, e.g. out of memory: a crash */
+        snprintf(msg, len, "worker %d: %.*s", (int)pid,
+                 (int)(w->fatal.len < 512 ? w->fatal.len : 512), w->fatal.p);
+    else if (why == TP_RESULT_PROTOCOL)
+        snprintf(msg, len, "worker %d: protocol error: %s", (int)pid, detail);
+    else if (why == TP_RESULT_TIMEOUT)
+        snprintf(msg, len, "worker %d %s", (int)pid, detail);
+    else
+        snprintf(msg, len, "worker %d %s", (int)pid, how);
+}
+
+/* The worker is gone or must go: blame the input it was running, send the
+ * rest of its work elsewhere, start a fresh worker. */
+static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
+                        const char *detail)
+{
+    pid_t pid = w->link.pid;
+    uint64_t started = tp_link_started(&w->link, NULL);
+    int st = 0;
+    char msg[1024];
+    tp_link_reap(&w->link, 0, &st);
+    if (w->fatal.len && w->fatal_kind != TP_FATAL_LATER) {
+        tp_pool_fail(p, w->fatal_kind == TP_FATAL_LOAD ? TP_ERR_LOAD
+                                                       : TP_ERR_INIT,
+                     "%.*s", (int)w->fatal.len, w->fatal.p);
+        return;
+    }
+    lost_msg(w, pid, why, detail, st, msg, sizeof msg);
+    if (!w->ready) {
+        tp_pool_fail(p, TP_ERR_INIT, "%s while starting", msg);
+        return;
+    }
+    int q[DEPTH];
+    unsigned nq = w->nq, nsent = w->nsent;
+    uint64_t answered = w->answered;
+    memcpy(q, w->q, sizeof q);
+    for (unsigned i = nq; i-- > 1;) {
+        p->c[q[i]].state = C_QUEUED;
+        tp_dq_push(p, q[i], 1);
+    }
+    if (nq) {
+        /* Results travel in batches: the progress counter says which
+         * input of q[0] was running; those before it ran, but their
+         * results died with the worker and run again. */
+        struct chunk *c = &p->c[q[0]];
+        uint64_t k = started - answered - 1;
+        if (nsent && started > answered && k < c->until - c->done)
+            blame(p, c, (uint32_t)k, why, msg, pid);
+        else if ((nsent && why == TP_RESULT_PROTOCOL) || ++c->lost >= 3)
+            /* a bad answer seen only once its batch ended (the worker may
+             * have moved on), or workers keep dying before they start on
+             * this chunk: blame its next input, so the run cannot go round
+             * for ever */
+            blame(p, c, 0, why, msg, pid);
+        dispatch_ended(p, q[0]);
+    }
+    if (p->err == TP_ERR_NONE)
+        start_worker(p, w);
+}
+
+/* What w's socket said, acted on. */
+static void on_event(tp_pool *p, struct worker *w, const struct tp_event *ev)
+{
+    if (ev->type == EV_LOST) {
+        worker_lost(p, w, ev->why, ev->detail);
+        return;
+    }
+    if (ev->type != EV_ANSWER && ev->type != EV_END)
+        return;
+    int s = w->q[0];
+    struct chunk *c = &p->c[s];
+    if (ev->k)
+        tp_chunk_news(p, s);
+    if (ev->type != EV_END)
+        return;
+    if (c->done != c->until) {
+        char d[128];
+        snprintf(d, sizeof d, "request ended with %u of %u inputs answered",
+                 (unsigned)(c->done - c->from), (unsigned)(c->until - c->from));
+        worker_lost(p, w, TP_RESULT_PROTOCOL, d);
+        return;
+    }
+    if (c->until == c->n && c->nmarks <= 1)
+        adapt(p, c, w);
+    memmove(w->q, w->q + 1, (--w->nq) * sizeof *w->q);
+    w->nsent--;
+    dispatch_ended(p, s);
+}
+
+/* Read everything w has sent and act on it. */
+static void drain(tp_pool *p, struct worker *w)
+{
+    struct tp_event ev;
+    pid_t pid = w->link.pid;
+    while (p->err == TP_ERR_NONE && w->link.pid == pid &&
+           tp_intake(p, w, &ev) != EV_NONE) {
+        on_event(p, w, &ev);
+        if (ev.type == EV_LOST)
+            return;
     }
 }
 
@@ -171,54 +413,108 @@ static uint64_t limit_ns(tp_pool *p)
         p->median_ns = (uint64_t)tmp[p->nsamples / 2] * 1000 + 1000;
         p->samples_new = 0;
     }
-    return (uint64_t)((double)p->median_ns * p->o.timeout_pct / 100);
+    uint64_t l = (uint64_t)((double)p->median_ns * p->o.timeout_pct / 100);
+    return l < PCT_FLOOR_NS ? PCT_FLOOR_NS : l;
 }
 
-/* Kill workers past the limit; return ms until the next deadline, or -1. */
-static int enforce_timeouts(tp_pool *p)
+static uint64_t init_limit_ns(const tp_pool *p)
 {
-    uint64_t lim = limit_ns(p);
-    if (!lim)
-        return -1;
-    uint64_t now = tp_now_ns(), next = UINT64_MAX;
+    return (uint64_t)((p->o.init_timeout > 0 ? p->o.init_timeout
+                                             : INIT_TIMEOUT_S) * 1e9);
+}
+
+/* One worker's deadline: kill it if past, else return when it is (or
+ * when to look again), UINT64_MAX for none. */
+static uint64_t deadline(tp_pool *p, struct worker *w, uint64_t lim,
+                         uint64_t now)
+{
+    char t[64], d[128];
+    if (!w->ready) {
+        uint64_t end = w->t_spawn + init_limit_ns(p);
+        if (now < end)
+            return end;
+        human_time(init_limit_ns(p), t, sizeof t);
+        tp_pool_fail(p, TP_ERR_INIT, "worker %d: plugin load and init did "
+                     "not finish within %s", (int)w->link.pid, t);
+        return UINT64_MAX;
+    }
+    if (!lim || !w->nsent)
+        return UINT64_MAX;
+    uint64_t t0;
+    if (tp_link_started(&w->link, &t0) <= w->answered || !t0)
+        /* between tasks: it may start one any moment and never tell */
+        return now + (lim / 4 > 1000000 ? lim / 4 : 1000000);
+    if (now < t0 + lim)
+        return t0 + lim;
+    /* past its deadline: first take what it sent (an answer, or the EOF
+     * of a crash), then judge */
+    pid_t pid = w->link.pid;
+    drain(p, w);
+    if (p->err != TP_ERR_NONE || w->link.pid != pid || !w->nsent)
+        return now;
+    uint64_t t1;
+    if (tp_link_started(&w->link, &t1) <= w->answered || t1 != t0)
+        return now;
+    human_time(lim, t, sizeof t);
+    snprintf(d, sizeof d, "timed out after %s", t);
+    worker_lost(p, w, TP_RESULT_TIMEOUT, d);
+    return now;
+}
+
+/* Enforce every deadline; ms until the next one, or -1. */
+static int enforce(tp_pool *p)
+{
+    uint64_t lim = limit_ns(p), now = tp_now_ns(), next = UINT64_MAX;
     for (unsigned i = 0; i < p->jobs && p->err == TP_ERR_NONE; i++) {
-        struct worker *w = &p->w[i];
-        uint64_t t0;
-        if (w->link.fd < 0 || !w->nsent)
+        if (p->w[i].link.fd < 0)
             continue;
-        if (tp_link_started(&w->link, &t0) <= w->answered || !t0) {
-            /* its next task has not started yet: look again soon, as it
-             * may start any moment and never tell */
-            if (now + lim / 4 < next)
-                next = now + lim / 4;
+        uint64_t d = deadline(p, &p->w[i], lim, now);
+        if (d < next)
+            next = d;
+    }
+    for (unsigned i = 0; i < p->nretired;) {
+        struct tp_retiree *r = &p->retired[i];
+        if (tp_retiree_check(r, now, 0)) {
+            p->retired[i] = p->retired[--p->nretired];
             continue;
         }
-        if (now >= t0 + lim) {
-            char d[128];
-            snprintf(d, sizeof d, "timed out after %g s", (double)lim / 1e9);
-            tp_worker_lost(p, w, TP_RESULT_TIMEOUT, d);
-        } else if (t0 + lim < next) {
-            next = t0 + lim;
-        }
+        uint64_t d = r->pidfd >= 0 ? r->deadline_ns : now + 10000000;
+        if (d < next)
+            next = d;
+        i++;
     }
     if (next == UINT64_MAX)
         return -1;
-    return (int)((next - now + 999999) / 1000000);
+    return next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+}
+
+static int grow_pfd(tp_pool *p, unsigned n)
+{
+    if (n <= p->cappfd)
+        return 0;
+    struct pollfd *f = realloc(p->pfd, n * sizeof *f);
+    if (!f)
+        return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+    p->pfd = f;
+    p->cappfd = n;
+    return 0;
 }
 
 int tp_sched_run_once(tp_pool *p, int extra_fd)
 {
     unsigned n = 0;
-    int timeout = enforce_timeouts(p);
-    if (p->err != TP_ERR_NONE)
+    int timeout = enforce(p);
+    if (p->err != TP_ERR_NONE ||
+        grow_pfd(p, p->jobs + p->nretired + 2) != 0)
         return -1;
     for (unsigned i = 0; i < p->jobs; i++) {
         struct worker *w = &p->w[i];
-        p->pfd[n].fd = w->link.fd;
-        p->pfd[n].events = POLLIN | (w->nsent < w->nq ? POLLOUT : 0);
-        p->pfd[n].revents = 0;
-        n++;
+        p->pfd[n++] = (struct pollfd){
+            w->link.fd, (short)(POLLIN | (w->nsent < w->nq ? POLLOUT : 0)),
+            0};
     }
+    for (unsigned i = 0; i < p->nretired; i++)
+        p->pfd[n++] = (struct pollfd){p->retired[i].pidfd, POLLIN, 0};
     int cancel = p->o.cancel_fd > 0 ? (int)n : -1;
     if (cancel >= 0)
         p->pfd[n++] = (struct pollfd){p->o.cancel_fd, POLLIN, 0};
@@ -247,7 +543,7 @@ int tp_sched_run_once(tp_pool *p, int extra_fd)
         if (ev & POLLOUT)
             try_send(p, w);
         if (ev & (POLLIN | POLLHUP | POLLERR))
-            tp_on_readable(p, w);
+            drain(p, w);
     }
     if (p->err != TP_ERR_NONE)
         return -1;
@@ -268,15 +564,16 @@ int tp_sched_start(tp_pool *p, char *err, size_t errlen)
     for (unsigned i = 0; i < p->jobs; i++)
         p->w[i].link = (struct tp_link){-1, -1, NULL};
     for (unsigned i = 0; i < p->jobs; i++)
-        if (tp_link_start(&p->w[i].link, &p->spec, err, errlen) != 0)
-            return TP_ERR_SYSTEM;
-    /* every worker loaded the plugin and ran init before any input */
+        if (start_worker(p, &p->w[i]) != 0) {
+            snprintf(err, errlen, "%s", p->msg);
+            return p->err;
+        }
+    /* one worker loaded the plugin and ran init: the plugin works; the
+     * others go on starting while inputs flow to the ready ones */
     for (;;) {
-        unsigned ready = 0;
         for (unsigned i = 0; i < p->jobs; i++)
-            ready += p->w[i].ready;
-        if (ready == p->jobs)
-            return 0;
+            if (p->w[i].ready)
+                return 0;
         if (tp_sched_run_once(p, -1) < 0) {
             snprintf(err, errlen, "%s", p->msg);
             return p->err;
@@ -301,4 +598,11 @@ void tp_sched_stop(tp_pool *p)
         tp_buf_free(&p->w[i].fatal);
         tp_buf_free(&p->w[i].fails);
     }
+    for (unsigned i = 0; i < p->nretired; i++)
+        while (!tp_retiree_check(&p->retired[i], tp_now_ns(), !idle)) {
+            struct pollfd f = {p->retired[i].pidfd, POLLIN, 0};
+            if (poll(&f, f.fd >= 0, 10) < 0 && errno != EINTR)
+                break;
+        }
+    p->nretired = 0;
 }

@@ -20,7 +20,14 @@ struct tp_worker_spec {
  * the host tells which input a dead worker was running. */
 struct tp_progress {
     uint64_t started;    /* tasks started */
-    uint64_t t_start_ns; /* CLOCK_MONOTONIC start of the latest (if timed) */
+    uint64_t t_start_ns; /* CLOCK_MONOTONIC start of the running task, 0
+                            between tasks (only if the request is timed) */
+    /* One claim word per request slot (request sequence & 1): the limit
+     * (high 32 bits) and the next record (low 32 bits) of that request.
+     * The worker claims records with a compare-and-swap before it runs
+     * them; the host takes back unclaimed records by lowering the limit
+     * the same way, so both agree exactly on who runs what. */
+    uint64_t claim[2];
 };
 
 struct tp_link {
@@ -42,8 +49,39 @@ ssize_t tp_link_recv(struct tp_link *l, void *p, size_t n);
  * request asked for times).  Valid until tp_link_reap. */
 uint64_t tp_link_started(const struct tp_link *l, uint64_t *t_start_ns);
 
+/* Before sending a request of n records in slot: the worker may claim
+ * all of them. */
+void tp_link_offer(struct tp_link *l, unsigned slot, uint32_t n);
+
+/* Records of the request in slot that the worker has claimed, and its
+ * current limit. */
+uint32_t tp_link_claimed(const struct tp_link *l, unsigned slot,
+                         uint32_t *limit);
+
+/* Lower the limit of the request in slot to keep (or to what the worker
+ * has already claimed, if more).  Returns the final limit: the worker runs
+ * exactly that many records of the request. */
+uint32_t tp_link_take_back(struct tp_link *l, unsigned slot, uint32_t keep);
+
 /* Close the host's end: an idle worker runs fini and exits. */
 void tp_link_close(struct tp_link *l);
+
+/* A worker that was told to go (its socket closed) and may still be
+ * running fini: reaped without blocking, killed with its group at the
+ * deadline. */
+struct tp_retiree {
+    pid_t pid;
+    int pidfd;            /* readable once it exited, or -1 */
+    uint64_t deadline_ns; /* CLOCK_MONOTONIC */
+};
+
+/* Hand l's process over to r (l is left stopped); r->deadline_ns = now +
+ * grace_ms. */
+void tp_link_retire(struct tp_link *l, struct tp_retiree *r, int grace_ms);
+
+/* Reap r if it exited; kill its group if it is past its deadline (or if
+ * force).  Returns 1 when r is gone, 0 while it still runs. */
+int tp_retiree_check(struct tp_retiree *r, uint64_t now_ns, int force);
 
 /* Wait up to grace_ms for the worker to exit (0: not at all), then kill its
  * process group; reap it, and kill what is left of its group (a kernel's

@@ -104,6 +104,81 @@ uint64_t tp_link_started(const struct tp_link *l, uint64_t *t_start_ns)
     return n;
 }
 
+void tp_link_offer(struct tp_link *l, unsigned slot, uint32_t n)
+{
+    __atomic_store_n(&l->prog->claim[slot & 1], (uint64_t)n << 32,
+                     __ATOMIC_RELEASE);
+}
+
+uint32_t tp_link_claimed(const struct tp_link *l, unsigned slot,
+                         uint32_t *limit)
+{
+    uint64_t v = __atomic_load_n(&l->prog->claim[slot & 1], __ATOMIC_ACQUIRE);
+    if (limit)
+        *limit = (uint32_t)(v >> 32);
+    return (uint32_t)v;
+}
+
+uint32_t tp_link_take_back(struct tp_link *l, unsigned slot, uint32_t keep)
+{
+    uint64_t *w = &l->prog->claim[slot & 1];
+    uint64_t v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+    for (;;) {
+        uint32_t next = (uint32_t)v, lim = (uint32_t)(v >> 32);
+        uint32_t nl = keep < next ? next : keep;
+        if (nl >= lim)
+            return lim;
+        if (__atomic_compare_exchange_n(w, &v, (uint64_t)nl << 32 | next, 0,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            return nl;
+    }
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+void tp_link_retire(struct tp_link *l, struct tp_retiree *r, int grace_ms)
+{
+    tp_link_close(l);
+    r->pid = l->pid;
+    r->pidfd = l->pid > 0 ? (int)syscall(SYS_pidfd_open, l->pid, 0) : -1;
+    r->deadline_ns = mono_ns() + (uint64_t)grace_ms * 1000000u;
+    l->pid = -1;
+    unmap(l);
+}
+
+int tp_retiree_check(struct tp_retiree *r, uint64_t now_ns, int force)
+{
+    if (r->pid <= 0)
+        return 1;
+    int st;
+    pid_t w;
+    if (force || now_ns >= r->deadline_ns) {
+        kill(-r->pid, SIGKILL);
+        kill(r->pid, SIGKILL);
+        do
+            w = waitpid(r->pid, &st, 0);
+        while (w < 0 && errno == EINTR);
+    } else {
+        do
+            w = waitpid(r->pid, &st, WNOHANG);
+        while (w < 0 && errno == EINTR);
+        if (w == 0)
+            return 0;
+    }
+    /* what a kernel left behind in the group goes too */
+    kill(-r->pid, SIGKILL);
+    if (r->pidfd >= 0)
+        close(r->pidfd);
+    r->pidfd = -1;
+    r->pid = -1;
+    return 1;
+}
+
 void tp_link_close(struct tp_link *l)
 {
     if (l->fd >= 0)

@@ -53,7 +53,10 @@ int tp_wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp_frame *f,
     case TP_FRAME_TEXT: /* records that all failed leave no text */
         per = 0;
         break;
-    default: /* READY, FATAL */
+    case TP_FRAME_FATAL: /* count is the kind of failure */
+        per = f->count > TP_FATAL_INIT ? UINT64_MAX : 0;
+        break;
+    default: /* READY */
         per = UINT64_MAX;
     }
     if ((per == UINT64_MAX && f->count) ||

@@ -9,7 +9,13 @@
  *            had TP_REQ_TIMES], len bytes
  *            (a chunk's results may span several RESULT frames, in order)
  *   READY:   empty; the worker loaded the plugin and ran init
- *   FATAL:   a message; the worker could not start (load or init failed)
+ *   FATAL:   a message; the worker could not start (count: TP_FATAL_LOAD
+ *            or TP_FATAL_INIT) or gave up later (TP_FATAL_LATER)
+ * Requests carry a sequence number (flags bits 24-31) that every answer
+ * frame echoes (its flags bits 8-15); the last answer frame of a request
+ * has TP_ANS_END, and may be empty.  How many records of a request the
+ * worker runs is decided through its shared claim word (transport.h): the
+ * host may take back records the worker has not claimed yet.
  * Text mode, for plain text output (the host's per-record work is then
  * only finding record boundaries):
  *   REQUEST with TP_REQ_DELIM: records each ended by the byte in flags
@@ -51,6 +57,13 @@ enum tp_frame_type {
 #define TP_REQ_DELIM 2u /* delimited records, delimiter in bits 8-15 */
 #define TP_REQ_TEXT 4u  /* TEXT/FAILS answers, terminator in bits 16-23 */
 #define TP_WIRE_FAIL_REC 12
+#define TP_REQ_SEQ(f) (((f) >> 24) & 0xffu)
+
+/* Answer flags. */
+#define TP_ANS_END 1u   /* the last answer frame of its request */
+#define TP_ANS_SEQ(f) (((f) >> 8) & 0xffu)
+
+enum { TP_FATAL_LATER = 0, TP_FATAL_LOAD = 1, TP_FATAL_INIT = 2 };
 
 /* Result status, as carried in a result record. */
 enum tp_wire_status { TP_WS_OK = 0, TP_WS_ERROR = 1 };

@@ -65,14 +65,19 @@ static void w_vfail(tp_ctx *c, const char *fmt, va_list ap)
 static const struct tp_host_api api = {sizeof(struct tp_host_api), w_reserve,
                                        w_vfail};
 
-static _Noreturn void die(int fd, const char *msg)
+static _Noreturn void die_as(int fd, uint32_t kind, const char *msg)
 {
     unsigned char h[TP_WIRE_HDR];
     size_t n = strlen(msg);
-    tp_wire_put_hdr(h, TP_FRAME_FATAL, 0, 0, n);
+    tp_wire_put_hdr(h, TP_FRAME_FATAL, kind, 0, n);
     if (tp_write_all(fd, h, sizeof h) == 0)
         (void)tp_write_all(fd, msg, n);
     _exit(1);
+}
+
+static _Noreturn void die(int fd, const char *msg)
+{
+    die_as(fd, TP_FATAL_LATER, msg);
 }
 
 /* A fresh process: no fds but stdio and the socket, default signals, and
@@ -121,120 +126,177 @@ static uint32_t usec_since(const struct timespec *t0)
     return us < 0 ? 0 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
-static int send_results(int fd, struct tp_buf *out, uint32_t count)
-{
-    tp_wire_put_hdr((unsigned char *)out->p, TP_FRAME_RESULT, count, 0,
-                    out->len - TP_WIRE_HDR);
-    int r = tp_write_all(fd, out->p, out->len);
-    out->len = TP_WIRE_HDR;
-    return r;
-}
-
-/* Text mode: the batch's FAILS frame (if any), then its TEXT frame. */
-static int send_text(int fd, struct tp_buf *out, struct tp_buf *fails,
-                     uint32_t count, uint32_t nfails)
+/* Send the batch in out (and, in text mode, its FAILS first). */
+static int send_batch(int fd, int text, struct tp_buf *out,
+                      struct tp_buf *fails, uint32_t count, uint32_t nfails,
+                      uint32_t aflags)
 {
     if (nfails) {
-        tp_wire_put_hdr((unsigned char *)fails->p, TP_FRAME_FAILS, nfails, 0,
-                        fails->len - TP_WIRE_HDR);
+        tp_wire_put_hdr((unsigned char *)fails->p, TP_FRAME_FAILS, nfails,
+                        aflags & ~TP_ANS_END, fails->len - TP_WIRE_HDR);
         if (tp_write_all(fd, fails->p, fails->len) != 0)
             return -1;
         fails->len = TP_WIRE_HDR;
     }
-    tp_wire_put_hdr((unsigned char *)out->p, TP_FRAME_TEXT, count, 0,
+    tp_wire_put_hdr((unsigned char *)out->p,
+                    text ? TP_FRAME_TEXT : TP_FRAME_RESULT, count, aflags,
                     out->len - TP_WIRE_HDR);
     int r = tp_write_all(fd, out->p, out->len);
     out->len = TP_WIRE_HDR;
     return r;
 }
 
-/* Answer one request body; returns 0, or -1 if the socket failed. */
-static int serve(int fd, tp_task_fn run, char *body, size_t blen,
-                 uint32_t flags, struct tp_buf *out, struct tp_buf *fails,
-                 struct tp_progress *prog)
+/* Claim up to want more records of the request; 0 when none is left
+ * (all run, or the host took the rest back). */
+static uint32_t claim(uint64_t *word, uint32_t want)
+{
+    uint64_t v = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+    for (;;) {
+        uint32_t next = (uint32_t)v, lim = (uint32_t)(v >> 32);
+        if (next >= lim)
+            return 0;
+        uint32_t k = lim - next < want ? lim - next : want;
+        if (__atomic_compare_exchange_n(word, &v, v + k, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            return k;
+    }
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Records are claimed in blocks of about 50-500 us of work: one atomic
+ * operation per block keeps tiny kernels fast, and what the host can take
+ * back is never more than that behind. */
+static uint32_t next_block(uint32_t block, uint64_t took_ns)
+{
+    if (took_ns < 50000 && block < 4096)
+        return block * 2;
+    if (took_ns > 500000 && block > 1)
+        return block / 2;
+    return block;
+}
+
+struct request {
+    tp_task_fn run;
+    char *body;
+    size_t blen;
+    uint32_t flags;
+};
+
+/* Run one record into out (or fails); returns 0 or dies. */
+static void run_one(int fd, const struct request *q, const char *rec,
+                    uint32_t len, uint32_t index, struct tp_buf *out,
+                    struct tp_buf *fails, uint32_t *nfails,
+                    struct tp_progress *prog)
 {
     struct wctx w = {{&api, NULL, NULL}, out, {0}, 0};
-    int timed = (flags & TP_REQ_TIMES) != 0;
-    int text = (flags & TP_REQ_TEXT) != 0;
-    int delim = flags & TP_REQ_DELIM ? (int)((flags >> 8) & 0xff) : -1;
-    char term = (char)((flags >> 16) & 0xff);
-    size_t pos = 0, hdr = text ? 0 : tp_wire_res_hdr(timed);
-    uint32_t count = 0, nfails = 0, len;
-    const char *rec;
-    int more;
-    while ((more = tp_wire_next_rec(body, blen, &pos, &rec, &len, delim)) ==
-           1) {
-        /* rec is followed by its delimiter, the next record's length or
-         * the spare byte the reader left: make it a C string for a while */
-        char *mrec = (char *)rec, saved = mrec[len];
-        mrec[len] = '\0';
-        if (tp_buf_reserve(out, TP_WIRE_RES_MAX + 64) != 0)
+    int timed = (q->flags & TP_REQ_TIMES) != 0;
+    int text = (q->flags & TP_REQ_TEXT) != 0;
+    char term = (char)((q->flags >> 16) & 0xff);
+    size_t hdr = text ? 0 : tp_wire_res_hdr(timed);
+    /* rec is followed by its delimiter, the next record's length or the
+     * spare byte the reader left: make it a C string for a while */
+    char *mrec = (char *)rec, saved = mrec[len];
+    mrec[len] = '\0';
+    if (tp_buf_reserve(out, TP_WIRE_RES_MAX + 64) != 0)
+        die(fd, "out of memory");
+    size_t at = out->len;
+    w.pub.cur = out->p + at + hdr;
+    w.pub.end = out->p + out->cap;
+    struct timespec t0, wall = {0, 0};
+    if (timed) {
+        clock_gettime(CLOCK_REALTIME, &wall);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        __atomic_store_n(&prog->t_start_ns,
+                         (uint64_t)t0.tv_sec * 1000000000u +
+                             (uint64_t)t0.tv_nsec,
+                         __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&prog->started, prog->started + 1, __ATOMIC_RELEASE);
+    int rc = q->run(&w.pub, rec, len);
+    uint32_t us = 0;
+    if (timed) {
+        us = usec_since(&t0);
+        /* between tasks: a worker blocked sending answers is not late */
+        __atomic_store_n(&prog->t_start_ns, 0, __ATOMIC_RELAXED);
+    }
+    mrec[len] = saved;
+    int ok = rc == TP_OK && !w.failed;
+    if (!ok && !w.failed)
+        snprintf(w.err, sizeof w.err, "task failed (returned %d)", rc);
+    size_t n = (size_t)(w.pub.cur - (out->p + at + hdr));
+    if (text && ok) { /* the output and its terminator */
+        if (tp_buf_reserve(out, n + 1) != 0)
             die(fd, "out of memory");
-        size_t at = out->len;
-        w.pub.cur = out->p + at + hdr;
-        w.pub.end = out->p + out->cap;
-        w.failed = 0;
-        struct timespec t0, wall = {0, 0};
-        if (timed) {
-            clock_gettime(CLOCK_REALTIME, &wall);
-            clock_gettime(CLOCK_MONOTONIC, &t0);
-            __atomic_store_n(&prog->t_start_ns,
-                             (uint64_t)t0.tv_sec * 1000000000u +
-                                 (uint64_t)t0.tv_nsec,
-                             __ATOMIC_RELAXED);
-        }
-        __atomic_store_n(&prog->started, prog->started + 1, __ATOMIC_RELEASE);
-        int rc = run(&w.pub, rec, len);
-        uint32_t us = timed ? usec_since(&t0) : 0;
-        mrec[len] = saved;
-        int ok = rc == TP_OK && !w.failed;
-        if (!ok && !w.failed)
-            snprintf(w.err, sizeof w.err, "task failed (returned %d)", rc);
-        size_t n = (size_t)(w.pub.cur - (out->p + at + hdr));
-        if (text && ok) { /* the output and its terminator */
-            if (tp_buf_reserve(out, n + 1) != 0)
+        out->p[at + n] = term;
+        out->len = at + n + 1;
+    } else if (text) { /* the output is dropped; the message is filed */
+        size_t m = strlen(w.err);
+        if (tp_buf_reserve(fails, TP_WIRE_FAIL_REC + m) != 0)
+            die(fd, "out of memory");
+        char *f = fails->p + fails->len;
+        tp_put32(f, index);
+        tp_put32(f + 4, (uint32_t)(at - TP_WIRE_HDR));
+        tp_put32(f + 8, (uint32_t)m);
+        memcpy(f + TP_WIRE_FAIL_REC, w.err, m);
+        fails->len += TP_WIRE_FAIL_REC + m;
+        (*nfails)++;
+    } else {
+        if (!ok) {
+            n = strlen(w.err);
+            if (tp_buf_reserve(out, hdr + n) != 0)
                 die(fd, "out of memory");
-            out->p[at + n] = term;
-            out->len = at + n + 1;
-        } else if (text) { /* the output is dropped; the message is filed */
-            size_t m = strlen(w.err);
-            if (tp_buf_reserve(fails, TP_WIRE_FAIL_REC + m) != 0)
-                die(fd, "out of memory");
-            char *f = fails->p + fails->len;
-            tp_put32(f, count);
-            tp_put32(f + 4, (uint32_t)(at - TP_WIRE_HDR));
-            tp_put32(f + 8, (uint32_t)m);
-            memcpy(f + TP_WIRE_FAIL_REC, w.err, m);
-            fails->len += TP_WIRE_FAIL_REC + m;
-            nfails++;
-        } else {
-            if (!ok) {
-                n = strlen(w.err);
-                if (tp_buf_reserve(out, hdr + n) != 0)
-                    die(fd, "out of memory");
-                memcpy(out->p + at + hdr, w.err, n);
-            }
-            tp_wire_put_res(out->p + at, (uint32_t)n,
-                            ok ? TP_WS_OK : TP_WS_ERROR, us,
-                            (uint64_t)wall.tv_sec * 1000000000u +
-                                (uint64_t)wall.tv_nsec,
-                            timed);
-            out->len = at + hdr + n;
+            memcpy(out->p + at + hdr, w.err, n);
         }
+        tp_wire_put_res(out->p + at, (uint32_t)n, ok ? TP_WS_OK : TP_WS_ERROR,
+                        us,
+                        (uint64_t)wall.tv_sec * 1000000000u +
+                            (uint64_t)wall.tv_nsec,
+                        timed);
+        out->len = at + hdr + n;
+    }
+}
+
+/* Answer one request: run the records claimed, in order, then end the
+ * request with an END frame.  Returns 0, or -1 if the socket failed. */
+static int serve(int fd, const struct request *q, struct tp_buf *out,
+                 struct tp_buf *fails, struct tp_progress *prog)
+{
+    int text = (q->flags & TP_REQ_TEXT) != 0;
+    int delim = q->flags & TP_REQ_DELIM ? (int)((q->flags >> 8) & 0xff) : -1;
+    uint32_t aflags = TP_REQ_SEQ(q->flags) << 8;
+    uint64_t *word = &prog->claim[TP_REQ_SEQ(q->flags) & 1];
+    size_t pos = 0;
+    uint32_t count = 0, nfails = 0, have = 0, block = 1, len;
+    uint64_t t_block = 0;
+    const char *rec;
+    for (;;) {
+        if (!have) {
+            uint64_t t = mono_ns();
+            if (t_block)
+                block = next_block(block, t - t_block);
+            t_block = t;
+            if (!(have = claim(word, block)))
+                break;
+        }
+        if (tp_wire_next_rec(q->body, q->blen, &pos, &rec, &len, delim) != 1)
+            die(fd, "malformed request frame");
+        run_one(fd, q, rec, len, count, out, fails, &nfails, prog);
+        have--;
         count++;
         if (out->len >= FLUSH_AT || fails->len >= FLUSH_AT) {
-            if ((text ? send_text(fd, out, fails, count, nfails)
-                      : send_results(fd, out, count)) != 0)
+            if (send_batch(fd, text, out, fails, count, nfails, aflags) != 0)
                 return -1;
             count = nfails = 0;
         }
     }
-    if (more < 0)
-        die(fd, "malformed request frame");
-    if (!count)
-        return 0;
-    return text ? send_text(fd, out, fails, count, nfails)
-                : send_results(fd, out, count);
+    return send_batch(fd, text, out, fails, count, nfails,
+                      aflags | TP_ANS_END);
 }
 
 _Noreturn void tp_worker_main(int fd, pid_t host, struct tp_progress *prog,
@@ -244,11 +306,11 @@ _Noreturn void tp_worker_main(int fd, pid_t host, struct tp_progress *prog,
     fd = SOCK_FD;
     char err[4096];
     struct tp_loaded l;
-    if (tp_loader_open_checked(spec->file, &l, err, sizeof err) != 0)
-        die(fd, err);
+    if (tp_loader_open_now(spec->file, &l, err, sizeof err) != 0)
+        die_as(fd, TP_FATAL_LOAD, err);
     const struct tp_task *t = tp_loader_task(&l, spec->task, err, sizeof err);
     if (!t)
-        die(fd, err);
+        die_as(fd, TP_FATAL_LOAD, err);
     if (l.desc->init) {
         struct tp_buf scratch = {0};
         if (tp_buf_reserve(&scratch, 256) != 0)
@@ -260,7 +322,7 @@ _Noreturn void tp_worker_main(int fd, pid_t host, struct tp_progress *prog,
             char msg[1200];
             snprintf(msg, sizeof msg, "%s: init failed: %s", l.desc->name,
                      w.failed ? w.err : "init hook returned an error");
-            die(fd, msg);
+            die_as(fd, TP_FATAL_INIT, msg);
         }
         tp_buf_free(&scratch);
     }
@@ -290,7 +352,8 @@ _Noreturn void tp_worker_main(int fd, pid_t host, struct tp_progress *prog,
             die(fd, "out of memory");
         if (f.len && tp_read_all(fd, in.p, f.len) != 1)
             _exit(1);
-        if (serve(fd, t->run, in.p, f.len, f.flags, &out, &fails, prog) != 0)
+        struct request q = {t->run, in.p, (size_t)f.len, f.flags};
+        if (serve(fd, &q, &out, &fails, prog) != 0)
             _exit(1);
     }
     if (l.desc->fini)

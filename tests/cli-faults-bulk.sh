@@ -16,7 +16,7 @@ sed -E 's/^\{"index":([0-9]+),"input":"([^"]*)","status":"([a-z]+)","(output|err
 awk '
     NF < 4 { print "unparsed: " $0; bad++; next }
     { seen[$1]++ }
-    $2 == "hang" && !($3 == "timeout" && $0 ~ / timed out after 0.2 s 1$/) { print; bad++ }
+    $2 == "hang" && !($3 == "timeout" && $0 ~ / timed out after 200 ms 1$/) { print; bad++ }
     $2 == "segv" && !($3 == "crashed" && $0 ~ /killed by signal 11 \(Segmentation fault\) 1$/) { print; bad++ }
     $2 ~ /^ok:/ && !($3 == "ok" && "ok:" $4 == $2 && $1 == $4 && $5 == 1) { print; bad++ }
     END {

@@ -42,7 +42,7 @@ check "stdin stderr" "taskpool: input 2 (segv): worker PID killed by signal 11 (
 run -j 1 --chunk 1 chaos:act ok:a badfails ok:c ok:d
 check "badfails status" 1 "$rc"
 check "badfails stdout" "a${nl}c${nl}d" "$out"
-check "badfails stderr" "taskpool: input 2 (badfails): worker PID: protocol error: malformed FAILS frame" "$(printf '%s\n' "$err" | pids)"
+check "badfails stderr" "taskpool: input 2 (badfails): worker PID: protocol error: answer to request 0, expected 1" "$(printf '%s\n' "$err" | pids)"
 
 # while a run goes on after crashes, the host has no zombie children, and
 # afterwards nothing of it is left

@@ -13,7 +13,8 @@
  *
  * The pool is single-threaded: results are delivered by callbacks from
  * inside tp_pool_feed, tp_pool_wait_fd and tp_pool_finish, on the caller's
- * thread.  It forks; the caller must not rely on threads surviving in the
+ * thread, from the pool's own loop (never from inside a read of a worker's
+ * socket).  It forks; the caller must not rely on threads surviving in the
  * workers.  The pool keeps a bounded number of records in flight: feed
  * blocks (running the pool) while the window is full.
  */
@@ -60,6 +61,9 @@ struct tp_pool_options {
      * for successful inputs. */
     int text_results;
     char text_term;
+    double init_timeout; /* seconds a worker may take to load the plugin
+                            and run init, first start or replacement; past
+                            it the pool fails with TP_ERR_INIT (0: 30 s) */
 };
 
 enum tp_status {
@@ -97,6 +101,11 @@ struct tp_pool_callbacks {
     /* Text mode (options.text_results): the outputs of n successful
      * inputs, each ended by options.text_term.  Non-zero stops the pool. */
     int (*text)(void *arg, const char *data, size_t len, uint64_t n);
+    /* Optional: called as each input finishes, in completion order (not
+     * input order), before its result callback; in text mode only for the
+     * inputs that did not succeed.  For logs and progress that must not
+     * wait for an input's turn.  Non-zero stops the pool as above. */
+    int (*finished)(void *arg, const struct tp_result *r);
 };
 
 enum tp_error {
@@ -112,7 +121,10 @@ enum tp_error {
 };
 
 /* Check spec ("PLUGIN:TASK" or "PATH:TASK"), start the workers and wait
- * until each has loaded the plugin and run its init hook.  On success
+ * until one of them has loaded the plugin and run its init hook (the
+ * others go on starting; inputs go to the ready ones).  The pool itself
+ * never loads the plugin: a plugin that cannot be loaded, or whose init
+ * fails, is reported here by the first worker that tries.  On success
  * *out owns the pool (release with tp_pool_close) and 0 is returned;
  * otherwise *out is NULL, err holds a one-line message (no "taskpool: "
  * prefix) and the tp_error is returned.  opt and cb are copied; the
@@ -135,6 +147,10 @@ int tp_pool_feed_records(tp_pool *p, const void *buf, size_t len, char delim);
 
 /* The number of records queued so far. */
 uint64_t tp_pool_fed(const tp_pool *p);
+
+/* The number of inputs that have finished (whether or not their results
+ * were delivered yet), and of those the number that did not succeed. */
+uint64_t tp_pool_completed(const tp_pool *p, uint64_t *failed);
 
 /* Send any partly filled chunk, then run the pool until fd is readable (or
  * has hung up), so that the caller's next read on fd does not block while
