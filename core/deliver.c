@@ -9,6 +9,13 @@
 
 #include "pool_impl.h"
 
+/* Completions are still taken after a signal stopped the run: a killed
+ * run leaves every input that finished on record. */
+static int live(const tp_pool *p)
+{
+    return p->err == TP_ERR_NONE || p->err == TP_ERR_CANCELLED;
+}
+
 /* The worker and attempts of record i (marks are in record order). */
 static void mark_for(const struct chunk *c, uint32_t i, pid_t *pid,
                      unsigned *attempts)
@@ -86,8 +93,7 @@ static void finished(tp_pool *p, const struct tp_result *r)
 /* Text mode: only failures are seen one by one; the rest are counted. */
 static void complete_text(tp_pool *p, struct chunk *c)
 {
-    while (c->fin_fail < c->fails.len && !p->halt_now &&
-           p->err == TP_ERR_NONE) {
+    while (c->fin_fail < c->fails.len && !p->halt_now && live(p)) {
         struct fail_hdr f;
         memcpy(&f, c->fails.p + c->fin_fail, sizeof f);
         if (f.index >= c->done)
@@ -111,7 +117,7 @@ static void complete_text(tp_pool *p, struct chunk *c)
         c->fin = f.index + 1;
         finished(p, &r);
     }
-    if (!p->halt_now && p->err == TP_ERR_NONE) {
+    if (!p->halt_now && live(p)) {
         p->completed += c->done - c->fin;
         c->fin = c->done;
     }
@@ -125,7 +131,7 @@ static void complete(tp_pool *p, struct chunk *c)
         return;
     }
     int timed = p->req_flags & TP_REQ_TIMES;
-    while (c->fin < c->done && !p->halt_now && p->err == TP_ERR_NONE) {
+    while (c->fin < c->done && !p->halt_now && live(p)) {
         struct tp_wire_res o;
         const char *in = NULL;
         uint32_t ilen = 0;
@@ -306,7 +312,7 @@ static void halt_now(tp_pool *p)
 void tp_deliver_news(tp_pool *p)
 {
     unsigned n = p->npend;
-    for (unsigned i = 0; i < n && p->err == TP_ERR_NONE && !p->halt_now; i++)
+    for (unsigned i = 0; i < n && live(p) && !p->halt_now; i++)
         complete(p, &p->c[p->pend[i]]);
     for (unsigned i = 0; i < n; i++)
         p->c[p->pend[i]].pending = 0;
@@ -315,6 +321,8 @@ void tp_deliver_news(tp_pool *p)
         halt_now(p);
         return;
     }
+    if (p->err != TP_ERR_NONE)
+        return;
     if (!p->o.unordered) {
         emit(p);
         return;

@@ -14,7 +14,6 @@
 #include "input.h"
 #include "output.h"
 #include "taskpool/pool.h"
-#include "wire.h"
 
 
 /* Signals reach the pool through a self-pipe (its cancel fd), and blocked
@@ -109,7 +108,7 @@ static int feed_fd(tp_pool *p, int fd, char delim, int *read_err,
                    uint64_t *total)
 {
     struct tp_input in;
-    if (tp_input_init(&in, fd, delim, TP_RECORD_MAX) != 0) {
+    if (tp_input_init(&in, fd, delim, TP_POOL_RECORD_MAX) != 0) {
         *read_err = errno;
         return -1;
     }

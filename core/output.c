@@ -8,7 +8,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "wire.h"
 
 #define OUT_CAP (64u << 10)
 #define REDRAW_NS 100000000u /* progress: at most 10 redraws a second */
@@ -40,19 +39,30 @@ void tp_output_free(struct tp_output *o)
     o->buf = NULL;
 }
 
-/* write(2) all of it; EINTR retries unless a signal asked us to stop */
-static int write_out(struct tp_output *o, const char *p, size_t n)
+/* write(2) all of it; EINTR retries unless a signal asked us to stop
+ * (stop may be NULL).  0, or -1 with errno. */
+static int write_fd(int fd, const void *buf, size_t n,
+                    volatile sig_atomic_t *stop)
 {
+    const char *p = buf;
     while (n) {
-        ssize_t w = write(o->fd, p, n);
+        ssize_t w = write(fd, p, n);
         if (w < 0) {
-            if (errno == EINTR && !(o->stop && *o->stop))
+            if (errno == EINTR && !(stop && *stop))
                 continue;
-            o->err = errno;
             return -1;
         }
         p += w;
         n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int write_out(struct tp_output *o, const char *p, size_t n)
+{
+    if (write_fd(o->fd, p, n, o->stop) != 0) {
+        o->err = errno;
+        return -1;
     }
     return 0;
 }
@@ -239,7 +249,7 @@ int tp_output_joblog_open(struct tp_output *o, int fd)
     static const char hdr[] =
         "index\tworker\tstart\truntime\tattempts\tstatus\terror\n";
     o->joblog = fd;
-    return tp_write_all(fd, hdr, sizeof hdr - 1);
+    return write_fd(fd, hdr, sizeof hdr - 1, NULL);
 }
 
 /* One line, written at once, so that a killed run leaves a usable log. */
@@ -256,8 +266,8 @@ static void joblog_line(struct tp_output *o, const struct tp_result *r)
                      (unsigned)(r->start_ns / 1000000u % 1000u),
                      r->usec / 1e6, r->attempts, status_name(r->status), err);
     if (n > 0)
-        (void)tp_write_all(o->joblog, line, (size_t)n < sizeof line
-                                                ? (size_t)n : sizeof line - 1);
+        (void)write_fd(o->joblog, line, (size_t)n < sizeof line
+                                        ? (size_t)n : sizeof line - 1, NULL);
 }
 
 void tp_output_progress(struct tp_output *o, int final)
@@ -288,7 +298,7 @@ void tp_output_progress(struct tp_output *o, int final)
                      o->done_failed, rate, final ? "\n" : "");
     }
     if (n > 0)
-        (void)tp_write_all(2, line, (size_t)n);
+        (void)write_fd(2, line, (size_t)n, NULL);
 }
 
 int tp_output_finished(void *arg, const struct tp_result *r)
@@ -339,7 +349,7 @@ int tp_output_result(void *arg, const struct tp_result *r)
                                                                    : "",
                      r->index + 1, in, msg);
     if (n > 0)
-        (void)tp_write_all(2, line, (size_t)n < sizeof line ? (size_t)n
-                                                            : sizeof line - 1);
+        (void)write_fd(2, line, (size_t)n < sizeof line ? (size_t)n
+                                                       : sizeof line - 1, NULL);
     return o->err ? -1 : 0;
 }

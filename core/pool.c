@@ -10,6 +10,8 @@
 
 #include "pool_impl.h"
 
+_Static_assert(TP_RECORD_MAX == TP_POOL_RECORD_MAX, "pool.h states the limit");
+
 #define MAX_CHUNK 8192           /* records per chunk (measured: see bench/README.md) */
 #define CHUNK_BYTES (256u << 10) /* a chunk is sealed past this much input */
 

@@ -31,6 +31,16 @@
 extern "C" {
 #endif
 
+/* Only these names are exported from libtaskpool. */
+#if defined(__GNUC__) && !defined(TP_API)
+#define TP_API __attribute__((visibility("default")))
+#elif !defined(TP_API)
+#define TP_API
+#endif
+
+/* The longest input record or result, in bytes (256 MiB - 20). */
+#define TP_POOL_RECORD_MAX (((uint64_t)256 << 20) - 20)
+
 typedef struct tp_pool tp_pool;
 
 struct tp_pool_options {
@@ -129,7 +139,7 @@ enum tp_error {
  * otherwise *out is NULL, err holds a one-line message (no "taskpool: "
  * prefix) and the tp_error is returned.  opt and cb are copied; the
  * strings they point to must outlive the pool. */
-int tp_pool_open(tp_pool **out, const char *spec,
+TP_API int tp_pool_open(tp_pool **out, const char *spec,
                  const struct tp_pool_options *opt,
                  const struct tp_pool_callbacks *cb, char *err,
                  size_t errlen);
@@ -138,40 +148,40 @@ int tp_pool_open(tp_pool **out, const char *spec,
  * pool has failed or stopped: see tp_pool_error.  Callbacks may run.
  * After TP_ERR_HALTED with TP_HALT_SOON, call tp_pool_finish to let the
  * tasks already sent to workers finish and deliver their results. */
-int tp_pool_feed(tp_pool *p, const void *rec, size_t len);
+TP_API int tp_pool_feed(tp_pool *p, const void *rec, size_t len);
 
 /* Queue many records at once: buf holds len bytes of complete records,
  * each ended by delim (which is not part of the record).  Copied; cheaper
  * than one tp_pool_feed per record.  Returns 0 or -1 as tp_pool_feed. */
-int tp_pool_feed_records(tp_pool *p, const void *buf, size_t len, char delim);
+TP_API int tp_pool_feed_records(tp_pool *p, const void *buf, size_t len, char delim);
 
 /* The number of records queued so far. */
-uint64_t tp_pool_fed(const tp_pool *p);
+TP_API uint64_t tp_pool_fed(const tp_pool *p);
 
 /* The number of inputs that have finished (whether or not their results
  * were delivered yet), and of those the number that did not succeed. */
-uint64_t tp_pool_completed(const tp_pool *p, uint64_t *failed);
+TP_API uint64_t tp_pool_completed(const tp_pool *p, uint64_t *failed);
 
 /* Send any partly filled chunk, then run the pool until fd is readable (or
  * has hung up), so that the caller's next read on fd does not block while
  * results wait.  Returns at once when nothing is in flight.  0 or -1. */
-int tp_pool_wait_fd(tp_pool *p, int fd);
+TP_API int tp_pool_wait_fd(tp_pool *p, int fd);
 
 /* Deliver every outstanding result.  0 or -1.  When halting soon, only the
  * inputs already sent to a worker are run and delivered; -1 with
  * TP_ERR_HALTED then. */
-int tp_pool_finish(tp_pool *p);
+TP_API int tp_pool_finish(tp_pool *p);
 
 /* The error that stopped the pool, and its message (owned by the pool). */
-enum tp_error tp_pool_error(const tp_pool *p, const char **msg);
+TP_API enum tp_error tp_pool_error(const tp_pool *p, const char **msg);
 
 /* Stop the workers (idle ones get EOF, run fini and exit within 2 s; busy
  * ones, and any after that, are killed with their process group), reap
  * them and free everything.  p may be NULL. */
-void tp_pool_close(tp_pool *p);
+TP_API void tp_pool_close(tp_pool *p);
 
 /* The compiled-in directory of installed plugins. */
-const char *tp_plugin_dir(void);
+TP_API const char *tp_plugin_dir(void);
 
 struct tp_plugin_info {
     const char *name;         /* as found on the search path */
@@ -183,7 +193,7 @@ struct tp_plugin_info {
  * installed plugin dir), or only for plugin `only` if not NULL.  Files that
  * are not usable plugins are reported to bad (may be NULL).  Returns 0,
  * cb's non-zero value, or -1 with err set when `only` cannot be loaded. */
-int tp_plugins_each(const char *const *path, const char *only,
+TP_API int tp_plugins_each(const char *const *path, const char *only,
                     int (*cb)(void *arg, const struct tp_plugin_info *info),
                     void (*bad)(void *arg, const char *msg), void *arg,
                     char *err, size_t errlen);
