@@ -96,6 +96,7 @@ struct worker {
     uint64_t answered;    /* results received from this worker */
     uint64_t assigned;    /* records sent to this worker */
     uint64_t t_free;      /* when it last finished a request */
+    uint64_t t_heard;     /* when it last answered, or got work when idle */
     uint64_t t_spawn;     /* when it was started */
 };
 
@@ -123,6 +124,7 @@ struct tp_pool {
     unsigned target, cap;
     double ns_per_item;
     uint32_t req_flags;
+    uint64_t steal_at;      /* look again for records to take back then */
     uint64_t delivered, completed, failed;
     int halting, input_done;
     uint32_t *samples;      /* usec of tasks that succeeded (a ring) */

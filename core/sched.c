@@ -14,7 +14,8 @@
 
 #define GRACE_MS 2000       /* a worker told to go gets this long for fini */
 #define TARGET_NS 10e6      /* adaptive chunks aim at 10 ms of work */
-#define STEAL_MIN_NS 200000 /* records worth less are not taken back */
+#define STEAL_MIN_NS 200000 /* records worth less are not taken back... */
+#define STUCK_NS 2000000    /* ...unless their worker has been silent this long */
 #define PCT_FLOOR_NS 1000000000ull /* --timeout P% is never below 1 s */
 #define INIT_TIMEOUT_S 30.0
 
@@ -161,7 +162,7 @@ static void send_chunk(tp_pool *p, struct worker *w, int s)
     c->state = C_SENT;
     c->t_sent = tp_now_ns();
     if (w->nq == 0)
-        w->t_free = c->t_sent;
+        w->t_free = w->t_heard = c->t_sent;
     w->assigned += c->until - c->from;
     w->q[w->nq++] = s;
     try_send(p, w);
@@ -169,7 +170,9 @@ static void send_chunk(tp_pool *p, struct worker *w, int s)
 
 /* w has nothing to do and nothing is queued: take over records another
  * worker has not started (all of its second request, or half of what is
- * left of its first), unless they are worth less than a round trip. */
+ * left of its first), unless they are worth less than a round trip and
+ * their worker is moving (the records behind a slow input wait for it,
+ * whatever they cost themselves). */
 static int steal(tp_pool *p, struct worker *thief)
 {
     struct worker *v = NULL;
@@ -195,8 +198,13 @@ static int steal(tp_pool *p, struct worker *thief)
     struct chunk *c = &p->c[s];
     uint32_t lim, next = tp_link_claimed(&v->link, c->rseq, &lim);
     uint32_t keep = vi > 0 ? next : next + (lim - next) / 2;
-    if (p->ns_per_item > 0 && p->ns_per_item * (lim - keep) < STEAL_MIN_NS)
+    uint64_t now = tp_now_ns();
+    if (p->ns_per_item > 0 && p->ns_per_item * (lim - keep) < STEAL_MIN_NS &&
+        now - v->t_heard < STUCK_NS) {
+        if (!p->steal_at || v->t_heard + STUCK_NS < p->steal_at)
+            p->steal_at = v->t_heard + STUCK_NS;
         return 0;
+    }
     if (!p->nfree)
         return 0;
     uint32_t got = tp_link_take_back(&v->link, c->rseq, keep);
@@ -211,6 +219,7 @@ void tp_sched_dispatch(tp_pool *p)
     while (!p->halting && p->err == TP_ERR_NONE) {
         if (!p->dq_len) {
             int took = 0;
+            p->steal_at = 0;
             for (unsigned i = 0; i < p->jobs && !took; i++) {
                 struct worker *w = &p->w[i];
                 if (w->link.fd >= 0 && w->ready && w->nq == 0)
@@ -362,6 +371,7 @@ static void on_event(tp_pool *p, struct worker *w, const struct tp_event *ev)
         return;
     int s = w->q[0];
     struct chunk *c = &p->c[s];
+    w->t_heard = tp_now_ns();
     if (ev->k)
         tp_chunk_news(p, s);
     if (ev->type != EV_END)
@@ -465,6 +475,8 @@ static uint64_t deadline(tp_pool *p, struct worker *w, uint64_t lim,
 static int enforce(tp_pool *p)
 {
     uint64_t lim = limit_ns(p), now = tp_now_ns(), next = UINT64_MAX;
+    if (p->steal_at)
+        next = p->steal_at;
     for (unsigned i = 0; i < p->jobs && p->err == TP_ERR_NONE; i++) {
         if (p->w[i].link.fd < 0)
             continue;
