@@ -14,6 +14,8 @@ _Static_assert(TP_RECORD_MAX == TP_POOL_RECORD_MAX, "pool.h states the limit");
 
 #define MAX_CHUNK 8192           /* records per chunk (measured: see bench/README.md) */
 #define CHUNK_BYTES (256u << 10) /* a chunk is sealed past this much input */
+#define MAX_SLOTS 256  /* chunks in flight at most, when they are small */
+#define SMALL_BYTES 512 /* a small chunk's buffers start at this size */
 
 int tp_pool_fail(tp_pool *p, enum tp_error e, const char *fmt, ...)
 {
@@ -52,6 +54,25 @@ static int stopped(const tp_pool *p)
     return p->err != TP_ERR_NONE || p->halting;
 }
 
+/* Room for one more chunk?  Always within the base window (jobs * 3 + 1
+ * chunks); beyond it while the buffers that chunks in flight hold stay
+ * within half of what the base window's full-size chunks hold, so that with
+ * small chunks (a slow kernel, one record each) a slow input at the head
+ * does not stop the other workers after a handful of records.  A few
+ * slots always stay free for records taken back from a worker. */
+static int room(const tp_pool *p)
+{
+    if (p->nfree <= p->jobs)
+        return 0;
+    if (p->inflight < p->window)
+        return 1;
+    size_t held = 0;
+    for (unsigned i = 0; i < p->nslots; i++)
+        if (p->c[i].state != C_FREE)
+            held += p->c[i].in.cap + p->c[i].out.cap;
+    return held + 2 * SMALL_BYTES <= (size_t)p->window * (CHUNK_BYTES + 4096);
+}
+
 /* Make sure a chunk of the given body form is being filled. */
 static int filling(tp_pool *p, int delim)
 {
@@ -59,19 +80,18 @@ static int filling(tp_pool *p, int delim)
         seal(p);
     if (p->fill >= 0)
         return 0;
-    while (p->nfree == 0 || p->inflight >= p->window) {
+    while (!room(p)) {
         if (pump(p, -1) < 0 || p->halting)
             return -1;
     }
     int s = p->freel[--p->nfree];
     struct chunk *c = &p->c[s];
     /* a slot's buffers are sized once, not grown record by record: fewer
-     * copies, and memory that does not creep with the input */
-    if (c->in.cap < CHUNK_BYTES + 4096 &&
-        tp_buf_reserve(&c->in, CHUNK_BYTES + 4096) != 0)
-        return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
-    if (c->out.cap < CHUNK_BYTES + 4096 &&
-        tp_buf_reserve(&c->out, CHUNK_BYTES + 4096) != 0)
+     * copies, and memory that does not creep with the input; chunks of a
+     * few records (slow kernels) start small */
+    size_t want = p->target >= 64 ? CHUNK_BYTES + 4096 : SMALL_BYTES;
+    if ((c->in.cap < want && tp_buf_reserve(&c->in, want) != 0) ||
+        (c->out.cap < want && tp_buf_reserve(&c->out, want) != 0))
         return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
     c->state = C_FILLING;
     c->seq = p->next_seq++;
@@ -313,10 +333,10 @@ int tp_pool_open(tp_pool **out, const char *spec,
     }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     p->jobs = p->o.jobs ? p->o.jobs : ncpu > 0 ? (unsigned)ncpu : 1;
-    /* the window bounds memory; the spare slots hold records taken back
-     * from a worker (when none is spare, nothing is taken back) */
+    /* the window bounds memory (see room); the spare slots hold records
+     * taken back from a worker (when none is spare, nothing is) */
     p->window = p->jobs * (DEPTH + 1) + 1;
-    p->nslots = p->window + p->jobs;
+    p->nslots = (p->window > MAX_SLOTS ? p->window : MAX_SLOTS) + p->jobs;
     p->cap = MAX_CHUNK;
     if (p->o.expected) {
         uint64_t per = (p->o.expected + 4 * p->jobs - 1) / (4 * p->jobs);
