@@ -2,10 +2,14 @@
 """The Python peers of the benchmark, standard library only.
 
     pool.py map|imap TASK <input >output   Pool(2).map / .imap, default chunksize
+    pool.py imap_unordered TASK <in >out   Pool(2).imap_unordered, chunksize 1
+                                           (results in completion order)
     pool.py startup                        create Pool(2), map one item
+TASK: double, primes, length, or sleep (sleeps N ms, returns N).
 """
 import multiprocessing
 import sys
+import time
 
 
 def double(s):
@@ -30,7 +34,13 @@ def length(s):
     return len(s)
 
 
-TASKS = {"double": double, "primes": primes, "length": length}
+def sleep(s):
+    ms = int(s)
+    time.sleep(ms / 1000)
+    return ms
+
+
+TASKS = {"double": double, "primes": primes, "length": length, "sleep": sleep}
 
 
 def main():
@@ -42,7 +52,14 @@ def main():
     fn = TASKS[sys.argv[2]]
     lines = sys.stdin.read().splitlines()
     with multiprocessing.Pool(2) as pool:
-        results = pool.map(fn, lines) if mode == "map" else pool.imap(fn, lines)
+        if mode == "map":
+            results = pool.map(fn, lines)
+        elif mode == "imap":
+            results = pool.imap(fn, lines)
+        elif mode == "imap_unordered":
+            results = pool.imap_unordered(fn, lines, chunksize=1)
+        else:
+            sys.exit("pool.py: unknown mode %r" % mode)
         sys.stdout.write("".join("%d\n" % r for r in results))
 
 
