@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -328,8 +329,14 @@ _Noreturn void tp_worker_main(int fd, pid_t host, struct tp_progress *prog,
     }
     unsigned char h[TP_WIRE_HDR];
     tp_wire_put_hdr(h, TP_FRAME_READY, 0, 0, 0);
-    if (tp_write_all(fd, h, sizeof h) != 0)
-        _exit(1);
+    /* a host that finished before we were ready has closed the socket:
+     * no SIGPIPE then, and fini still runs, since init did */
+    ssize_t sent;
+    do
+        sent = send(fd, h, sizeof h, MSG_NOSIGNAL);
+    while (sent < 0 && errno == EINTR);
+    if (sent != (ssize_t)sizeof h)
+        goto done;
 
     struct tp_buf in = {0}, out = {0}, fails = {0};
     if (tp_buf_reserve(&out, FLUSH_AT + 4096) != 0 ||
@@ -356,6 +363,7 @@ _Noreturn void tp_worker_main(int fd, pid_t host, struct tp_progress *prog,
         if (serve(fd, &q, &out, &fails, prog) != 0)
             _exit(1);
     }
+done:
     if (l.desc->fini)
         l.desc->fini();
     fflush(stdout);

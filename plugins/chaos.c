@@ -9,6 +9,12 @@
  *   badfails -> writes a FAILS frame for an input that is not there
  *   once:PATH:ACTION -> ACTION the first time (PATH is created), then "second
  *               time lucky"   leak:N, spin:N -> leaks N bytes, loops N times
+ * init (--init-arg): fail -> init fails; hang -> init never returns;
+ *   hang-respawn:PATH -> succeeds if PATH does not exist (creating it), else
+ *   never returns (the first worker starts, its replacements hang); any
+ *   other value (or none) succeeds.
+ * fini: appends "fini PID" to $CHAOS_FINI_FILE if set, then sleeps
+ *   $CHAOS_FINI_SLEEP_MS milliseconds if set.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -20,36 +26,52 @@
 
 static pid_t init_pid;
 
-static int chaos_init(tp_ctx *ctx, const char *arg)
-{
-    if (arg && !strcmp(arg, "fail"))
-        return tp_fail(ctx, "asked to fail by --init-arg");
-    init_pid = getpid();
-    return TP_OK;
-}
-
-/* fini: if CHAOS_FINI_FILE is set, append "fini PID" to it */
-static void chaos_fini(void)
-{
-    const char *f = getenv("CHAOS_FINI_FILE");
-    if (!f)
-        return;
-    int fd = open(f, O_WRONLY | O_APPEND | O_CREAT, 0600);
-    if (fd < 0)
-        return;
-    char line[64];
-    int n = snprintf(line, sizeof line, "fini %ld\n", (long)getpid());
-    if (n > 0 && write(fd, line, (size_t)n) < 0) {
-        /* nothing to tell anyone */
-    }
-    close(fd);
-}
-
 static void sleep_ms(long ms)
 {
     struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&t, &t) != 0)
         ;
+}
+
+static int chaos_init(tp_ctx *ctx, const char *arg)
+{
+    if (arg && !strcmp(arg, "fail"))
+        return tp_fail(ctx, "asked to fail by --init-arg");
+    if (arg && !strcmp(arg, "hang"))
+        for (;;)
+            pause();
+    if (arg && !strncmp(arg, "hang-respawn:", 13)) {
+        /* the first worker creates PATH and starts; later ones hang */
+        int fd = open(arg + 13, O_CREAT | O_EXCL | O_WRONLY, 0600);
+        if (fd < 0)
+            for (;;)
+                pause();
+        close(fd);
+    }
+    init_pid = getpid();
+    return TP_OK;
+}
+
+/* fini: if CHAOS_FINI_FILE is set, append "fini PID" to it; then if
+ * CHAOS_FINI_SLEEP_MS is set, sleep that many milliseconds */
+static void chaos_fini(void)
+{
+    const char *f = getenv("CHAOS_FINI_FILE");
+    if (f) {
+        int fd = open(f, O_WRONLY | O_APPEND | O_CREAT, 0600);
+        if (fd >= 0) {
+            char line[64];
+            int n = snprintf(line, sizeof line, "fini %ld\n", (long)getpid());
+            if (n > 0 && write(fd, line, (size_t)n) < 0) {
+                /* nothing to tell anyone */
+            }
+            close(fd);
+        }
+    }
+    const char *ms = getenv("CHAOS_FINI_SLEEP_MS");
+    long n = ms ? strtol(ms, NULL, 10) : 0;
+    if (n > 0)
+        sleep_ms(n);
 }
 
 static int task_echo(tp_ctx *ctx, const char *in, size_t len)
