@@ -1,12 +1,28 @@
 /* A chunk's bookkeeping: which worker answered which records, failures
  * the host recorded, splitting off records a worker had not started, and
- * the queues of slots (to dispatch; with news for delivery). */
+ * the queues of slots (to dispatch; with news for delivery); and the
+ * pool's error.  The bottom of the pool: it calls nothing above it. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pool_impl.h"
 
 #define KEEP_BYTES (4u << 20) /* slot buffers larger than this are freed */
+
+/* The pool's error: the first one seen, by whichever part sees it, wins. */
+int tp_pool_fail(tp_pool *p, enum tp_error e, const char *fmt, ...)
+{
+    if (p->err == TP_ERR_NONE) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(p->msg, sizeof p->msg, fmt, ap);
+        va_end(ap);
+        p->err = e;
+    }
+    return -1;
+}
 
 void tp_dq_push(tp_pool *p, int slot, int front)
 {

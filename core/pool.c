@@ -2,7 +2,6 @@
  * of slots and handed to the scheduler; after each round of the loop the
  * news (finished inputs, finished chunks) goes to deliver.c.  See
  * pool_impl.h for who owns what. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,18 +15,6 @@ _Static_assert(TP_RECORD_MAX == TP_POOL_RECORD_MAX, "pool.h states the limit");
 #define CHUNK_BYTES (256u << 10) /* a chunk is sealed past this much input */
 #define MAX_SLOTS 256  /* chunks in flight at most, when they are small */
 #define SMALL_BYTES 512 /* a small chunk's buffers start at this size */
-
-int tp_pool_fail(tp_pool *p, enum tp_error e, const char *fmt, ...)
-{
-    if (p->err == TP_ERR_NONE) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(p->msg, sizeof p->msg, fmt, ap);
-        va_end(ap);
-        p->err = e;
-    }
-    return -1;
-}
 
 /* One round of the loop, then the news it brought, then new work: so a
  * failure that halts the run is seen before anything else is sent. */

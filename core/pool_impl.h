@@ -144,8 +144,6 @@ struct tp_pool {
     char msg[4096];
 };
 
-__attribute__((format(printf, 3, 4))) int
-tp_pool_fail(tp_pool *p, enum tp_error e, const char *fmt, ...);
 
 static inline uint64_t tp_now_ns(void)
 {
@@ -155,6 +153,9 @@ static inline uint64_t tp_now_ns(void)
 }
 
 /* chunk.c */
+/* Set the pool's error (unless one is set already); returns -1. */
+__attribute__((format(printf, 3, 4))) int
+tp_pool_fail(tp_pool *p, enum tp_error e, const char *fmt, ...);
 int tp_add_mark(struct chunk *c, uint32_t from, pid_t pid, unsigned attempts);
 /* Text mode: file a failed record of chunk c.  0 or -1 (ENOMEM). */
 int tp_add_fail(struct chunk *c, const struct fail_hdr *f, const char *msg);
