@@ -88,7 +88,7 @@ static int take_results(tp_pool *p, struct worker *w, struct chunk *c,
                  "%u found)", (unsigned)w->rf.count, (unsigned)k);
         return -1;
     }
-    if (k && answer_mark(p, c, w->link.pid, &att) != 0)
+    if (k && answer_mark(p, c, tp_link_pid(&w->link), &att) != 0)
         return 0;
     took(w, c, k, blen);
     return 0;
@@ -102,7 +102,7 @@ static int take_text(tp_pool *p, struct worker *w, struct chunk *c, char *why,
     size_t blen = (size_t)w->rf.len, fpos = 0;
     uint32_t count = w->rf.count, prev = 0, prev_off = 0;
     unsigned att = 1;
-    if (count && answer_mark(p, c, w->link.pid, &att) != 0)
+    if (count && answer_mark(p, c, tp_link_pid(&w->link), &att) != 0)
         return 0;
     for (uint32_t i = 0; i < w->nfails; i++) {
         if (w->fails.len - fpos < TP_WIRE_FAIL_REC) {
@@ -111,7 +111,7 @@ static int take_text(tp_pool *p, struct worker *w, struct chunk *c, char *why,
         }
         const char *e = w->fails.p + fpos;
         struct fail_hdr f = {tp_get32(e), tp_get32(e + 4), TP_RESULT_ERROR,
-                             1, tp_get32(e + 8), w->link.pid};
+                             1, tp_get32(e + 8), tp_link_pid(&w->link)};
         if (w->fails.len - fpos - TP_WIRE_FAIL_REC < f.len ||
             f.index >= count || (i && f.index <= prev) || f.text_off > blen ||
             f.text_off < prev_off) {

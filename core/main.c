@@ -39,7 +39,8 @@ static int setup_signals(void)
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+    if (sigaction(SIGINT, &sa, NULL) != 0 ||
+        sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGHUP, &sa, NULL) != 0)
         return -1;
     /* A closed stdout must show up as EPIPE from write, not kill us
      * before the workers are stopped. */
@@ -90,8 +91,8 @@ static const char usage_text[] =
     "Plugins: each -L DIR, each dir of TASKPOOL_PLUGIN_PATH, then\n"
     TP_PLUGINDIR "; a PLUGIN with '/' is a file.\n"
     "Exit status: 0 all inputs succeeded, 1 some failed or --halt stopped\n"
-    "the run, 2 usage or plugin error, 3 system or I/O error, 130/143 on\n"
-    "SIGINT/SIGTERM.\n"
+    "the run, 2 usage or plugin error, 3 system or I/O error, 129/130/143 on\n"
+    "SIGHUP/SIGINT/SIGTERM.\n"
     "Full documentation: man taskpool; writing plugins: man taskpool-plugin\n";
 
 static int usage_error(const char *fmt, const char *arg)

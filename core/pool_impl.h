@@ -98,6 +98,9 @@ struct worker {
     uint64_t t_free;      /* when it last finished a request */
     uint64_t t_heard;     /* when it last answered, or got work when idle */
     uint64_t t_spawn;     /* when it was started */
+    unsigned gen, polled; /* starts so far; gen when last polled (a worker
+                             replaced since has new descriptors, maybe
+                             with the old numbers) */
 };
 
 /* What intake.c saw on a worker's socket. */

@@ -18,6 +18,7 @@
 #define STUCK_NS 2000000    /* ...unless their worker has been silent this long */
 #define PCT_FLOOR_NS 1000000000ull /* --timeout P% is never below 1 s */
 #define INIT_TIMEOUT_S 30.0
+#define NO_PIDFD_NS 100000000u /* without pidfds, look for exits this often */
 
 /* "150 ms", "0.5 ms", "2.5 s" */
 static void human_time(uint64_t ns, char *buf, size_t len)
@@ -58,6 +59,7 @@ static int start_worker(tp_pool *p, struct worker *w)
     char err[256];
     tp_intake_reset(w);
     w->t_spawn = tp_now_ns();
+    w->gen++;
     if (tp_link_start(&w->link, &p->spec, err, sizeof err) != 0)
         return tp_pool_fail(p, TP_ERR_SYSTEM, "%s", err);
     return 0;
@@ -316,11 +318,13 @@ static void lost_msg(const struct worker *w, pid_t pid, enum tp_status why,
 static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
                         const char *detail)
 {
-    pid_t pid = w->link.pid;
+    pid_t pid = tp_link_pid(&w->link);
     uint64_t started = tp_link_started(&w->link, NULL);
     int st = 0;
     char msg[1024];
-    tp_link_reap(&w->link, 0, &st);
+    /* a worker that died is reaped by its keeper, which records how: give
+     * it a moment (one that closed its socket and lives on is killed) */
+    tp_link_reap(&w->link, why == TP_RESULT_CRASHED ? 200 : 0, &st);
     if (w->fatal.len && w->fatal_kind != TP_FATAL_LATER) {
         tp_pool_fail(p, w->fatal_kind == TP_FATAL_LOAD ? TP_ERR_LOAD
                                                        : TP_ERR_INIT,
@@ -403,6 +407,17 @@ static void drain(tp_pool *p, struct worker *w)
     }
 }
 
+/* The worker's process is gone (seen by pid, not by EOF: a child that a
+ * kernel left may hold the socket open): take what it sent, then call it
+ * lost. */
+static void exited(tp_pool *p, struct worker *w)
+{
+    pid_t pid = w->link.pid;
+    drain(p, w);
+    if (p->err == TP_ERR_NONE && w->link.pid == pid && w->link.fd >= 0)
+        worker_lost(p, w, TP_RESULT_CRASHED, NULL);
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -445,7 +460,7 @@ static uint64_t deadline(tp_pool *p, struct worker *w, uint64_t lim,
             return end;
         human_time(init_limit_ns(p), t, sizeof t);
         tp_pool_fail(p, TP_ERR_INIT, "worker %d: plugin load and init did "
-                     "not finish within %s", (int)w->link.pid, t);
+                     "not finish within %s", (int)tp_link_pid(&w->link), t);
         return UINT64_MAX;
     }
     if (!lim || !w->nsent)
@@ -478,9 +493,17 @@ static int enforce(tp_pool *p)
     if (p->steal_at)
         next = p->steal_at;
     for (unsigned i = 0; i < p->jobs && p->err == TP_ERR_NONE; i++) {
-        if (p->w[i].link.fd < 0)
+        struct worker *w = &p->w[i];
+        if (w->link.fd >= 0 && w->link.pidfd < 0) {
+            /* no pidfd: ask now and then whether it is still there */
+            if (tp_link_exited(&w->link))
+                exited(p, w);
+            if (now + NO_PIDFD_NS < next)
+                next = now + NO_PIDFD_NS;
+        }
+        if (w->link.fd < 0 || p->err != TP_ERR_NONE)
             continue;
-        uint64_t d = deadline(p, &p->w[i], lim, now);
+        uint64_t d = deadline(p, w, lim, now);
         if (d < next)
             next = d;
     }
@@ -514,17 +537,20 @@ static int grow_pfd(tp_pool *p, unsigned n)
 
 int tp_sched_run_once(tp_pool *p, int extra_fd)
 {
-    unsigned n = 0;
+    unsigned n = 0, j = p->jobs;
     int timeout = enforce(p);
     if (p->err != TP_ERR_NONE ||
-        grow_pfd(p, p->jobs + p->nretired + 2) != 0)
+        grow_pfd(p, 2 * j + p->nretired + 2) != 0)
         return -1;
-    for (unsigned i = 0; i < p->jobs; i++) {
+    for (unsigned i = 0; i < j; i++) {
         struct worker *w = &p->w[i];
+        w->polled = w->gen;
         p->pfd[n++] = (struct pollfd){
             w->link.fd, (short)(POLLIN | (w->nsent < w->nq ? POLLOUT : 0)),
             0};
     }
+    for (unsigned i = 0; i < j; i++)
+        p->pfd[n++] = (struct pollfd){p->w[i].link.pidfd, POLLIN, 0};
     for (unsigned i = 0; i < p->nretired; i++)
         p->pfd[n++] = (struct pollfd){p->retired[i].pidfd, POLLIN, 0};
     int cancel = p->o.cancel_fd > 0 ? (int)n : -1;
@@ -547,15 +573,15 @@ int tp_sched_run_once(tp_pool *p, int extra_fd)
     }
     if (cancel >= 0 && p->pfd[cancel].revents)
         return tp_pool_fail(p, TP_ERR_CANCELLED, "cancelled");
-    for (unsigned i = 0; i < p->jobs && p->err == TP_ERR_NONE; i++) {
+    for (unsigned i = 0; i < j && p->err == TP_ERR_NONE; i++) {
         struct worker *w = &p->w[i];
         short ev = p->pfd[i].revents;
-        if (p->pfd[i].fd != w->link.fd)
-            continue; /* replaced during this round */
-        if (ev & POLLOUT)
+        if (ev & POLLOUT && w->polled == w->gen)
             try_send(p, w);
-        if (ev & (POLLIN | POLLHUP | POLLERR))
+        if (ev & (POLLIN | POLLHUP | POLLERR) && w->polled == w->gen)
             drain(p, w);
+        if (p->pfd[j + i].revents && w->polled == w->gen)
+            exited(p, w);
     }
     if (p->err != TP_ERR_NONE)
         return -1;
@@ -574,7 +600,7 @@ int tp_sched_start(tp_pool *p, char *err, size_t errlen)
 {
     p->spec = (struct tp_worker_spec){p->file, p->task, p->o.init_arg};
     for (unsigned i = 0; i < p->jobs; i++)
-        p->w[i].link = (struct tp_link){-1, -1, NULL};
+        p->w[i].link = (struct tp_link){-1, -1, NULL, -1};
     for (unsigned i = 0; i < p->jobs; i++)
         if (start_worker(p, &p->w[i]) != 0) {
             snprintf(err, errlen, "%s", p->msg);

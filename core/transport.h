@@ -28,13 +28,30 @@ struct tp_progress {
      * them; the host takes back unclaimed records by lowering the limit
      * the same way, so both agree exactly on who runs what. */
     uint64_t claim[2];
+    /* Written once: the worker's pid as the host sees it (it may run in
+     * a PID namespace of its own), and, once it has gone, its wait status
+     * (exited set), recorded by the keeper that held it. */
+    int32_t wpid, wstatus, exited;
 };
 
 struct tp_link {
     int fd;    /* the host's end, non-blocking; -1 when stopped */
     pid_t pid; /* the worker (leader of its own process group) */
     struct tp_progress *prog; /* shared with the worker */
+    int pidfd; /* readable once the worker exited (a child a kernel left
+                  may hold the socket open), or -1 where the kernel has no
+                  pidfd: then tp_link_exited is asked now and then */
 };
+
+/* Has the worker exited (without reaping it)?  1 or 0. */
+int tp_link_exited(const struct tp_link *l);
+
+/* The worker's pid, as messages and results name it. */
+static inline pid_t tp_link_pid(const struct tp_link *l)
+{
+    pid_t w = l->prog ? __atomic_load_n(&l->prog->wpid, __ATOMIC_ACQUIRE) : 0;
+    return w > 0 ? w : l->pid;
+}
 
 /* Start a worker serving spec.  Returns 0, or -1 with err set. */
 int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,

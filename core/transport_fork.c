@@ -1,4 +1,5 @@
-/* The fork transport: one process and one socketpair per worker. */
+/* The fork transport: one socketpair per worker, and a worker held by its
+ * keeper (keeper.c) in a PID namespace of its own. */
 #include "transport.h"
 
 #include <errno.h>
@@ -14,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "worker.h"
+#include "keeper.h"
 
 static void unmap(struct tp_link *l)
 {
@@ -29,6 +30,7 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
     int sv[2];
     l->fd = -1;
     l->pid = -1;
+    l->pidfd = -1;
     l->prog = mmap(NULL, sizeof *l->prog, PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (l->prog == MAP_FAILED) {
@@ -42,7 +44,10 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
         return -1;
     }
     pid_t host = getpid();
-    pid_t pid = fork();
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
+    int ns;
+    pid_t pid = tp_keeper_spawn(&ns);
     if (pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
         close(sv[0]);
@@ -52,11 +57,12 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
     }
     if (pid == 0) {
         close(sv[0]);
-        tp_worker_main(sv[1], host, l->prog, spec);
+        tp_keeper_main(sv[1], host, l->prog, spec, ns, uid, gid);
     }
     close(sv[1]);
     l->fd = sv[0];
     l->pid = pid;
+    l->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     /* Also from the parent, so the group exists before any kill(-pid). */
     const char *what = NULL;
     if (setpgid(pid, pid) != 0 && errno != EACCES && errno != ESRCH)
@@ -145,7 +151,8 @@ void tp_link_retire(struct tp_link *l, struct tp_retiree *r, int grace_ms)
 {
     tp_link_close(l);
     r->pid = l->pid;
-    r->pidfd = l->pid > 0 ? (int)syscall(SYS_pidfd_open, l->pid, 0) : -1;
+    r->pidfd = l->pidfd;
+    l->pidfd = -1;
     r->deadline_ns = mono_ns() + (uint64_t)grace_ms * 1000000u;
     l->pid = -1;
     unmap(l);
@@ -177,6 +184,19 @@ int tp_retiree_check(struct tp_retiree *r, uint64_t now_ns, int force)
     r->pidfd = -1;
     r->pid = -1;
     return 1;
+}
+
+int tp_link_exited(const struct tp_link *l)
+{
+    if (l->pidfd >= 0) {
+        struct pollfd p = {l->pidfd, POLLIN, 0};
+        return poll(&p, 1, 0) == 1;
+    }
+    siginfo_t info = {0};
+    return l->pid > 0 &&
+           waitid(P_PID, (id_t)l->pid, &info,
+                  WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           info.si_pid == l->pid;
 }
 
 void tp_link_close(struct tp_link *l)
@@ -227,6 +247,12 @@ int tp_link_reap(struct tp_link *l, int grace_ms, int *wstatus)
         kill(-l->pid, SIGKILL);
     }
     l->pid = -1;
+    if (l->pidfd >= 0)
+        close(l->pidfd);
+    l->pidfd = -1;
+    /* the worker's own status, as its keeper saw it */
+    if (l->prog && __atomic_load_n(&l->prog->exited, __ATOMIC_ACQUIRE))
+        st = l->prog->wstatus;
     unmap(l);
     if (wstatus)
         *wstatus = st;

@@ -106,8 +106,8 @@ static void setup(int fd, pid_t host)
         for (long i = SOCK_FD + 1; i < (max > 0 ? max : 1024); i++)
             close((int)i);
     }
-    int fl = fcntl(SOCK_FD, F_GETFD);
-    if (fl < 0 || fcntl(SOCK_FD, F_SETFD, fl & ~FD_CLOEXEC) < 0)
+    /* what a kernel execs does not get the socket */
+    if (fcntl(SOCK_FD, F_SETFD, FD_CLOEXEC) < 0)
         _exit(1);
     /* The host's input is not ours; what a kernel prints is not output. */
     int nul = open("/dev/null", O_RDONLY);
@@ -116,6 +116,21 @@ static void setup(int fd, pid_t host)
     if (nul > 2)
         close(nul);
     setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+/* Our pid as the host sees it: the first of NSpid (we may be inside a
+ * PID namespace of our own), else getpid(). */
+static pid_t outer_pid(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[256];
+    long pid = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "NSpid: %ld", &pid) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return pid > 0 ? (pid_t)pid : getpid();
 }
 
 static uint32_t usec_since(const struct timespec *t0)
@@ -305,6 +320,7 @@ _Noreturn void tp_worker_main(int fd, pid_t host, struct tp_progress *prog,
 {
     setup(fd, host);
     fd = SOCK_FD;
+    __atomic_store_n(&prog->wpid, (int32_t)outer_pid(), __ATOMIC_RELEASE);
     char err[4096];
     struct tp_loaded l;
     if (tp_loader_open_now(spec->file, &l, err, sizeof err) != 0)
@@ -346,7 +362,9 @@ _Noreturn void tp_worker_main(int fd, pid_t host, struct tp_progress *prog,
     for (;;) {
         struct tp_frame f;
         int r = tp_read_all(fd, h, sizeof h);
-        if (r == 0)
+        /* EOF, or ECONNRESET when the host closed before reading our
+         * READY: either way the run is over, and fini is due */
+        if (r == 0 || (r < 0 && errno == ECONNRESET))
             break;
         if (r < 0)
             _exit(1);

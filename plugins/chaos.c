@@ -3,6 +3,12 @@
  *   ok:TEXT  -> TEXT            fail:MSG -> a task failure with MSG
  *   segv, abort, exit:N, hang   -> the worker dies or never answers
  *   forkhang -> starts a child process, then hangs
+ *   forkcrash, setsidcrash -> starts a child that keeps the worker's socket
+ *               (setsidcrash: in a session of its own), then segfaults
+ *   execfd3  -> "open" or "closed": whether a program it runs has fd 3
+ *   setsidok, setsidhang -> starts a child in a session of its own (it has
+ *               left the worker's process group before the task goes on),
+ *               then answers "ok" or hangs
  *   sleep:MS -> sleeps, then "slept MS"
  *   huge:N   -> N bytes of 'x'  garbage -> writes junk to the worker socket
  *   bigframe -> writes a frame header announcing a 1 TiB body
@@ -13,6 +19,7 @@
  *   hang-respawn:PATH -> succeeds if PATH does not exist (creating it), else
  *   never returns (the first worker starts, its replacements hang); any
  *   other value (or none) succeeds.
+ * init appends "init PID" to $CHAOS_INIT_FILE if set.
  * fini: appends "fini PID" to $CHAOS_FINI_FILE if set, then sleeps
  *   $CHAOS_FINI_SLEEP_MS milliseconds if set.
  */
@@ -33,8 +40,32 @@ static void sleep_ms(long ms)
         ;
 }
 
+/* Our pid as seen from outside our PID namespace (workers run in one). */
+static pid_t outer_pid(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long pid = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "NSpid: %ld", &pid) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return pid > 0 ? (pid_t)pid : getpid();
+}
+
 static int chaos_init(tp_ctx *ctx, const char *arg)
 {
+    const char *log = getenv("CHAOS_INIT_FILE");
+    if (log) { /* "init PID", for tests that match inits with finis */
+        int fd = open(log, O_WRONLY | O_APPEND | O_CREAT, 0600);
+        char line[64];
+        int n = snprintf(line, sizeof line, "init %ld\n", (long)outer_pid());
+        if (fd >= 0 && n > 0 && write(fd, line, (size_t)n) < 0)
+            n = 0;
+        if (fd >= 0)
+            close(fd);
+    }
     if (arg && !strcmp(arg, "fail"))
         return tp_fail(ctx, "asked to fail by --init-arg");
     if (arg && !strcmp(arg, "hang"))
@@ -48,7 +79,7 @@ static int chaos_init(tp_ctx *ctx, const char *arg)
                 pause();
         close(fd);
     }
-    init_pid = getpid();
+    init_pid = outer_pid();
     return TP_OK;
 }
 
@@ -61,7 +92,7 @@ static void chaos_fini(void)
         int fd = open(f, O_WRONLY | O_APPEND | O_CREAT, 0600);
         if (fd >= 0) {
             char line[64];
-            int n = snprintf(line, sizeof line, "fini %ld\n", (long)getpid());
+            int n = snprintf(line, sizeof line, "fini %ld\n", (long)outer_pid());
             if (n > 0 && write(fd, line, (size_t)n) < 0) {
                 /* nothing to tell anyone */
             }
@@ -89,7 +120,7 @@ static int task_pid(tp_ctx *ctx, const char *in, size_t len)
 {
     (void)in;
     (void)len;
-    return tp_printf(ctx, "%ld %ld", (long)getpid(), (long)init_pid);
+    return tp_printf(ctx, "%ld %ld", (long)outer_pid(), (long)init_pid);
 }
 
 /* Sleeps 0-4 ms, chosen by a hash of the input, then echoes it. */
@@ -151,6 +182,48 @@ static int task_act(tp_ctx *ctx, const char *in, size_t len)
                 pause();
         for (;;)
             pause();
+    }
+    if (!strcmp(in, "forkcrash") || !strcmp(in, "setsidcrash")) {
+        if (fork() == 0) {
+            if (in[0] == 's')
+                setsid();
+            for (;;)
+                pause();
+        }
+        raise(SIGSEGV);
+    }
+    if (!strcmp(in, "setsidok") || !strcmp(in, "setsidhang")) {
+        int p[2];
+        char c = 0;
+        if (pipe(p) != 0)
+            return tp_fail(ctx, "pipe failed");
+        if (fork() == 0) {
+            setsid();
+            if (write(p[1], "s", 1) < 0)
+                _exit(1);
+            for (;;)
+                pause();
+        }
+        close(p[1]);
+        if (read(p[0], &c, 1) != 1)
+            return tp_fail(ctx, "no child");
+        close(p[0]);
+        if (in[6] == 'h')
+            for (;;)
+                pause();
+        return tp_append(ctx, "ok", 2);
+    }
+    if (!strcmp(in, "execfd3")) {
+        FILE *f = popen("test -e /proc/self/fd/3 && echo open || echo closed",
+                        "r");
+        char line[32] = "";
+        if (!f)
+            return tp_fail(ctx, "popen failed");
+        if (!fgets(line, sizeof line, f))
+            line[0] = '\0';
+        pclose(f);
+        line[strcspn(line, "\n")] = '\0';
+        return tp_append(ctx, line, strlen(line));
     }
     if (!strncmp(in, "sleep:", 6)) {
         sleep_ms(num_after(in, "sleep:"));

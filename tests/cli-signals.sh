@@ -1,4 +1,4 @@
-# SIGINT/SIGTERM stop everything at once (130/143); SIGKILL of the host
+# SIGINT/SIGTERM/SIGHUP stop everything at once (130/143/129); SIGKILL of the host
 # takes the workers with it; a reader that leaves early ends the run.
 . "$(dirname "$0")/lib.sh"
 mark="signals-$$-$(date +%s%N)"
@@ -6,12 +6,12 @@ mark="signals-$$-$(date +%s%N)"
 # elapsed ms since $1 (from date +%s%N)
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 
-for sig in INT TERM; do
-    want=$([ $sig = INT ] && echo 130 || echo 143)
+for sig in INT TERM HUP; do
+    want=$(case $sig in INT) echo 130 ;; TERM) echo 143 ;; HUP) echo 129 ;; esac)
     "$TASKPOOL" -j 2 --chunk 1 --init-arg "$mark" chaos:act \
         sleep:5000 sleep:5000 sleep:5000 >"$tmp/out" 2>"$tmp/err" &
     host=$!
-    wait_procs "$mark" 3 # the host and its two workers are up
+    wait_procs "$mark" 5 # the host, its two workers and their keepers
     t0=$(date +%s%N)
     kill -s $sig $host
     wait $host
@@ -26,7 +26,7 @@ done
 # SIGKILL: nobody can clean up, the workers notice by themselves
 "$TASKPOOL" -j 2 --chunk 1 --init-arg "$mark" chaos:act sleep:5000 sleep:5000 >/dev/null 2>&1 &
 host=$!
-wait_procs "$mark" 3
+wait_procs "$mark" 5
 kill -KILL $host
 wait $host 2>/dev/null
 sleep 1

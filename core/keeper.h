@@ -1,0 +1,20 @@
+/* The keeper: holds everything a worker's kernel starts (keeper.c). */
+#ifndef TP_KEEPER_H
+#define TP_KEEPER_H
+
+#include <sys/types.h>
+
+#include "transport.h"
+
+/* Start the keeper: in a new PID namespace (and a user namespace when not
+ * root) if the system allows it (*ns = 1), else a plain fork (*ns = 0).
+ * Returns as fork does. */
+pid_t tp_keeper_spawn(int *ns);
+
+/* In the child of tp_keeper_spawn: fork the worker on fd and hold it
+ * (uid, gid: the host's, mapped into a user namespace).  Never returns. */
+_Noreturn void tp_keeper_main(int fd, pid_t host, struct tp_progress *prog,
+                              const struct tp_worker_spec *spec, int ns,
+                              uid_t uid, gid_t gid);
+
+#endif

@@ -1,0 +1,63 @@
+# Containment: whatever a kernel starts cannot hang, outlive or corrupt
+# the run.
+. "$(dirname "$0")/lib.sh"
+pids() { sed -E 's/worker [0-9]+/worker PID/'; }
+mark="contain-$$-$(date +%s%N)"
+
+# a crash while a child of the kernel holds the worker's socket: death is
+# seen by pid, not by EOF, so the run ends and blames the right input
+for act in forkcrash setsidcrash; do
+    timeout 20 "$TASKPOOL" -j 1 --init-arg "$mark" chaos:act ok:1 "$act" ok:3 \
+        >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    check "$act status" 1 "$rc"
+    check "$act stdout" "1${nl}3" "$(cat "$tmp/out")"
+    check "$act stderr" "taskpool: input 2 ($act): worker PID killed by signal 11 (Segmentation fault)" \
+        "$(pids <"$tmp/err")"
+done
+wait_procs "$mark" 0
+
+# what a kernel runs does not get the worker's socket
+run chaos:act execfd3
+expect 0 "closed" ""
+
+# a child that left the worker's process group (setsid) does not outlive
+# the run: each worker is the first process of a PID namespace of its own
+# (its keeper), and everything in it dies with it
+run -j 2 --init-arg "$mark" chaos:act setsidok setsidok ok:3
+expect 0 "ok${nl}ok${nl}3" ""
+wait_procs "$mark" 0
+
+# a daemon started by the plugin's constructor, in every worker
+run -j 2 --init-arg "$mark" "$TP_TEST_PLUGINS/hostile/daemon.la:echo" a b
+expect 0 "a${nl}b" ""
+wait_procs "$mark" 0
+
+# nor does anything outlive the host: SIGHUP, and SIGKILL (the keepers die
+# with the host, and their namespaces with them)
+for sig in HUP KILL; do
+    "$TASKPOOL" -j 2 --chunk 1 --init-arg "$mark" chaos:act forkhang setsidhang \
+        >/dev/null 2>&1 &
+    host=$!
+    wait_procs "$mark" 7 # host, 2 keepers, 2 workers, 2 kernel children
+    kill -s $sig $host
+    wait $host
+    rc=$?
+    [ $sig = HUP ] && check "SIGHUP status" 129 "$rc"
+    wait_procs "$mark" 0
+done
+
+# a kernel's own raise(SIGSEGV) still kills it (it is not PID 1)
+run -j 1 chaos:act segv ok:2
+check "segv status" 1 "$rc"
+check "segv stdout" "2" "$out"
+check "segv stderr" "taskpool: input 1 (segv): worker PID killed by signal 11 (Segmentation fault)" \
+    "$(printf '%s\n' "$err" | pids)"
+
+# where namespaces are refused (TASKPOOL_NO_PIDNS=1 asks for that), the
+# keeper is a child subreaper: orphans are reparented to it and killed when
+# the worker ends
+TASKPOOL_NO_PIDNS=1 run -j 2 --init-arg "$mark" chaos:act setsidok forkcrash ok:3
+check "fallback status" 1 "$rc"
+check "fallback stdout" "ok${nl}3" "$out"
+wait_procs "$mark" 0
