@@ -31,7 +31,7 @@ int tp_cli_paths_add(struct paths *p, const char *dir);
 int tp_cli_paths_add_env(struct paths *p);
 
 /* listing.c: --list [PLUGIN] and --dry-run; return the exit status */
-int tp_cli_list(const char *const *path, const char *only);
+int tp_cli_list(const char *const *path, const char *only, double timeout);
 int tp_cli_dry(const char *spec, const struct tp_pool_options *o, int nargs,
                const char *arg_file, char delim);
 

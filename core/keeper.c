@@ -28,7 +28,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "worker.h"
 
 pid_t tp_keeper_spawn(int *ns)
 {
@@ -103,11 +102,10 @@ static void kill_orphans(void)
     }
 }
 
-_Noreturn void tp_keeper_main(int fd, pid_t host, struct tp_progress *prog,
-                              const struct tp_worker_spec *spec, int ns,
-                              uid_t uid, gid_t gid)
+_Noreturn void tp_keeper_main(int fd, struct tp_progress *prog, int ns,
+                              uid_t uid, gid_t gid, tp_held_fn fn,
+                              const void *arg)
 {
-    (void)host;
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
         _exit(127);
     /* the host's other descriptors (other workers' sockets among them)
@@ -130,8 +128,10 @@ _Noreturn void tp_keeper_main(int fd, pid_t host, struct tp_progress *prog,
     pid_t w = fork();
     if (w < 0)
         _exit(127);
-    if (w == 0)
-        tp_worker_main(fd, self, prog, spec);
+    if (w == 0) {
+        fn(fd, self, prog, arg);
+        _exit(127);
+    }
     close(fd);
     for (;;) {
         int st;

@@ -11,10 +11,15 @@
  * Returns as fork does. */
 pid_t tp_keeper_spawn(int *ns);
 
-/* In the child of tp_keeper_spawn: fork the worker on fd and hold it
- * (uid, gid: the host's, mapped into a user namespace).  Never returns. */
-_Noreturn void tp_keeper_main(int fd, pid_t host, struct tp_progress *prog,
-                              const struct tp_worker_spec *spec, int ns,
-                              uid_t uid, gid_t gid);
+/* What the keeper holds: a process running fn(fd, the keeper's pid,
+ * prog, arg), which must not return. */
+typedef void (*tp_held_fn)(int fd, pid_t parent, struct tp_progress *prog,
+                           const void *arg);
+
+/* In the child of tp_keeper_spawn: fork fn on fd and hold it (uid, gid:
+ * the host's, mapped into a user namespace).  Never returns. */
+_Noreturn void tp_keeper_main(int fd, struct tp_progress *prog, int ns,
+                              uid_t uid, gid_t gid, tp_held_fn fn,
+                              const void *arg);
 
 #endif

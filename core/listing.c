@@ -26,11 +26,11 @@ static void print_bad(void *arg, const char *msg)
     fprintf(stderr, "taskpool: skipping %s\n", msg);
 }
 
-int tp_cli_list(const char *const *path, const char *only)
+int tp_cli_list(const char *const *path, const char *only, double timeout)
 {
     char err[4096];
-    int r = tp_plugins_each(path, only, print_plugin, print_bad, NULL, err,
-                            sizeof err);
+    int r = tp_plugins_each(path, only, timeout, print_plugin, print_bad,
+                            NULL, err, sizeof err);
     if (r != 0) {
         fprintf(stderr, "taskpool: %s\n", err);
         return EXIT_USAGE;
@@ -78,8 +78,8 @@ int tp_cli_dry(const char *spec, const struct tp_pool_options *o, int nargs,
     }
     snprintf(plugin, sizeof plugin, "%.*s", (int)(colon - spec), spec);
     struct dry_ctx d = {colon + 1, 0, ""};
-    if (tp_plugins_each(o->plugin_path, plugin, dry_plugin, NULL, &d, err,
-                        sizeof err) != 0) {
+    if (tp_plugins_each(o->plugin_path, plugin, o->init_timeout, dry_plugin,
+                        NULL, &d, err, sizeof err) != 0) {
         fprintf(stderr, "taskpool: %s\n", err);
         return EXIT_USAGE;
     }

@@ -311,10 +311,16 @@ int tp_loader_resolve(const char *name, const char *const *dirs, char **file,
     return -1;
 }
 
-int tp_loader_open_now(const char *file, struct tp_loaded *out, char *err,
-                       size_t errlen)
+static void at_stage(int32_t *stage, int32_t s)
+{
+    __atomic_store_n(stage, s, __ATOMIC_RELEASE);
+}
+
+int tp_loader_open_now(const char *file, struct tp_loaded *out,
+                       int32_t *stage, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
+    at_stage(stage, 1); /* TP_STAGE_LOAD: constructors run */
     /* libltdl binds lazily: bind everything first, so that a missing
      * function is named now instead of killing the worker at its first
      * call; libltdl's own open then finds the object already loaded */
@@ -345,7 +351,9 @@ int tp_loader_open_now(const char *file, struct tp_loaded *out, char *err,
                  "symbol; declare it with TASKPOOL_PLUGIN)", file);
         return -1;
     }
+    at_stage(stage, 2); /* TP_STAGE_DESCRIBE */
     const struct tp_plugin *d = fn();
+    at_stage(stage, 3); /* TP_STAGE_CHECK */
     if (tp_loader_check(d, file, err, errlen) != 0)
         return -1;
     out->handle = h;
@@ -396,9 +404,8 @@ static int seen_before(const char *const *dirs, size_t upto, const char *name)
 }
 
 int tp_loader_each(const char *const *dirs,
-                   int (*cb)(void *arg, const char *name,
-                             const struct tp_loaded *l),
-                   void (*bad)(void *arg, const char *msg), void *arg)
+                   int (*cb)(void *arg, const char *name, const char *dir),
+                   void *arg)
 {
     for (size_t d = 0; dirs && dirs[d]; d++) {
         DIR *dp = opendir(dirs[d]);
@@ -440,19 +447,8 @@ int tp_loader_each(const char *const *dirs,
             qsort(names, n, sizeof *names, cmp_str);
         int r = 0;
         for (size_t i = 0; i < n; i++) {
-            char msg[4096], p[4096];
-            struct tp_loaded l;
-            const char *one[] = {dirs[d], NULL};
-            snprintf(p, sizeof p, "%s", names[i]);
-            if (r == 0) {
-                if (tp_loader_open(p, one, &l, msg, sizeof msg) != 0) {
-                    if (bad)
-                        bad(arg, msg);
-                } else {
-                    r = cb(arg, names[i], &l);
-                    tp_loader_close(&l);
-                }
-            }
+            if (r == 0)
+                r = cb(arg, names[i], dirs[d]);
             free(names[i]);
         }
         free(names);

@@ -4,6 +4,7 @@
 #define TP_LOADER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "taskpool/plugin.h"
 
@@ -34,11 +35,13 @@ int tp_loader_open(const char *name, const char *const *dirs,
 int tp_loader_resolve(const char *name, const char *const *dirs, char **file,
                       char *err, size_t errlen);
 
-/* Open the shared object that tp_loader_resolve found (in a worker): bound
- * now, so a missing symbol is named; stamp and table checked.  0 or -1
- * with a one-line message.  The worker never closes it. */
-int tp_loader_open_now(const char *file, struct tp_loaded *out, char *err,
-                       size_t errlen);
+/* Open the shared object that tp_loader_resolve found (in a worker or a
+ * probe, never in the host): bound now, so a missing symbol is named;
+ * stamp and table checked; *stage (enum tp_stage) says how far it got,
+ * should the plugin's code kill the process.  0 or -1 with a one-line
+ * message.  The caller never closes it. */
+int tp_loader_open_now(const char *file, struct tp_loaded *out,
+                       int32_t *stage, char *err, size_t errlen);
 
 /* The task called name, or NULL with a message listing the tasks. */
 const struct tp_task *tp_loader_task(const struct tp_loaded *l,
@@ -47,12 +50,11 @@ const struct tp_task *tp_loader_task(const struct tp_loaded *l,
 
 void tp_loader_close(struct tp_loaded *l);
 
-/* Call cb for each plugin found in dirs (first of a name wins; files in a
- * directory in name order).  Files that are not loadable plugins are passed
- * to bad with a message.  Stops and returns cb's value if it is non-zero. */
+/* Call cb with the name of each plugin found in dirs and its directory
+ * (first of a name wins; files in a directory in name order), without
+ * opening any.  Stops and returns cb's value if it is non-zero. */
 int tp_loader_each(const char *const *dirs,
-                   int (*cb)(void *arg, const char *name,
-                             const struct tp_loaded *l),
-                   void (*bad)(void *arg, const char *msg), void *arg);
+                   int (*cb)(void *arg, const char *name, const char *dir),
+                   void *arg);
 
 #endif

@@ -300,7 +300,8 @@ int main(int argc, char **argv)
             status = usage_error("--list takes at most one PLUGIN, got '%s'",
                                  argv[optind + 1]);
         else
-            status = tp_cli_list(path.v, optind < argc ? argv[optind] : NULL);
+            status = tp_cli_list(path.v, optind < argc ? argv[optind] : NULL,
+                                 opt.init_timeout);
         goto out;
     }
     if (optind >= argc) {

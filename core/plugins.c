@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "loader.h"
+#include "probe.h"
 #include "pool_impl.h"
 
 const char *tp_plugin_dir(void) { return TP_PLUGINDIR; }
@@ -50,19 +51,50 @@ int tp_load_spec(tp_pool *p, const char *spec, char *err, size_t errlen)
     return r != 0 ? TP_ERR_LOAD : 0;
 }
 
+#define PROBE_TIMEOUT_S 30.0
+
 struct each_ctx {
     int (*cb)(void *, const struct tp_plugin_info *);
+    void (*bad)(void *arg, const char *msg);
     void *arg;
+    double timeout;
 };
 
-static int each_cb(void *arg, const char *name, const struct tp_loaded *l)
+/* Probe file and hand it to cb (or its trouble to bad: returns 0 then,
+ * -1 when there is no bad to tell). */
+static int look(struct each_ctx *e, const char *name, const char *file,
+                char *err, size_t errlen)
+{
+    struct tp_probe pr;
+    if (tp_probe(file, e->timeout, &pr, err, errlen) != 0) {
+        if (!e->bad)
+            return -1;
+        e->bad(e->arg, err);
+        return 0;
+    }
+    struct tp_plugin_info info = {name ? name : pr.desc.name, &pr.desc, file};
+    int r = e->cb(e->arg, &info);
+    tp_probe_free(&pr);
+    return r;
+}
+
+static int each_cb(void *arg, const char *name, const char *dir)
 {
     struct each_ctx *e = arg;
-    struct tp_plugin_info info = {name, l->desc, l->file};
-    return e->cb(e->arg, &info);
+    const char *one[] = {dir, NULL};
+    char err[4096], *file;
+    if (tp_loader_resolve(name, one, &file, err, sizeof err) != 0) {
+        if (e->bad)
+            e->bad(e->arg, err);
+        return 0;
+    }
+    int r = look(e, name, file, err, sizeof err);
+    free(file);
+    return r;
 }
 
 int tp_plugins_each(const char *const *path, const char *only,
+                    double timeout,
                     int (*cb)(void *arg, const struct tp_plugin_info *info),
                     void (*bad)(void *arg, const char *msg), void *arg,
                     char *err, size_t errlen)
@@ -72,20 +104,19 @@ int tp_plugins_each(const char *const *path, const char *only,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    struct each_ctx e = {cb, bad, arg,
+                         timeout > 0 ? timeout : PROBE_TIMEOUT_S};
     int r;
     if (only) {
-        struct tp_loaded l;
-        r = tp_loader_open(only, dirs, &l, err, errlen);
+        char *file;
+        r = tp_loader_resolve(only, dirs, &file, err, errlen);
         if (r == 0) {
-            const char *slash = strrchr(only, '/');
-            struct tp_plugin_info info = {slash ? l.desc->name : only, l.desc,
-                                          l.file};
-            r = cb(arg, &info);
-            tp_loader_close(&l);
+            e.bad = NULL; /* its trouble is the caller's error */
+            r = look(&e, strchr(only, '/') ? NULL : only, file, err, errlen);
+            free(file);
         }
     } else {
-        struct each_ctx e = {cb, arg};
-        r = tp_loader_each(dirs, each_cb, bad, &e);
+        r = tp_loader_each(dirs, each_cb, &e);
     }
     free(dirs);
     return r;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "pool_impl.h"
+#include "worker.h"
 
 #define GRACE_MS 2000       /* a worker told to go gets this long for fini */
 #define TARGET_NS 10e6      /* adaptive chunks aim at 10 ms of work */
@@ -320,6 +321,9 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
 {
     pid_t pid = tp_link_pid(&w->link);
     uint64_t started = tp_link_started(&w->link, NULL);
+    int stage = w->link.prog ? __atomic_load_n(&w->link.prog->stage,
+                                               __ATOMIC_ACQUIRE)
+                             : TP_STAGE_SETUP;
     int st = 0;
     char msg[1024];
     /* a worker that died is reaped by its keeper, which records how: give
@@ -329,6 +333,15 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
         tp_pool_fail(p, w->fatal_kind == TP_FATAL_LOAD ? TP_ERR_LOAD
                                                        : TP_ERR_INIT,
                      "%.*s", (int)w->fatal.len, w->fatal.p);
+        return;
+    }
+    if (!w->ready && why == TP_RESULT_CRASHED && !w->fatal.len) {
+        /* plugin code killed it before it was ready */
+        char how[256];
+        tp_describe_wait(st, how, sizeof how);
+        tp_stage_failure(stage, p->file, how, msg, sizeof msg);
+        tp_pool_fail(p, stage == TP_STAGE_INIT || stage == TP_STAGE_SETUP
+                            ? TP_ERR_INIT : TP_ERR_LOAD, "%s", msg);
         return;
     }
     lost_msg(w, pid, why, detail, st, msg, sizeof msg);

@@ -32,6 +32,7 @@ struct tp_progress {
      * a PID namespace of its own), and, once it has gone, its wait status
      * (exited set), recorded by the keeper that held it. */
     int32_t wpid, wstatus, exited;
+    int32_t stage; /* enum tp_stage (worker.h): how far it got */
 };
 
 struct tp_link {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "keeper.h"
+#include "worker.h"
 
 static void unmap(struct tp_link *l)
 {
@@ -43,7 +44,6 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
         unmap(l);
         return -1;
     }
-    pid_t host = getpid();
     uid_t uid = geteuid();
     gid_t gid = getegid();
     int ns;
@@ -57,7 +57,7 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
     }
     if (pid == 0) {
         close(sv[0]);
-        tp_keeper_main(sv[1], host, l->prog, spec, ns, uid, gid);
+        tp_keeper_main(sv[1], l->prog, ns, uid, gid, tp_worker_held, spec);
     }
     close(sv[1]);
     l->fd = sv[0];

@@ -83,7 +83,7 @@ static _Noreturn void die(int fd, const char *msg)
 
 /* A fresh process: no fds but stdio and the socket, default signals, and
  * no life beyond the host's. */
-static void setup(int fd, pid_t host)
+void tp_worker_setup(int fd, pid_t host)
 {
     sigset_t none;
     sigemptyset(&none);
@@ -315,19 +315,41 @@ static int serve(int fd, const struct request *q, struct tp_buf *out,
                       aflags | TP_ANS_END);
 }
 
-_Noreturn void tp_worker_main(int fd, pid_t host, struct tp_progress *prog,
-                              const struct tp_worker_spec *spec)
+_Static_assert(TP_STAGE_LOAD == 1 && TP_STAGE_DESCRIBE == 2 &&
+                   TP_STAGE_CHECK == 3,
+               "loader.c records these stages by number");
+
+void tp_stage_failure(int stage, const char *file, const char *how,
+                      char *buf, size_t len)
 {
-    setup(fd, host);
+    static const char *const what[] = {
+        [TP_STAGE_LOAD] = "constructor crashed",
+        [TP_STAGE_DESCRIBE] = "taskpool_plugin() crashed",
+        [TP_STAGE_CHECK] = "malformed descriptor: reading it crashed",
+        [TP_STAGE_INIT] = "init crashed",
+    };
+    if (stage > TP_STAGE_SETUP && stage < TP_STAGE_READY)
+        snprintf(buf, len, "%s: %s: %s", file, what[stage], how);
+    else
+        snprintf(buf, len, "%s: worker %s while starting", file, how);
+}
+
+void tp_worker_held(int fd, pid_t host, struct tp_progress *prog,
+                    const void *arg)
+{
+    const struct tp_worker_spec *spec = arg;
+    tp_worker_setup(fd, host);
     fd = SOCK_FD;
     __atomic_store_n(&prog->wpid, (int32_t)outer_pid(), __ATOMIC_RELEASE);
     char err[4096];
     struct tp_loaded l;
-    if (tp_loader_open_now(spec->file, &l, err, sizeof err) != 0)
+    if (tp_loader_open_now(spec->file, &l, &prog->stage, err,
+                           sizeof err) != 0)
         die_as(fd, TP_FATAL_LOAD, err);
     const struct tp_task *t = tp_loader_task(&l, spec->task, err, sizeof err);
     if (!t)
         die_as(fd, TP_FATAL_LOAD, err);
+    __atomic_store_n(&prog->stage, TP_STAGE_INIT, __ATOMIC_RELEASE);
     if (l.desc->init) {
         struct tp_buf scratch = {0};
         if (tp_buf_reserve(&scratch, 256) != 0)
@@ -343,6 +365,7 @@ _Noreturn void tp_worker_main(int fd, pid_t host, struct tp_progress *prog,
         }
         tp_buf_free(&scratch);
     }
+    __atomic_store_n(&prog->stage, TP_STAGE_READY, __ATOMIC_RELEASE);
     unsigned char h[TP_WIRE_HDR];
     tp_wire_put_hdr(h, TP_FRAME_READY, 0, 0, 0);
     /* a host that finished before we were ready has closed the socket:

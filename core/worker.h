@@ -6,9 +6,31 @@
 
 #include "transport.h"
 
-/* Runs in the forked child: fd is its end of the socket, host the parent's
- * pid, prog its progress counter.  Never returns. */
-_Noreturn void tp_worker_main(int fd, pid_t host, struct tp_progress *prog,
-                              const struct tp_worker_spec *spec);
+/* How far a worker (or a probe) got, in struct tp_progress's stage: what
+ * it was doing if it died before it was ready. */
+enum tp_stage {
+    TP_STAGE_SETUP = 0, /* its own set-up */
+    TP_STAGE_LOAD,      /* loading the plugin: its constructors run */
+    TP_STAGE_DESCRIBE,  /* calling taskpool_plugin() */
+    TP_STAGE_CHECK,     /* checking the descriptor and its task table */
+    TP_STAGE_INIT,      /* the plugin's init hook */
+    TP_STAGE_READY,
+};
+
+/* "FILE: constructor crashed: HOW" and the like, for a process that died
+ * (HOW: tp_describe_wait's words) at that stage. */
+void tp_stage_failure(int stage, const char *file, const char *how,
+                      char *buf, size_t len);
+
+/* A fresh process for plugin code: only stdio and the socket (as fd 3,
+ * close-on-exec), default signals, its own process group, death with its
+ * parent (whose pid is parent), stdin from /dev/null, stdout to stderr. */
+void tp_worker_setup(int fd, pid_t parent);
+
+/* Runs in the keeper's child: fd is its end of the socket, parent the
+ * keeper's pid, prog its progress counter, arg the tp_worker_spec.  Never
+ * returns. */
+void tp_worker_held(int fd, pid_t parent, struct tp_progress *prog,
+                    const void *arg);
 
 #endif

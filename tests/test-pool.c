@@ -237,10 +237,10 @@ START_TEST(plugins_each)
     char err[1024];
     int n = 0;
     path[0] = getenv("TASKPOOL_PLUGIN_PATH");
-    ck_assert_int_eq(tp_plugins_each(path, "seed", count_plugin, NULL, &n, err,
+    ck_assert_int_eq(tp_plugins_each(path, "seed", 0, count_plugin, NULL, &n, err,
                                      sizeof err), 0);
     ck_assert_int_eq(n, 1);
-    ck_assert_int_eq(tp_plugins_each(path, "nope", count_plugin, NULL, &n, err,
+    ck_assert_int_eq(tp_plugins_each(path, "nope", 0, count_plugin, NULL, &n, err,
                                      sizeof err), -1);
     ck_assert_int_eq(strncmp(err, "plugin 'nope' not found", 23), 0);
 }

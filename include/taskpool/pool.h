@@ -190,13 +190,18 @@ struct tp_plugin_info {
 };
 
 /* Call cb for every plugin on the path (the given directories, then the
- * installed plugin dir), or only for plugin `only` if not NULL.  Files that
- * are not usable plugins are reported to bad (may be NULL).  Returns 0,
- * cb's non-zero value, or -1 with err set when `only` cannot be loaded. */
+ * installed plugin dir), or only for plugin `only` if not NULL.  Each is
+ * looked at in a process of its own, never in the caller's: its
+ * constructors, a crash or a hang there (past timeout seconds; 0 means
+ * 30) cannot reach the caller.  Files that are not usable plugins are
+ * reported to bad (may be NULL) with a one-line message.  Returns 0, cb's
+ * non-zero value, or -1 with err set when `only` cannot be used. */
 TP_API int tp_plugins_each(const char *const *path, const char *only,
-                    int (*cb)(void *arg, const struct tp_plugin_info *info),
-                    void (*bad)(void *arg, const char *msg), void *arg,
-                    char *err, size_t errlen);
+                           double timeout,
+                           int (*cb)(void *arg,
+                                     const struct tp_plugin_info *info),
+                           void (*bad)(void *arg, const char *msg),
+                           void *arg, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }
