@@ -45,8 +45,8 @@ static int input_at(tp_pool *p, struct chunk *c, uint32_t i, const char **in,
     }
 }
 
-/* The halt policy, after one more failure (r). */
-static void check_halt(tp_pool *p, const struct tp_result *r)
+/* The halt policy, after one more failure (r, in slot s). */
+static void check_halt(tp_pool *p, int s, const struct tp_result *r)
 {
     if (p->o.halt == TP_HALT_NEVER || p->halting || p->halt_now)
         return;
@@ -76,17 +76,18 @@ static void check_halt(tp_pool *p, const struct tp_result *r)
         p->trigger.data = p->trigger_buf + r->input_len;
     }
     p->halt_now = 1;
-    p->deliver_limit = r->index;
+    p->trigger_slot = s;
 }
 
-/* One finished input. */
-static void finished(tp_pool *p, const struct tp_result *r)
+/* One finished input, of chunk c. */
+static void finished(tp_pool *p, const struct chunk *c,
+                     const struct tp_result *r)
 {
     if (p->cb.finished && p->cb.finished(p->cb.arg, r) != 0)
         tp_pool_fail(p, TP_ERR_STOPPED, "stopped by the finished callback");
     if (r->status != TP_RESULT_OK) {
         p->failed++;
-        check_halt(p, r);
+        check_halt(p, (int)(c - p->c), r);
     }
 }
 
@@ -115,7 +116,7 @@ static void complete_text(tp_pool *p, struct chunk *c)
         c->fin_fail += sizeof f + f.len;
         p->completed += f.index + 1 - c->fin;
         c->fin = f.index + 1;
-        finished(p, &r);
+        finished(p, c, &r);
     }
     if (!p->halt_now && live(p)) {
         p->completed += c->done - c->fin;
@@ -158,7 +159,7 @@ static void complete(tp_pool *p, struct chunk *c)
             .start_ns = o.start_ns,
         };
         mark_for(c, i, &r.worker, &r.attempts);
-        finished(p, &r);
+        finished(p, c, &r);
     }
 }
 
@@ -237,15 +238,15 @@ static void deliver_text(tp_pool *p, struct chunk *c, uint32_t n)
     text_span(p, c, &tpos, end, &next, n);
 }
 
-/* Hand the first c->done results of slot s (fewer when halting now) to
- * the caller, then free it. */
+/* Hand the first c->done results of slot s to the caller (halting now,
+ * none after the failure that halts), then free it. */
 static void deliver(tp_pool *p, int s)
 {
     struct chunk *c = &p->c[s];
     uint32_t n = c->done;
-    if (p->halt_now && c->first + n > p->deliver_limit)
-        n = c->first >= p->deliver_limit ? 0
-                                         : (uint32_t)(p->deliver_limit - c->first);
+    if (p->halt_now && s == p->trigger_slot &&
+        p->trigger.index - c->first + 1 < n)
+        n = (uint32_t)(p->trigger.index - c->first + 1);
     if (p->o.text_results) {
         deliver_text(p, c, n);
         tp_chunk_free(p, s);
@@ -290,6 +291,8 @@ static void emit(tp_pool *p)
             break;
         int next = p->c[s].next_part;
         deliver(p, s);
+        if (p->halt_now && s == p->trigger_slot)
+            break; /* nothing after the failure */
         if (next >= 0)
             p->order[at] = next;
         else
@@ -297,12 +300,26 @@ static void emit(tp_pool *p)
     }
 }
 
-/* Halting now: what came before the failure, in order, then the failure
- * itself if its turn had not come; then the run stops. */
-static void halt_now(tp_pool *p)
+/* Halting now: what was complete when the failure came, and the failure
+ * (in input order: up to the first input still running, and the
+ * failure's own chunk up to it; unordered: the chunks that finished in
+ * that round), then the run stops. */
+static void halt_now(tp_pool *p, unsigned npend)
 {
-    if (!p->o.unordered)
+    if (!p->o.unordered) {
         emit(p);
+        if (!p->trigger_done && p->err == TP_ERR_NONE &&
+            p->emit_seq < p->next_seq &&
+            p->order[p->emit_seq % p->nslots] == p->trigger_slot)
+            deliver(p, p->trigger_slot);
+    } else {
+        for (unsigned i = 0; i < npend && p->err == TP_ERR_NONE; i++) {
+            int s = p->pend[i];
+            if (s == p->trigger_slot ||
+                (p->c[s].state == C_DONE && p->c[s].fin == p->c[s].done))
+                deliver(p, s);
+        }
+    }
     if (!p->trigger_done && p->err == TP_ERR_NONE && p->trigger_buf)
         result(p, &p->trigger);
     if (p->err == TP_ERR_NONE)
@@ -318,7 +335,7 @@ void tp_deliver_news(tp_pool *p)
         p->c[p->pend[i]].pending = 0;
     p->npend = 0;
     if (p->halt_now) {
-        halt_now(p);
+        halt_now(p, n);
         return;
     }
     if (p->err != TP_ERR_NONE)

@@ -19,7 +19,7 @@ void tp_intake_reset(struct worker *w)
     w->fatal_kind = 0;
     w->fails.len = 0;
     w->nfails = 0;
-    w->answered = w->assigned = 0;
+    w->assigned = 0;
 }
 
 static enum tp_ev lost(struct tp_event *ev, enum tp_status why,
@@ -54,12 +54,11 @@ static int answer_mark(tp_pool *p, struct chunk *c, pid_t pid, unsigned *att)
 
 /* k records of w's first request are answered; their results are in
  * place at c->out.p + c->out.len, blen bytes. */
-static void took(struct worker *w, struct chunk *c, uint32_t k, size_t blen)
+static void took(struct chunk *c, uint32_t k, size_t blen)
 {
     c->out.len += blen;
     c->done += k;
     c->lost = 0;
-    w->answered += k;
 }
 
 /* A complete RESULT body sits at c->out.p + c->out.len; check and take it. */
@@ -90,7 +89,7 @@ static int take_results(tp_pool *p, struct worker *w, struct chunk *c,
     }
     if (k && answer_mark(p, c, tp_link_pid(&w->link), &att) != 0)
         return 0;
-    took(w, c, k, blen);
+    took(c, k, blen);
     return 0;
 }
 
@@ -132,7 +131,7 @@ static int take_text(tp_pool *p, struct worker *w, struct chunk *c, char *why,
     }
     w->fails.len = 0;
     w->nfails = 0;
-    took(w, c, count, blen);
+    took(c, count, blen);
     return 0;
 }
 

@@ -400,9 +400,11 @@ int main(int argc, char **argv)
     /* results delivered before a halt or an error are written out */
     if (r != 0 && pe != TP_ERR_CANCELLED && !got_signal)
         tp_output_flush(&o);
-    if (r == 0) {
+    if (got_signal) { /* also when it came while the workers ran fini */
+        status = 128 + got_signal;
+    } else if (r == 0) {
         status = o.failed ? EXIT_FAILED_INPUTS : EXIT_OK;
-    } else if (pe == TP_ERR_CANCELLED || got_signal) {
+    } else if (pe == TP_ERR_CANCELLED) {
         status = 128 + (got_signal ? got_signal : SIGINT);
     } else if (read_err) {
         fprintf(stderr, "taskpool: %s: %s\n", arg_file ? arg_file : "stdin",

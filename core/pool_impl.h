@@ -93,7 +93,6 @@ struct worker {
     uint32_t fatal_kind;
     struct tp_buf fails;  /* body of a FAILS frame, until its TEXT frame */
     uint32_t nfails;
-    uint64_t answered;    /* results received from this worker */
     uint64_t assigned;    /* records sent to this worker */
     uint64_t t_free;      /* when it last finished a request */
     uint64_t t_heard;     /* when it last answered, or got work when idle */
@@ -142,7 +141,7 @@ struct tp_pool {
     struct tp_result trigger;
     char *trigger_buf;
     int halt_now, trigger_done;
-    uint64_t deliver_limit; /* halting now: no result from this index on */
+    int trigger_slot;       /* the chunk it is in */
     enum tp_error err;
     char msg[4096];
 };

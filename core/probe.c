@@ -208,10 +208,7 @@ int tp_probe(const char *file, double timeout, struct tp_probe *out,
             snprintf(err, errlen, "%s: unreadable description", file);
     } else if (got == 0) {
         snprintf(err, errlen, "%s: did not answer within %g s (stuck in %s)",
-                 file, timeout,
-                 prog->stage == TP_STAGE_LOAD ? "a constructor"
-                 : prog->stage == TP_STAGE_DESCRIBE ? "taskpool_plugin()"
-                                                    : "loading");
+                 file, timeout, tp_stage_name(prog->stage));
     } else if (got < 0) {
         snprintf(err, errlen, "%s: unreadable description", file);
     } else {

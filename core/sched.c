@@ -68,18 +68,31 @@ static int start_worker(tp_pool *p, struct worker *w)
 
 /* Replace an idle worker by a fresh one (recycling, or for a retry); the
  * old one runs fini while the loop goes on. */
+static int grow_retired(tp_pool *p)
+{
+    unsigned cap = p->capretired ? 2 * p->capretired : 8;
+    struct tp_retiree *r = realloc(p->retired, cap * sizeof *r);
+    if (!r)
+        return -1;
+    p->retired = r;
+    p->capretired = cap;
+    return 0;
+}
+
 static int restart(tp_pool *p, struct worker *w)
 {
-    if (p->nretired == p->capretired) {
-        unsigned cap = p->capretired ? 2 * p->capretired : 8;
-        struct tp_retiree *r = realloc(p->retired, cap * sizeof *r);
-        if (!r)
-            return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
-        p->retired = r;
-        p->capretired = cap;
-    }
+    if (p->nretired == p->capretired && grow_retired(p) != 0)
+        return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
     tp_link_retire(&w->link, &p->retired[p->nretired++], GRACE_MS);
     return start_worker(p, w);
+}
+
+/* Old workers still running fini hold their processes: at most one per
+ * job may, so that a slow fini cannot make the run start workers without
+ * bound (the next waits until one has gone). */
+static int may_restart(const tp_pool *p)
+{
+    return p->nretired < p->jobs;
 }
 
 static int fresh(const struct worker *w)
@@ -114,7 +127,7 @@ static struct worker *pick(tp_pool *p, const struct chunk *c)
         if (w->link.fd < 0 || w->nq >= DEPTH || (!w->ready && !want_fresh))
             continue;
         if (p->o.max_tasks && w->assigned >= p->o.max_tasks) {
-            if (w->nq == 0 && restart(p, w) != 0)
+            if (w->nq == 0 && may_restart(p) && restart(p, w) != 0)
                 return NULL;
             continue; /* the new one is not ready yet */
         }
@@ -127,7 +140,7 @@ static struct worker *pick(tp_pool *p, const struct chunk *c)
         /* a retry needs a fresh worker: recycle an idle one */
         for (unsigned i = 0; i < p->jobs; i++) {
             struct worker *w = &p->w[i];
-            if (w->link.fd >= 0 && w->ready && w->nq == 0)
+            if (w->link.fd >= 0 && w->ready && w->nq == 0 && may_restart(p))
                 return restart(p, w) == 0 ? w : NULL;
         }
     }
@@ -320,7 +333,11 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
                         const char *detail)
 {
     pid_t pid = tp_link_pid(&w->link);
-    uint64_t started = tp_link_started(&w->link, NULL);
+    /* records of its first request it had claimed: the last of those that
+     * it did not answer was running */
+    uint32_t claimed = w->nsent ? tp_link_claimed(&w->link,
+                                                  p->c[w->q[0]].rseq, NULL)
+                                : 0;
     int stage = w->link.prog ? __atomic_load_n(&w->link.prog->stage,
                                                __ATOMIC_ACQUIRE)
                              : TP_STAGE_SETUP;
@@ -351,20 +368,19 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
     }
     int q[DEPTH];
     unsigned nq = w->nq, nsent = w->nsent;
-    uint64_t answered = w->answered;
     memcpy(q, w->q, sizeof q);
     for (unsigned i = nq; i-- > 1;) {
         p->c[q[i]].state = C_QUEUED;
         tp_dq_push(p, q[i], 1);
     }
     if (nq) {
-        /* Results travel in batches: the progress counter says which
-         * input of q[0] was running; those before it ran, but their
-         * results died with the worker and run again. */
+        /* Results travel in batches: the claim word says which input of
+         * q[0] was running; those before it ran, but their results died
+         * with the worker and run again. */
         struct chunk *c = &p->c[q[0]];
-        uint64_t k = started - answered - 1;
-        if (nsent && started > answered && k < c->until - c->done)
-            blame(p, c, (uint32_t)k, why, msg, pid);
+        uint32_t answered = c->done - c->from;
+        if (nsent && claimed > answered)
+            blame(p, c, claimed - answered - 1, why, msg, pid);
         else if ((nsent && why == TP_RESULT_PROTOCOL) || ++c->lost >= 3)
             /* a bad answer seen only once its batch ended (the worker may
              * have moved on), or workers keep dying before they start on
@@ -472,14 +488,18 @@ static uint64_t deadline(tp_pool *p, struct worker *w, uint64_t lim,
         if (now < end)
             return end;
         human_time(init_limit_ns(p), t, sizeof t);
-        tp_pool_fail(p, TP_ERR_INIT, "worker %d: plugin load and init did "
-                     "not finish within %s", (int)tp_link_pid(&w->link), t);
+        int stage = w->link.prog ? __atomic_load_n(&w->link.prog->stage,
+                                                   __ATOMIC_ACQUIRE)
+                                 : TP_STAGE_SETUP;
+        tp_pool_fail(p, TP_ERR_INIT, "%s: worker %d did not finish loading "
+                     "and init within %s (stuck in %s)", p->file,
+                     (int)tp_link_pid(&w->link), t, tp_stage_name(stage));
         return UINT64_MAX;
     }
     if (!lim || !w->nsent)
         return UINT64_MAX;
-    uint64_t t0;
-    if (tp_link_started(&w->link, &t0) <= w->answered || !t0)
+    uint64_t t0 = tp_link_task_start(&w->link);
+    if (!t0)
         /* between tasks: it may start one any moment and never tell */
         return now + (lim / 4 > 1000000 ? lim / 4 : 1000000);
     if (now < t0 + lim)
@@ -490,13 +510,31 @@ static uint64_t deadline(tp_pool *p, struct worker *w, uint64_t lim,
     drain(p, w);
     if (p->err != TP_ERR_NONE || w->link.pid != pid || !w->nsent)
         return now;
-    uint64_t t1;
-    if (tp_link_started(&w->link, &t1) <= w->answered || t1 != t0)
+    if (tp_link_task_start(&w->link) != t0)
         return now;
     human_time(lim, t, sizeof t);
     snprintf(d, sizeof d, "timed out after %s", t);
     worker_lost(p, w, TP_RESULT_TIMEOUT, d);
     return now;
+}
+
+/* Reap the retirees that have gone (kill those past their deadline);
+ * when to look again, or UINT64_MAX. */
+static uint64_t reap_retirees(tp_pool *p, uint64_t now)
+{
+    uint64_t next = UINT64_MAX;
+    for (unsigned i = 0; i < p->nretired;) {
+        struct tp_retiree *r = &p->retired[i];
+        if (tp_retiree_check(r, now, 0)) {
+            p->retired[i] = p->retired[--p->nretired];
+            continue;
+        }
+        uint64_t d = r->pidfd >= 0 ? r->deadline_ns : now + 10000000;
+        if (d < next)
+            next = d;
+        i++;
+    }
+    return next;
 }
 
 /* Enforce every deadline; ms until the next one, or -1. */
@@ -520,17 +558,9 @@ static int enforce(tp_pool *p)
         if (d < next)
             next = d;
     }
-    for (unsigned i = 0; i < p->nretired;) {
-        struct tp_retiree *r = &p->retired[i];
-        if (tp_retiree_check(r, now, 0)) {
-            p->retired[i] = p->retired[--p->nretired];
-            continue;
-        }
-        uint64_t d = r->pidfd >= 0 ? r->deadline_ns : now + 10000000;
-        if (d < next)
-            next = d;
-        i++;
-    }
+    uint64_t d = reap_retirees(p, now);
+    if (d < next)
+        next = d;
     if (next == UINT64_MAX)
         return -1;
     return next <= now ? 0 : (int)((next - now + 999999) / 1000000);
@@ -586,6 +616,8 @@ int tp_sched_run_once(tp_pool *p, int extra_fd)
     }
     if (cancel >= 0 && p->pfd[cancel].revents)
         return tp_pool_fail(p, TP_ERR_CANCELLED, "cancelled");
+    if (p->nretired) /* one that went makes room for a replacement */
+        reap_retirees(p, tp_now_ns());
     for (unsigned i = 0; i < j && p->err == TP_ERR_NONE; i++) {
         struct worker *w = &p->w[i];
         short ev = p->pfd[i].revents;
@@ -632,28 +664,53 @@ int tp_sched_start(tp_pool *p, char *err, size_t errlen)
     }
 }
 
+/* Wait for every retiree to go, all at once: each until its deadline
+ * (then it is killed), or at once if a signal asks to stop. */
+static void retire_all(tp_pool *p, int force)
+{
+    while (p->nretired) {
+        uint64_t now = tp_now_ns(), next = UINT64_MAX;
+        for (unsigned i = 0; i < p->nretired;) {
+            struct tp_retiree *r = &p->retired[i];
+            if (tp_retiree_check(r, now, force)) {
+                p->retired[i] = p->retired[--p->nretired];
+                continue;
+            }
+            uint64_t d = r->pidfd >= 0 ? r->deadline_ns : now + 10000000;
+            if (d < next)
+                next = d;
+            i++;
+        }
+        if (!p->nretired || grow_pfd(p, p->nretired + 1) != 0)
+            break;
+        unsigned n = 0;
+        for (unsigned i = 0; i < p->nretired; i++)
+            p->pfd[n++] = (struct pollfd){p->retired[i].pidfd, POLLIN, 0};
+        if (p->o.cancel_fd > 0)
+            p->pfd[n++] = (struct pollfd){p->o.cancel_fd, POLLIN, 0};
+        int ms = next > now ? (int)((next - now + 999999) / 1000000) : 0;
+        if (poll(p->pfd, n, ms) > 0 && p->o.cancel_fd > 0 &&
+            p->pfd[n - 1].revents)
+            force = 1;
+    }
+}
+
 void tp_sched_stop(tp_pool *p)
 {
     if (!p->w)
         return;
-    /* idle workers get EOF and run fini, all at once; busy ones are killed */
+    /* idle workers get EOF and run fini, all at once, for at most
+     * GRACE_MS; busy ones (and all after an error) are killed */
     int idle = p->err == TP_ERR_NONE || p->err == TP_ERR_HALTED;
-    for (unsigned i = 0; i < p->jobs; i++)
-        if (p->w[i].nq || !idle)
-            tp_link_reap(&p->w[i].link, 0, NULL);
-        else
-            tp_link_close(&p->w[i].link);
     for (unsigned i = 0; i < p->jobs; i++) {
-        if (p->w[i].link.pid > 0)
-            tp_link_reap(&p->w[i].link, GRACE_MS, NULL);
-        tp_buf_free(&p->w[i].fatal);
-        tp_buf_free(&p->w[i].fails);
+        struct worker *w = &p->w[i];
+        if (w->link.pid > 0 && idle && !w->nq &&
+            (p->nretired < p->capretired || grow_retired(p) == 0))
+            tp_link_retire(&w->link, &p->retired[p->nretired++], GRACE_MS);
+        else
+            tp_link_reap(&w->link, 0, NULL);
+        tp_buf_free(&w->fatal);
+        tp_buf_free(&w->fails);
     }
-    for (unsigned i = 0; i < p->nretired; i++)
-        while (!tp_retiree_check(&p->retired[i], tp_now_ns(), !idle)) {
-            struct pollfd f = {p->retired[i].pidfd, POLLIN, 0};
-            if (poll(&f, f.fd >= 0, 10) < 0 && errno != EINTR)
-                break;
-        }
-    p->nretired = 0;
+    retire_all(p, !idle);
 }

@@ -15,11 +15,10 @@ struct tp_worker_spec {
     const char *init_arg; /* may be NULL */
 };
 
-/* Written by the worker, read by the host once the worker is gone: how
- * many tasks it has started.  Results travel in batches, so this is how
- * the host tells which input a dead worker was running. */
+/* Shared by the host and a worker (and its keeper).  Results travel in
+ * batches, so the claim words are also how the host tells which input a
+ * dead worker was running. */
 struct tp_progress {
-    uint64_t started;    /* tasks started */
     uint64_t t_start_ns; /* CLOCK_MONOTONIC start of the running task, 0
                             between tasks (only if the request is timed) */
     /* One claim word per request slot (request sequence & 1): the limit
@@ -63,9 +62,9 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
 ssize_t tp_link_send(struct tp_link *l, const struct iovec *iov, int n);
 ssize_t tp_link_recv(struct tp_link *l, void *p, size_t n);
 
-/* Tasks the worker has started, and when the latest started (if the
- * request asked for times).  Valid until tp_link_reap. */
-uint64_t tp_link_started(const struct tp_link *l, uint64_t *t_start_ns);
+/* When the task the worker is running started (CLOCK_MONOTONIC ns), or 0
+ * between tasks; only kept for requests that asked for times. */
+uint64_t tp_link_task_start(const struct tp_link *l);
 
 /* Before sending a request of n records in slot: the worker may claim
  * all of them. */

@@ -97,17 +97,10 @@ ssize_t tp_link_recv(struct tp_link *l, void *p, size_t n)
     return r;
 }
 
-uint64_t tp_link_started(const struct tp_link *l, uint64_t *t_start_ns)
+uint64_t tp_link_task_start(const struct tp_link *l)
 {
-    if (!l->prog) {
-        if (t_start_ns)
-            *t_start_ns = 0;
-        return 0;
-    }
-    uint64_t n = __atomic_load_n(&l->prog->started, __ATOMIC_ACQUIRE);
-    if (t_start_ns)
-        *t_start_ns = __atomic_load_n(&l->prog->t_start_ns, __ATOMIC_RELAXED);
-    return n;
+    return l->prog ? __atomic_load_n(&l->prog->t_start_ns, __ATOMIC_ACQUIRE)
+                   : 0;
 }
 
 void tp_link_offer(struct tp_link *l, unsigned slot, uint32_t n)

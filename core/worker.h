@@ -17,6 +17,9 @@ enum tp_stage {
     TP_STAGE_READY,
 };
 
+/* "a constructor", "init", ...: where a process stuck at that stage is. */
+const char *tp_stage_name(int stage);
+
 /* "FILE: constructor crashed: HOW" and the like, for a process that died
  * (HOW: tp_describe_wait's words) at that stage. */
 void tp_stage_failure(int stage, const char *file, const char *how,

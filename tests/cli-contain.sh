@@ -61,3 +61,40 @@ TASKPOOL_NO_PIDNS=1 run -j 2 --init-arg "$mark" chaos:act setsidok forkcrash ok:
 check "fallback status" 1 "$rc"
 check "fallback stdout" "ok${nl}3" "$out"
 wait_procs "$mark" 0
+
+# The host never runs plugin code: a broken plugin is a message naming the
+# file and what happened, exit 2, for running and --dry-run alike
+H=$TP_TEST_PLUGINS/hostile
+Hso=$(cd "$H/.libs" && pwd -P)
+for how in "ctorcrash:constructor crashed" "datasym:taskpool_plugin() crashed" \
+    "noterm:malformed descriptor: reading it crashed"; do
+    name=${how%%:*}
+    want="taskpool: $Hso/$name.so: ${how#*:}: killed by signal 11 (Segmentation fault)"
+    run -j 1 "$H/$name.la:echo" a
+    expect 2 "" "$want"
+    run --dry-run "$H/$name.la:echo" a
+    expect 2 "" "$want"
+done
+run -j 1 --init-timeout 0.5 "$H/ctorhang.la:echo" a
+check "ctorhang status" 2 "$rc"
+check "ctorhang stderr" "taskpool: $Hso/ctorhang.so: worker PID did not finish loading and init within 500 ms (stuck in a constructor)" \
+    "$(printf '%s\n' "$err" | pids)"
+# what a constructor prints is not a result
+run -j 1 "$H/ctorprint.la:echo" a b
+expect 0 "a${nl}b" "hello from a constructor"
+# a fini that crashes, after the work is done, changes nothing
+run -j 1 "$H/finicrash.la:echo" a b
+expect 0 "a${nl}b" ""
+
+# --list: each broken plugin is one line on stderr, and the listing goes
+# on; stdout lists the good ones only; what the probes start dies with them
+TASKPOOL_PLUGIN_PATH= run --init-timeout 0.5 --init-arg "$mark" -L "$H" --list
+check "list status" 0 "$rc"
+check "list plugins" "ctorprint 1  $Hso/ctorprint.so${nl}daemon 1  $Hso/daemon.so${nl}finicrash 1  $Hso/finicrash.so" \
+    "$(printf '%s\n' "$out" | grep -v '^ ' | grep "$Hso")"
+check "list stderr" "taskpool: skipping $Hso/ctorcrash.so: constructor crashed: killed by signal 11 (Segmentation fault)
+taskpool: skipping $Hso/ctorhang.so: did not answer within 0.5 s (stuck in a constructor)
+hello from a constructor
+taskpool: skipping $Hso/datasym.so: taskpool_plugin() crashed: killed by signal 11 (Segmentation fault)
+taskpool: skipping $Hso/noterm.so: malformed descriptor: reading it crashed: killed by signal 11 (Segmentation fault)" "$err"
+wait_procs "$mark" 0

@@ -4,7 +4,8 @@
 . "$(dirname "$0")/lib.sh"
 pids() { sed -E 's/worker [0-9]+/worker PID/'; }
 mark="inittimeout-$$-$(date +%s%N)"
-msg="taskpool: worker PID: plugin load and init did not finish within 500 ms"
+chaos=$(cd "$TASKPOOL_PLUGIN_PATH/.libs" && pwd -P)/chaos.so
+msg="taskpool: $chaos: worker PID did not finish loading and init within 500 ms (stuck in init)"
 
 # trun ARGS...: like run, under timeout 20 (124 means it waited for ever)
 trun() {

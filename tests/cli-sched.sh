@@ -197,6 +197,76 @@ slow_fini() {
     wait_procs "$mark" 0
 }
 
+# 9. Slow inputs right after many fast ones in the same request: records
+# are claimed one at a time, so the idle worker takes the unstarted ones.
+balance_after_fast() {
+    # shellcheck disable=SC2046
+    trun -j 2 --format jsonl chaos:act $(seq -f ok:%g 2000) sleep:1000 \
+        sleep:1000 sleep:1000 sleep:1000
+    check "after fast status" 0 "$rc"
+    most=$(printf '%s\n' "$out" | grep '"input":"sleep:1000"' |
+        sed -E 's/.*"worker":([0-9]+).*/\1/' | sort | uniq -c | awk '{print $1}' | sort -n | tail -n 1)
+    [ "$most" = 2 ] || fail "one worker ran $most of the 4 slow inputs:$nl$out"
+}
+
+# 10. A failure in the same request as a slow input halts at once (the
+# worker sends a failure as soon as it happens).
+halt_now_batched() {
+    trun -j 1 --chunk 3 --halt now chaos:act fail:x sleep:30000 ok:2
+    expect_err 1 "" "taskpool: input 1 (fail:x): x
+taskpool: halted: 1 input failed"
+}
+
+# 11. --halt now with --unordered writes what was complete: the inputs of
+# the failure's own chunk before it.
+halt_now_unordered() {
+    trun -j 1 --chunk 10 --unordered --halt now chaos:act ok:0 ok:1 ok:2 ok:3 \
+        fail:x ok:5 ok:6
+    expect_err 1 "0${nl}1${nl}2${nl}3" "taskpool: input 5 (fail:x): x
+taskpool: halted: 1 input failed"
+}
+
+# 12. Workers running fini are bounded: with --max-tasks-per-child 1 and a
+# slow fini, at most one retiring worker per job (host + 2 x (keeper +
+# worker) + 2 x (keeper + retiring worker) = 9 processes).
+retire_bounded() {
+    CHAOS_FINI_SLEEP_MS=300 "$TASKPOOL" -j 2 --max-tasks-per-child 1 \
+        --init-arg "$mark-r" chaos:act $(seq -f ok:%g 12) >"$tmp/rout" 2>&1 &
+    host=$!
+    most=0
+    while kill -0 $host 2>/dev/null; do
+        n=$(leftovers "$mark-r")
+        [ "$n" -gt "$most" ] && most=$n
+        sleep 0.05
+    done
+    wait $host
+    check "retire status" 0 "$?"
+    check "retire outputs" 12 "$(wc -l <"$tmp/rout")"
+    [ "$most" -le 9 ] || fail "$most processes at once"
+    wait_procs "$mark-r" 0
+}
+
+# 13. At the end, workers run fini all at once (not one after another),
+# and a signal then still ends the run at once.
+fini_signal() {
+    CHAOS_FINI_SLEEP_MS=20000 "$TASKPOOL" -j 4 --init-arg "$mark-f" chaos:act \
+        ok:1 ok:2 ok:3 ok:4 >"$tmp/fout" 2>/dev/null &
+    host=$!
+    for _ in $(seq 100); do
+        [ "$(wc -l <"$tmp/fout")" = 4 ] && break
+        sleep 0.1
+    done
+    kill -INT $host
+    wait $host
+    check "fini SIGINT status" 130 "$?"
+    wait_procs "$mark-f" 0
+}
+
+section balance_after_fast
+section halt_now_batched
+section halt_now_unordered
+section retire_bounded
+section fini_signal
 section balance_jsonl
 section balance_joblog
 section live_joblog_int
