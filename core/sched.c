@@ -19,7 +19,8 @@
 #define STUCK_NS 2000000    /* ...unless their worker has been silent this long */
 #define PCT_FLOOR_NS 1000000000ull /* --timeout P% is never below 1 s */
 #define INIT_TIMEOUT_S 30.0
-#define NO_PIDFD_NS 100000000u /* without pidfds, look for exits this often */
+#define NO_PIDFD_NS 100000000u
+#define STALL_NS 10000000000ull /* a request not started for this long */ /* without pidfds, look for exits this often */
 
 /* "150 ms", "0.5 ms", "2.5 s" */
 static void human_time(uint64_t ns, char *buf, size_t len)
@@ -477,6 +478,32 @@ static uint64_t init_limit_ns(const tp_pool *p)
                                              : INIT_TIMEOUT_S) * 1e9);
 }
 
+/* A ready worker that has not started the request at the front of its
+ * queue (all before it were answered) long after it was sent: its socket
+ * was read by someone else (a kernel that read fd 3 took the request),
+ * and it waits for bytes that will never come.  A protocol outcome, not
+ * a hang.  Returns when to look again, or 0 if it was replaced. */
+static uint64_t stalled(tp_pool *p, struct worker *w, uint64_t lim,
+                        uint64_t now)
+{
+    struct chunk *c = &p->c[w->q[0]];
+    uint64_t limit = !lim ? STALL_NS : lim > 1000000000u ? lim : 1000000000u;
+    uint64_t since = c->t_sent > w->t_heard ? c->t_sent : w->t_heard;
+    if (tp_link_claimed(&w->link, c->rseq, NULL) || now < since + limit)
+        return since + limit > now ? since + limit : now + limit;
+    pid_t pid = w->link.pid;
+    drain(p, w);
+    if (p->err != TP_ERR_NONE || w->link.pid != pid || !w->nsent ||
+        &p->c[w->q[0]] != c || tp_link_claimed(&w->link, c->rseq, NULL))
+        return now + limit;
+    char t[64], d[160];
+    human_time(limit, t, sizeof t);
+    snprintf(d, sizeof d, "did not start its request within %s (did a "
+             "kernel read the worker's socket?)", t);
+    worker_lost(p, w, TP_RESULT_PROTOCOL, d);
+    return 0;
+}
+
 /* One worker's deadline: kill it if past, else return when it is (or
  * when to look again), UINT64_MAX for none. */
 static uint64_t deadline(tp_pool *p, struct worker *w, uint64_t lim,
@@ -496,8 +523,11 @@ static uint64_t deadline(tp_pool *p, struct worker *w, uint64_t lim,
                      (int)tp_link_pid(&w->link), t, tp_stage_name(stage));
         return UINT64_MAX;
     }
-    if (!lim || !w->nsent)
+    if (!w->nsent)
         return UINT64_MAX;
+    uint64_t stall = stalled(p, w, lim, now);
+    if (!stall || !lim)
+        return stall ? stall : UINT64_MAX;
     uint64_t t0 = tp_link_task_start(&w->link);
     if (!t0)
         /* between tasks: it may start one any moment and never tell */

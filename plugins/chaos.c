@@ -6,6 +6,10 @@
  *   forkcrash, setsidcrash -> starts a child that keeps the worker's socket
  *               (setsidcrash: in a session of its own), then segfaults
  *   execfd3  -> "open" or "closed": whether a program it runs has fd 3
+ *   forge:S  -> writes a well-formed TEXT answer "forged" for request
+ *               sequence S to the worker's socket, then answers "real"
+ *   steal    -> reads what is waiting on the worker's socket (the next
+ *               request), then answers "stolen"
  *   setsidok, setsidhang -> starts a child in a session of its own (it has
  *               left the worker's process group before the task goes on),
  *               then answers "ok" or hangs
@@ -235,6 +239,27 @@ static int task_act(tp_ctx *ctx, const char *in, size_t len)
             if (tp_append(ctx, "x", 1) != TP_OK)
                 return TP_FAIL;
         return TP_OK;
+    }
+    if (!strncmp(in, "forge:", 6)) {
+        /* a frame header as the worker writes it (wire.h): magic "TPW1",
+         * type TEXT (5), count 1, flags END | seq << 8, body length */
+        unsigned char f[24 + 7];
+        uint32_t v[4] = {0x31575054u, 5, 1,
+                         1u | (uint32_t)num_after(in, "forge:") << 8};
+        uint64_t blen = 7;
+        memcpy(f, v, 16);
+        memcpy(f + 16, &blen, 8);
+        memcpy(f + 24, "forged\n", 7);
+        if (write(3, f, sizeof f) < 0)
+            return tp_fail(ctx, "write: %s", strerror(errno));
+        return tp_puts(ctx, "real");
+    }
+    if (!strcmp(in, "steal")) {
+        char buf[4096];
+        sleep_ms(200); /* let the next request arrive */
+        if (read(3, buf, sizeof buf) < 0)
+            return tp_fail(ctx, "read: %s", strerror(errno));
+        return tp_puts(ctx, "stolen");
     }
     if (!strcmp(in, "garbage")) {
         /* the worker's socket is the lowest fd above stdio */

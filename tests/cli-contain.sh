@@ -98,3 +98,23 @@ hello from a constructor
 taskpool: skipping $Hso/datasym.so: taskpool_plugin() crashed: killed by signal 11 (Segmentation fault)
 taskpool: skipping $Hso/noterm.so: malformed descriptor: reading it crashed: killed by signal 11 (Segmentation fault)" "$err"
 wait_procs "$mark" 0
+
+# Frames answer what was asked.  A kernel that writes an answer of its own
+# on the worker's socket: a protocol outcome for its input, nothing else
+# moves (with -j1 --chunk 1, input 2 is request 1)
+run -j 1 --chunk 1 chaos:act ok:a forge:0 ok:c ok:d ok:e
+check "forge status" 1 "$rc"
+check "forge stdout" "a${nl}c${nl}d${nl}e" "$out"
+check "forge stderr" "taskpool: input 2 (forge:0): worker PID: protocol error: answer to request 0, expected 1" \
+    "$(printf '%s\n' "$err" | pids)"
+# even one that guesses the sequence number moves no other input's result
+run -j 1 --chunk 1 chaos:act ok:a forge:1 ok:c ok:d ok:e
+check "forged guess others" "a c d e" "$(printf '%s\n' "$out" | sed -n '1p;3,5p' | xargs)"
+# a kernel that reads the socket takes the next request: that input is a
+# protocol outcome (after the time limit, at least 1 s), never a hang
+timeout 20 "$TASKPOOL" -j 1 --chunk 1 --timeout 0.5 chaos:act ok:a steal ok:c \
+    >"$tmp/out" 2>"$tmp/err"
+check "steal status" 1 "$?"
+check "steal stdout" "a${nl}stolen" "$(cat "$tmp/out")"
+check "steal stderr" "taskpool: input 3 (ok:c): worker PID: protocol error: did not start its request within 1 s (did a kernel read the worker's socket?)" \
+    "$(pids <"$tmp/err")"
