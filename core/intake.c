@@ -20,6 +20,7 @@ void tp_intake_reset(struct worker *w)
     w->fails.len = 0;
     w->nfails = 0;
     w->assigned = 0;
+    w->any_ended = 0;
 }
 
 static enum tp_ev lost(struct tp_event *ev, enum tp_status why,
@@ -27,6 +28,7 @@ static enum tp_ev lost(struct tp_event *ev, enum tp_status why,
 {
     ev->type = EV_LOST;
     ev->why = why;
+    ev->stale = 0;
     snprintf(ev->detail, sizeof ev->detail, "%s", detail ? detail : "");
     return EV_LOST;
 }
@@ -166,9 +168,18 @@ static struct tp_buf *body_for(tp_pool *p, struct worker *w,
         snprintf(why, sizeof why, "answer to request %u, expected %u",
                  (unsigned)TP_ANS_SEQ(f->flags), (unsigned)c->rseq);
         lost(ev, TP_RESULT_PROTOCOL, why);
+        /* a second answer to the request that just ended, before the
+         * worker started the next: no input of that one is to blame */
+        ev->stale = w->any_ended && TP_ANS_SEQ(f->flags) == w->ended &&
+                    !tp_link_claimed(&w->link, c->rseq, NULL);
         return NULL;
     }
     if (f->type == (text ? TP_FRAME_TEXT : TP_FRAME_RESULT)) {
+        if (!c && w->any_ended && TP_ANS_SEQ(f->flags) == w->ended) {
+            lost(ev, TP_RESULT_PROTOCOL, "second answer to a request");
+            ev->stale = 1;
+            return NULL;
+        }
         if (!c || f->count > c->until - c->done ||
             (!f->count && !(f->flags & TP_ANS_END))) {
             lost(ev, TP_RESULT_PROTOCOL, "unexpected result frame");

@@ -84,6 +84,8 @@ struct worker {
     unsigned nq, nsent;   /* queued; fully written */
     size_t send_off;      /* bytes of q[nsent]'s frame written */
     uint8_t rseq;         /* sequence of the next request */
+    uint8_t ended;        /* sequence of the last request that ended */
+    int any_ended;
     unsigned char rhdr[TP_WIRE_HDR];
     size_t rgot;
     struct tp_frame rf;
@@ -108,6 +110,8 @@ struct tp_event {
     enum tp_ev type;
     uint32_t k;          /* EV_ANSWER, EV_END: records answered */
     enum tp_status why;  /* EV_LOST */
+    int stale;           /* EV_LOST: an answer to a request that had ended
+                            (the input it answered is done; blame none) */
     char detail[512];
 };
 

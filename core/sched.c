@@ -331,7 +331,7 @@ static void lost_msg(const struct worker *w, pid_t pid, enum tp_status why,
 /* The worker is gone or must go: blame the input it was running, send the
  * rest of its work elsewhere, start a fresh worker. */
 static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
-                        const char *detail)
+                        const char *detail, int stale)
 {
     pid_t pid = tp_link_pid(&w->link);
     /* records of its first request it had claimed: the last of those that
@@ -380,9 +380,10 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
          * with the worker and run again. */
         struct chunk *c = &p->c[q[0]];
         uint32_t answered = c->done - c->from;
-        if (nsent && claimed > answered)
+        if (nsent && claimed > answered && !stale)
             blame(p, c, claimed - answered - 1, why, msg, pid);
-        else if ((nsent && why == TP_RESULT_PROTOCOL) || ++c->lost >= 3)
+        else if ((nsent && why == TP_RESULT_PROTOCOL && !stale) ||
+                 ++c->lost >= 3)
             /* a bad answer seen only once its batch ended (the worker may
              * have moved on), or workers keep dying before they start on
              * this chunk: blame its next input, so the run cannot go round
@@ -398,7 +399,7 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
 static void on_event(tp_pool *p, struct worker *w, const struct tp_event *ev)
 {
     if (ev->type == EV_LOST) {
-        worker_lost(p, w, ev->why, ev->detail);
+        worker_lost(p, w, ev->why, ev->detail, ev->stale);
         return;
     }
     if (ev->type != EV_ANSWER && ev->type != EV_END)
@@ -414,13 +415,15 @@ static void on_event(tp_pool *p, struct worker *w, const struct tp_event *ev)
         char d[128];
         snprintf(d, sizeof d, "request ended with %u of %u inputs answered",
                  (unsigned)(c->done - c->from), (unsigned)(c->until - c->from));
-        worker_lost(p, w, TP_RESULT_PROTOCOL, d);
+        worker_lost(p, w, TP_RESULT_PROTOCOL, d, 0);
         return;
     }
     if (c->until == c->n && c->nmarks <= 1)
         adapt(p, c, w);
     memmove(w->q, w->q + 1, (--w->nq) * sizeof *w->q);
     w->nsent--;
+    w->ended = c->rseq;
+    w->any_ended = 1;
     dispatch_ended(p, s);
 }
 
@@ -445,7 +448,7 @@ static void exited(tp_pool *p, struct worker *w)
     pid_t pid = w->link.pid;
     drain(p, w);
     if (p->err == TP_ERR_NONE && w->link.pid == pid && w->link.fd >= 0)
-        worker_lost(p, w, TP_RESULT_CRASHED, NULL);
+        worker_lost(p, w, TP_RESULT_CRASHED, NULL, 0);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -500,7 +503,7 @@ static uint64_t stalled(tp_pool *p, struct worker *w, uint64_t lim,
     human_time(limit, t, sizeof t);
     snprintf(d, sizeof d, "did not start its request within %s (did a "
              "kernel read the worker's socket?)", t);
-    worker_lost(p, w, TP_RESULT_PROTOCOL, d);
+    worker_lost(p, w, TP_RESULT_PROTOCOL, d, 0);
     return 0;
 }
 
@@ -544,7 +547,7 @@ static uint64_t deadline(tp_pool *p, struct worker *w, uint64_t lim,
         return now;
     human_time(lim, t, sizeof t);
     snprintf(d, sizeof d, "timed out after %s", t);
-    worker_lost(p, w, TP_RESULT_TIMEOUT, d);
+    worker_lost(p, w, TP_RESULT_TIMEOUT, d, 0);
     return now;
 }
 
