@@ -33,9 +33,9 @@ run -j 2 --init-arg "$mark" "$TP_TEST_PLUGINS/hostile/daemon.la:echo" a b
 expect 0 "a${nl}b" ""
 wait_procs "$mark" 0
 
-# nor does anything outlive the host: SIGHUP, and SIGKILL (the keepers die
+# nor does anything outlive the host: SIGINT, SIGTERM, SIGHUP, and SIGKILL (the keepers die
 # with the host, and their namespaces with them)
-for sig in HUP KILL; do
+for sig in INT TERM HUP KILL; do
     "$TASKPOOL" -j 2 --chunk 1 --init-arg "$mark" chaos:act forkhang setsidhang \
         >/dev/null 2>&1 &
     host=$!
@@ -43,7 +43,8 @@ for sig in HUP KILL; do
     kill -s $sig $host
     wait $host
     rc=$?
-    [ $sig = HUP ] && check "SIGHUP status" 129 "$rc"
+    case $sig in INT) want=130 ;; TERM) want=143 ;; HUP) want=129 ;; KILL) want=137 ;; esac
+    check "SIG$sig status" "$want" "$rc"
     wait_procs "$mark" 0
 done
 
