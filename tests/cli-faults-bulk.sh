@@ -1,11 +1,11 @@
-# 100,000 inputs, about 1% crashing and 0.05% hanging: exactly one jsonl
+# 100,000 inputs, 1% crashing and 0.1% hanging: exactly one jsonl
 # record per input with the status it asked for; then with --retries 1
 # against faults that happen only on the first attempt: all ok.
 . "$(dirname "$0")/lib.sh"
 mark="bulk-$$-$(date +%s%N)"
 
 awk 'BEGIN { for (i = 0; i < 100000; i++)
-    print (i % 2000 == 13) ? "hang" : (i % 100 == 7) ? "segv" : "ok:" i }' >"$tmp/in"
+    print (i % 1000 == 13) ? "hang" : (i % 100 == 7) ? "segv" : "ok:" i }' >"$tmp/in"
 "$TASKPOOL" -j 2 --timeout 0.2 --retries 0 --format jsonl --init-arg "$mark" \
     -a "$tmp/in" chaos:act >"$tmp/out" 2>"$tmp/err"
 check "status" 1 "$?"
@@ -23,7 +23,7 @@ awk '
         for (i = 0; i < 100000; i++) if (seen[i] != 1) { print "index " i " seen " seen[i] + 0; bad++ }
         exit bad > 0
     }' "$tmp/fields" >"$tmp/bad" || fail "wrong records: $(head -5 "$tmp/bad")"
-check "timeouts" 50 "$(grep -c ' timeout ' "$tmp/fields")"
+check "timeouts" 100 "$(grep -c ' timeout ' "$tmp/fields")"
 check "crashes" 1000 "$(grep -c ' crashed ' "$tmp/fields")"
 check "leftover processes" 0 "$(leftovers "$mark")"
 
