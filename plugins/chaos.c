@@ -6,6 +6,7 @@
  *   forkcrash, setsidcrash -> starts a child that keeps the worker's socket
  *               (setsidcrash: in a session of its own), then segfaults
  *   execfd3  -> "open" or "closed": whether a program it runs has fd 3
+ *   uidmap   -> the first line of /proc/self/uid_map, blanks squeezed
  *   forge:S  -> writes a well-formed TEXT answer "forged" for request
  *               sequence S to the worker's socket, then answers "real"
  *   steal    -> reads what is waiting on the worker's socket (the next
@@ -216,6 +217,16 @@ static int task_act(tp_ctx *ctx, const char *in, size_t len)
             for (;;)
                 pause();
         return tp_append(ctx, "ok", 2);
+    }
+    if (!strcmp(in, "uidmap")) {
+        FILE *f = fopen("/proc/self/uid_map", "r");
+        unsigned long a, b, c;
+        int n = f ? fscanf(f, "%lu %lu %lu", &a, &b, &c) : 0;
+        if (f)
+            fclose(f);
+        if (n != 3)
+            return tp_fail(ctx, "cannot read /proc/self/uid_map");
+        return tp_printf(ctx, "%lu %lu %lu", a, b, c);
     }
     if (!strcmp(in, "execfd3")) {
         FILE *f = popen("test -e /proc/self/fd/3 && echo open || echo closed",
