@@ -46,9 +46,15 @@ static int write_fd(int fd, const void *buf, size_t n,
 {
     const char *p = buf;
     while (n) {
+        /* a signal that cut a write short must not be lost in the retry:
+         * with a reader that stopped reading, it would block for good */
+        if (stop && *stop) {
+            errno = EINTR;
+            return -1;
+        }
         ssize_t w = write(fd, p, n);
         if (w < 0) {
-            if (errno == EINTR && !(stop && *stop))
+            if (errno == EINTR)
                 continue;
             return -1;
         }

@@ -40,3 +40,27 @@ check "head -n 1" 2 "$first"
 check "head -n 1 stderr" "" "$(cat "$tmp/err")"
 [ "$took" -lt 3000 ] || fail "| head -n 1 took $took ms"
 check "head leftovers" 0 "$(leftovers "$mark")"
+
+# SIGINT while the reader of stdout has stopped reading: the host, blocked
+# in write(2), still stops (130)
+seq 2000000 >"$tmp/many"
+(
+    "$TASKPOOL" -j 2 --init-arg "$mark-w" seed:double <"$tmp/many"
+    echo $? >"$tmp/wrc"
+) | sleep 30 &
+reader=$!
+for _ in $(seq 100); do
+    host=$(pgrep -f -- "--init-arg $mark-w seed" | head -n 1)
+    [ -n "$host" ] && [ "$(leftovers "$mark-w")" -ge 5 ] && break
+    sleep 0.1
+done
+sleep 0.5 # the pipe is full, the host blocked in write
+kill -INT "$host"
+for _ in $(seq 100); do
+    [ -s "$tmp/wrc" ] && break
+    sleep 0.1
+done
+check "SIGINT while blocked on stdout" 130 "$(cat "$tmp/wrc" 2>/dev/null)"
+kill "$reader" 2>/dev/null
+pkill -P "$reader" sleep 2>/dev/null
+wait_procs "$mark-w" 0
