@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -109,6 +110,11 @@ void tp_worker_setup(int fd, pid_t host)
     /* what a kernel execs does not get the socket */
     if (fcntl(SOCK_FD, F_SETFD, FD_CLOEXEC) < 0)
         _exit(1);
+    /* What the host's stdio had buffered is the host's to write, not ours
+     * (an embedding program's unflushed printf would come out once per
+     * worker). */
+    __fpurge(stdout);
+    __fpurge(stderr);
     /* The host's input is not ours; what a kernel prints is not output. */
     int nul = open("/dev/null", O_RDONLY);
     if (nul < 0 || dup2(nul, 0) < 0 || dup2(2, 1) < 0)
@@ -280,7 +286,19 @@ static int serve(int fd, const struct request *q, struct tp_buf *out,
     while (claim(word)) {
         if (tp_wire_next_rec(q->body, q->blen, &pos, &rec, &len, delim) != 1)
             die(fd, "malformed request frame");
+        size_t before = out->len;
         int ok = run_one(fd, q, rec, len, count, out, fails, &nfails, prog);
+        if (count && out->len - TP_WIRE_HDR > TP_WIRE_MAX_BODY) {
+            /* this result would overflow the frame the earlier ones are
+             * in: send those first, then move it to the front */
+            size_t end = out->len;
+            out->len = before;
+            if (send_batch(fd, text, out, fails, count, nfails, aflags) != 0)
+                return -1;
+            memmove(out->p + TP_WIRE_HDR, out->p + before, end - before);
+            out->len = TP_WIRE_HDR + (end - before);
+            count = nfails = 0;
+        }
         count++;
         /* a failure goes at once: the host may halt on it */
         if (!ok || out->len >= FLUSH_AT || fails->len >= FLUSH_AT) {

@@ -232,6 +232,50 @@ static int count_plugin(void *arg, const struct tp_plugin_info *info)
     return 0;
 }
 
+/* How many times mark occurs in file. */
+static int count_in(const char *file, const char *mark)
+{
+    FILE *f = fopen(file, "r");
+    char buf[65536];
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    int k = 0;
+    for (char *q = buf; (q = strstr(q, mark)); q += strlen(mark))
+        k++;
+    return k;
+}
+
+/* What the caller's stdio had buffered when the pool forked is written
+ * once, by the caller, not again by every worker. */
+START_TEST(unflushed_stdio_not_repeated)
+{
+    char out[] = "/tmp/tp-stdio-out-XXXXXX", err[] = "/tmp/tp-stdio-err-XXXXXX";
+    int fo = mkstemp(out), fe = mkstemp(err);
+    ck_assert(fo >= 0 && fe >= 0);
+    fflush(stdout);
+    fflush(stderr);
+    int so = dup(1), se = dup(2);
+    ck_assert(dup2(fo, 1) == 1 && dup2(fe, 2) == 2);
+    setvbuf(stdout, NULL, _IOFBF, 4096);
+    printf("UNFLUSHED-OUT");
+    struct collect c = {.in_order = 1};
+    struct tp_pool_options o = {.jobs = 2, .max_tasks = 1, .chunk = 1};
+    tp_pool *p = open_ok("seed:double", &o, &c);
+    feed_numbers(p, 1, 20);
+    ck_assert_int_eq(tp_pool_finish(p), 0);
+    tp_pool_close(p);
+    fflush(stdout);
+    ck_assert(dup2(so, 1) == 1 && dup2(se, 2) == 2);
+    ck_assert_int_eq(count_in(out, "UNFLUSHED-OUT"), 1);
+    ck_assert_int_eq(count_in(err, "UNFLUSHED-OUT"), 0);
+    ck_assert_uint_eq(c.n, 20);
+    unlink(out);
+    unlink(err);
+}
+END_TEST
+
 START_TEST(plugins_each)
 {
     char err[1024];
@@ -256,6 +300,7 @@ int main(void)
     tcase_add_test(tc, stop_from_callback);
     tcase_add_test(tc, open_errors);
     tcase_add_test(tc, plugins_each);
+    tcase_add_test(tc, unflushed_stdio_not_repeated);
     tcase_add_test(tc, text_mode_bulk);
     suite_add_tcase(s, tc);
     return ck_main(s);
