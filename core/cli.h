@@ -30,8 +30,10 @@ struct paths {
 int tp_cli_paths_add(struct paths *p, const char *dir);
 int tp_cli_paths_add_env(struct paths *p);
 
-/* listing.c: --list [PLUGIN] and --dry-run; return the exit status */
-int tp_cli_list(const char *const *path, const char *only, double timeout);
+/* listing.c: --list [PLUGIN] (tsv: --format=tsv, a PLUGIN<TAB>TASK<TAB>
+ * SUMMARY line per task) and --dry-run; return the exit status */
+int tp_cli_list(const char *const *path, const char *only, double timeout,
+                int tsv);
 int tp_cli_dry(const char *spec, const struct tp_pool_options *o, int nargs,
                const char *arg_file, char delim);
 

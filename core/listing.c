@@ -1,4 +1,5 @@
 /* The commands that only look at plugins: --list and --dry-run. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,16 +21,39 @@ static int print_plugin(void *arg, const struct tp_plugin_info *info)
     return 0;
 }
 
+/* a TSV field: tabs and line ends would split the record, so they become
+ * spaces */
+static void put_field(const char *s, int end)
+{
+    for (; s && *s; s++)
+        putchar(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
+    putchar(end);
+}
+
+/* --list --format=tsv: PLUGIN<TAB>TASK<TAB>SUMMARY, a line per task */
+static int print_plugin_tsv(void *arg, const struct tp_plugin_info *info)
+{
+    (void)arg;
+    for (const struct tp_task *t = info->desc->tasks; t->name; t++) {
+        put_field(info->name, '\t');
+        put_field(t->name, '\t');
+        put_field(t->summary, '\n');
+    }
+    return 0;
+}
+
 static void print_bad(void *arg, const char *msg)
 {
     (void)arg;
     fprintf(stderr, "taskpool: skipping %s\n", msg);
 }
 
-int tp_cli_list(const char *const *path, const char *only, double timeout)
+int tp_cli_list(const char *const *path, const char *only, double timeout,
+                int tsv)
 {
     char err[4096];
-    int r = tp_plugins_each(path, only, timeout, print_plugin, print_bad,
+    int r = tp_plugins_each(path, only, timeout,
+                            tsv ? print_plugin_tsv : print_plugin, print_bad,
                             NULL, err, sizeof err);
     if (r != 0) {
         fprintf(stderr, "taskpool: %s\n", err);

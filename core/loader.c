@@ -25,6 +25,56 @@ int tp_name_valid(const char *s, size_t n)
     return 1;
 }
 
+/* struct tp_plugin as ABI 1.0 laid it out, frozen: a minor only appends
+ * fields, so a plugin built against an older minor of this major has a
+ * shorter descriptor whose fields are a prefix of today's.  When minor N
+ * appends fields to struct tp_plugin, freeze minor N-1's layout the same
+ * way (unless N-1 is 0: this struct), check it below, and add minor N's
+ * line, sizeof(struct tp_plugin), to plugin_size[]. */
+struct tp_plugin_1_0 {
+    uint32_t magic;
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    uint32_t size;
+    const char *name;
+    const char *version;
+    const struct tp_task *tasks;
+    int (*init)(tp_ctx *ctx, const char *arg);
+    void (*fini)(void);
+};
+
+#define TP_SAME_FIELD(F)                                                      \
+    _Static_assert(offsetof(struct tp_plugin_1_0, F) ==                       \
+                   offsetof(struct tp_plugin, F) &&                           \
+                   sizeof(((struct tp_plugin_1_0 *)0)->F) ==                  \
+                   sizeof(((struct tp_plugin *)0)->F),                        \
+                   "struct tp_plugin must begin with the 1.0 layout: " #F)
+TP_SAME_FIELD(magic);
+TP_SAME_FIELD(abi_major);
+TP_SAME_FIELD(abi_minor);
+TP_SAME_FIELD(size);
+TP_SAME_FIELD(name);
+TP_SAME_FIELD(version);
+TP_SAME_FIELD(tasks);
+TP_SAME_FIELD(init);
+TP_SAME_FIELD(fini);
+#undef TP_SAME_FIELD
+
+/* The size a descriptor of each minor of TASKPOOL_ABI_MAJOR has: a plugin
+ * declaring minor M (M <= TASKPOOL_ABI_MINOR) must have plugin_size[M].
+ * The last line is the size of today's struct tp_plugin (checked below
+ * while today is 1.0; test-loader checks it always). */
+static const size_t plugin_size[] = {
+    sizeof(struct tp_plugin_1_0), /* 1.0 */
+};
+_Static_assert(sizeof plugin_size / sizeof plugin_size[0] ==
+               TASKPOOL_ABI_MINOR + 1,
+               "plugin_size[] needs one line per minor of this major");
+#if TASKPOOL_ABI_MINOR == 0
+_Static_assert(sizeof(struct tp_plugin_1_0) == sizeof(struct tp_plugin),
+               "minor 0 is today's layout");
+#endif
+
 int tp_loader_check(const struct tp_plugin *d, const char *file, char *err,
                     size_t errlen)
 {
@@ -48,10 +98,11 @@ int tp_loader_check(const struct tp_plugin *d, const char *file, char *err,
                  TASKPOOL_ABI_MINOR);
         return -1;
     }
-    if (d->size != sizeof(struct tp_plugin)) {
+    /* only the fields of the plugin's minor exist: read no others */
+    if (d->size != plugin_size[d->abi_minor]) {
         snprintf(err, errlen, "%s: malformed descriptor: size %u, expected "
                  "%zu for ABI %u.%u", file, (unsigned)d->size,
-                 sizeof(struct tp_plugin), (unsigned)d->abi_major,
+                 plugin_size[d->abi_minor], (unsigned)d->abi_major,
                  (unsigned)d->abi_minor);
         return -1;
     }
@@ -74,6 +125,17 @@ int tp_loader_check(const struct tp_plugin *d, const char *file, char *err,
         return -1;
     }
     return 0;
+}
+
+typedef const struct tp_plugin *(*desc_fn)(void);
+
+/* A symbol as a function: ISO C has no cast from object pointers to
+ * function pointers; POSIX guarantees the representation is the same. */
+static desc_fn sym_fn(void *sym)
+{
+    desc_fn fn;
+    memcpy(&fn, &sym, sizeof fn);
+    return fn;
 }
 
 /* "cannot load FILE: WHY", whether or not dlerror() named the file. */
@@ -167,8 +229,7 @@ static int open_file(const char *path, struct tp_loaded *out, char *err,
         goto fail;
     }
 check:;
-    typedef const struct tp_plugin *(*desc_fn)(void);
-    desc_fn fn = (desc_fn)lt_dlsym(h, "taskpool_plugin");
+    desc_fn fn = sym_fn(lt_dlsym(h, "taskpool_plugin"));
     if (!fn) {
         snprintf(err, errlen, "%s: not a taskpool plugin (no taskpool_plugin "
                  "symbol; declare it with TASKPOOL_PLUGIN)", out->file);
@@ -344,8 +405,7 @@ int tp_loader_open_now(const char *file, struct tp_loaded *out,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    typedef const struct tp_plugin *(*desc_fn)(void);
-    desc_fn fn = (desc_fn)lt_dlsym(h, "taskpool_plugin");
+    desc_fn fn = sym_fn(lt_dlsym(h, "taskpool_plugin"));
     if (!fn) {
         snprintf(err, errlen, "%s: not a taskpool plugin (no taskpool_plugin "
                  "symbol; declare it with TASKPOOL_PLUGIN)", file);

@@ -59,7 +59,7 @@ static int std_fds_open(void)
 
 static const char usage_text[] =
     "Usage: taskpool [OPTION]... PLUGIN:TASK [INPUT]...\n"
-    "       taskpool --list [PLUGIN]\n"
+    "       taskpool --list [PLUGIN] [OPTION]...\n"
     "Run TASK of PLUGIN on each INPUT (or each line of standard input) in a\n"
     "pool of worker processes; write one result per input, in input order.\n"
     "\n"
@@ -69,7 +69,8 @@ static const char usage_text[] =
     "  -0, --null             inputs end with NUL instead of newline\n"
     "      --print0           end each result with NUL instead of newline\n"
     "      --tag              prefix each result with its input and a tab\n"
-    "      --format=FMT       text (default), or jsonl: a JSON object per input\n"
+    "      --format=FMT       text (default), or jsonl: a JSON object per input;\n"
+    "                         with --list: text or tsv\n"
     "      --unordered        write results in completion order\n"
     "      --chunk=N          send N inputs per request (default: adaptive)\n"
     "      --timeout=T        kill a task after T seconds, or T% of the median\n"
@@ -178,12 +179,14 @@ int main(int argc, char **argv)
     int do_list = 0, print0 = 0, jsonl = 0, tag = 0, progress = 0;
     int dry_run = 0, c;
     const char *joblog = NULL;
+    const char *list_only = NULL, *format = NULL; /* --list PLUGIN, --format */
 
     if (std_fds_open() != 0 || setup_signals() != 0) {
         fprintf(stderr, "taskpool: cannot set up: %s\n", strerror(errno));
         return EXIT_RUNTIME;
     }
     opterr = 0;
+parse:
     while ((c = getopt_long(argc, argv, "+:j:a:0L:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'j':
@@ -204,11 +207,15 @@ int main(int argc, char **argv)
                 return usage_error("invalid chunk size '%s' (1 to 100000)",
                                    optarg);
             break;
-        case OPT_FORMAT:
-            if (strcmp(optarg, "text") && strcmp(optarg, "jsonl"))
-                return usage_error("invalid format '%s' (text or jsonl)",
-                                   optarg);
+        case OPT_FORMAT: /* tsv is --list's: checked after the options */
+            if (strcmp(optarg, "text") && strcmp(optarg, "jsonl") &&
+                strcmp(optarg, "tsv"))
+                return usage_error(do_list ? "invalid --list format '%s' "
+                                             "(text or tsv)"
+                                           : "invalid format '%s' (text or "
+                                             "jsonl)", optarg);
             jsonl = !strcmp(optarg, "jsonl");
+            format = optarg;
             break;
         case OPT_TIMEOUT: {
             double v;
@@ -292,16 +299,32 @@ int main(int argc, char **argv)
             return usage_error("unrecognized option '%s'", argv[optind - 1]);
         }
     }
+    /* --list [PLUGIN] [OPTION]...: options may follow the PLUGIN (not
+     * after "--") */
+    if (do_list && !list_only && optind < argc &&
+        strcmp(argv[optind - 1], "--")) {
+        list_only = argv[optind++];
+        goto parse;
+    }
     if (tp_cli_paths_add_env(&path) != 0)
         return EXIT_RUNTIME;
     int status;
     if (do_list) {
-        if (argc - optind > 1)
+        if (!list_only && optind < argc)
+            list_only = argv[optind++];
+        if (optind < argc)
             status = usage_error("--list takes at most one PLUGIN, got '%s'",
-                                 argv[optind + 1]);
+                                 argv[optind]);
+        else if (jsonl)
+            status = usage_error("invalid --list format '%s' (text or tsv)",
+                                 format);
         else
-            status = tp_cli_list(path.v, optind < argc ? argv[optind] : NULL,
-                                 opt.init_timeout);
+            status = tp_cli_list(path.v, list_only, opt.init_timeout,
+                                 format && !strcmp(format, "tsv"));
+        goto out;
+    }
+    if (format && !strcmp(format, "tsv")) {
+        status = usage_error("invalid format '%s' (text or jsonl)", format);
         goto out;
     }
     if (optind >= argc) {

@@ -65,6 +65,84 @@ START_TEST(stamp_checks)
 }
 END_TEST
 
+/* struct tp_plugin as ABI 1.0 laid it out (written out, not taken from
+ * plugin.h, so that it stays 1.0 when the header gains a minor). */
+struct desc_1_0 {
+    uint32_t magic;
+    uint16_t abi_major;
+    uint16_t abi_minor;
+    uint32_t size;
+    const char *name;
+    const char *version;
+    const struct tp_task *tasks;
+    int (*init)(tp_ctx *ctx, const char *arg);
+    void (*fini)(void);
+};
+
+/* A descriptor of exactly n bytes, as a plugin of some minor has it (a
+ * read past its end is a heap overflow for the sanitizers), beginning
+ * with a 1.0 descriptor of that minor and size. */
+static struct tp_plugin *built_as(uint16_t minor, size_t n)
+{
+    struct desc_1_0 d = {TASKPOOL_ABI_MAGIC, 1, minor, (uint32_t)n,
+                         "old", "1", good_tasks, NULL, NULL};
+    ck_assert_uint_ge(n, sizeof d);
+    char *p = calloc(1, n);
+    ck_assert_ptr_nonnull(p);
+    memcpy(p, &d, sizeof d);
+    return (struct tp_plugin *)(void *)p;
+}
+
+START_TEST(minor_sizes)
+{
+    char want[256];
+    struct tp_plugin *d;
+    if (sizeof(void *) == 8 && _Alignof(void *) == 8) /* LP64 */
+        ck_assert_uint_eq(sizeof(struct desc_1_0), 56);
+    /* a plugin built as 1.0, with 1.0's size, loads in this host (1.0 or
+     * any later 1.x) */
+    d = built_as(0, sizeof(struct desc_1_0));
+    ck_assert_str_eq(check_msg(d), "ok");
+    free(d);
+    /* 1.0 with any other size is malformed: 1.0 had no more fields */
+    const size_t other[] = {sizeof(struct desc_1_0) + 8,
+                            sizeof(struct desc_1_0) + 1, 4096};
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+        d = built_as(0, other[i]);
+        snprintf(want, sizeof want, "x.so: malformed descriptor: size %zu, "
+                 "expected %zu for ABI 1.0", other[i],
+                 sizeof(struct desc_1_0));
+        ck_assert_str_eq(check_msg(d), want);
+        free(d);
+    }
+    struct tp_plugin s = good();
+    s.abi_minor = 0;
+    s.size = (uint32_t)sizeof(struct desc_1_0) - 8; /* shorter: no fini */
+    snprintf(want, sizeof want, "x.so: malformed descriptor: size %zu, "
+             "expected %zu for ABI 1.0", sizeof(struct desc_1_0) - 8,
+             sizeof(struct desc_1_0));
+    ck_assert_str_eq(check_msg(&s), want);
+    /* this host's own minor with its size is accepted */
+    s = good();
+    ck_assert_str_eq(check_msg(&s), "ok");
+    /* a newer minor is refused as before, whatever its size: with the
+     * fields it appended, or with this host's size */
+    for (unsigned k = 1; k <= 2; k++) {
+        d = built_as((uint16_t)(TASKPOOL_ABI_MINOR + k),
+                     sizeof(struct tp_plugin) + 8 * k);
+        snprintf(want, sizeof want, "x.so: ABI mismatch: plugin was built "
+                 "for taskpool ABI 1.%u, this taskpool has ABI 1.%u; rebuild "
+                 "the plugin against this taskpool", TASKPOOL_ABI_MINOR + k,
+                 TASKPOOL_ABI_MINOR);
+        ck_assert_str_eq(check_msg(d), want);
+        free(d);
+        s = good();
+        s.abi_minor = (uint16_t)(TASKPOOL_ABI_MINOR + k);
+        ck_assert_str_eq(check_msg(&s), want);
+    }
+}
+END_TEST
+
 START_TEST(task_table_checks)
 {
     struct tp_plugin d = good();
@@ -159,17 +237,40 @@ START_TEST(open_errors)
 }
 END_TEST
 
+START_TEST(open_older_minor)
+{
+    /* a plugin whose descriptor is the 1.0 layout opens and is used (in
+     * a directory of its own: it is no broken plugin for --list to skip) */
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/abi", env("TP_TEST_PLUGINS"));
+    const char *dirs[] = {dir, NULL};
+    struct tp_loaded l;
+    char err[1024];
+    ck_assert_msg(tp_loader_open("oldminor", dirs, &l, err, sizeof err) == 0,
+                  "%s", err);
+    ck_assert_uint_eq(l.desc->abi_major, 1);
+    ck_assert_uint_eq(l.desc->abi_minor, 0);
+    ck_assert_uint_eq(l.desc->size, sizeof(struct desc_1_0));
+    ck_assert_str_eq(l.desc->name, "oldminor");
+    const struct tp_task *t = tp_loader_task(&l, "echo", err, sizeof err);
+    ck_assert_ptr_nonnull(t);
+    tp_loader_close(&l);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("loader");
     TCase *tc = tcase_create("stamp");
     tcase_add_test(tc, stamp_checks);
+    tcase_add_test(tc, minor_sizes);
     tcase_add_test(tc, task_table_checks);
     tcase_add_test(tc, names);
     suite_add_tcase(s, tc);
     tc = tcase_create("open");
     tcase_add_test(tc, open_seed_and_tasks);
     tcase_add_test(tc, open_errors);
+    tcase_add_test(tc, open_older_minor);
     suite_add_tcase(s, tc);
     return ck_main(s);
 }

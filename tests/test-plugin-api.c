@@ -1,9 +1,12 @@
-/* The inline helpers plugin authors use: parsing and appending results. */
+/* The inline helpers plugin authors use: parsing and appending results;
+ * and the header itself, as ISO C and for compilers without GNU C. */
 #include <check.h>
 
 #include "ck-main.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <taskpool/plugin.h>
 
@@ -145,6 +148,63 @@ START_TEST(fail_message)
 }
 END_TEST
 
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    ck_assert_msg(v != NULL, "%s is not set (run through make check)", name);
+    return v;
+}
+
+/* Compile src against the header with $CC (as make check exports it) and
+ * flags; the compiler's exit status. */
+static int compile(const char *src, const char *flags)
+{
+    char path[] = "/tmp/tp-header-XXXXXX.c", cmd[4096];
+    int fd = mkstemps(path, 2);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(src, f);
+    ck_assert_int_eq(fclose(f), 0);
+    snprintf(cmd, sizeof cmd, "%s %s -I'%s' -fsyntax-only '%s'", env("CC"),
+             flags, env("TP_INCLUDE"), path);
+    int rc = system(cmd);
+    unlink(path);
+    return rc;
+}
+
+#define PLUGIN_SRC                                                            \
+    "#include <taskpool/plugin.h>\n"                                          \
+    "static int t(tp_ctx *ctx, const char *in, size_t len)\n"                 \
+    "{\n"                                                                     \
+    "    int64_t v;\n"                                                        \
+    "    if (tp_parse_i64(in, len, &v) != 0)\n"                               \
+    "        return tp_fail(ctx, \"not an integer: %d\", (int)len);\n"        \
+    "    return tp_printf(ctx, \"%lld\", (long long)v);\n"                    \
+    "}\n"                                                                     \
+    "static const struct tp_task tasks[] = {{\"t\", \"t\", t},\n"             \
+    "                                       {NULL, NULL, NULL}};\n"          \
+    "TASKPOOL_PLUGIN(\"p\", \"1\", tasks, NULL, NULL)\n"
+
+START_TEST(header_is_portable)
+{
+    /* ISO C, pedantically: a plugin builds warning-free as C99 and C11 */
+    ck_assert_int_eq(compile(PLUGIN_SRC, "-std=c99 -Wall -Wextra -Wpedantic "
+                             "-Werror"), 0);
+    ck_assert_int_eq(compile(PLUGIN_SRC, "-std=c11 -Wall -Wextra -Wpedantic "
+                             "-Werror"), 0);
+    /* a compiler without GNU C: the header must not use __attribute__
+     * (the system headers are read first, as GNU C, and then the name is
+     * poisoned: any use of it is an error) */
+    ck_assert_int_eq(compile("#include <errno.h>\n#include <stdarg.h>\n"
+                             "#include <stddef.h>\n#include <stdint.h>\n"
+                             "#include <stdio.h>\n#include <stdlib.h>\n"
+                             "#include <string.h>\n#undef __GNUC__\n"
+                             "#pragma GCC poison __attribute__\n"
+                             PLUGIN_SRC, "-std=c99 -Wall -Werror"), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("plugin-api");
@@ -154,6 +214,9 @@ int main(void)
     tcase_add_test(tc, append_and_grow);
     tcase_add_test(tc, append_over_limit);
     tcase_add_test(tc, fail_message);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("header");
+    tcase_add_test(tc, header_is_portable);
     suite_add_tcase(s, tc);
     return ck_main(s);
 }

@@ -37,13 +37,17 @@
  *   worker's socket and stdio belong to the host);
  * - call exit() or change signal dispositions (a worker that exits is
  *   recorded as crashed); keep state across tasks only if it is per-worker.
- * - Plugins use only this header and libc; they need not link libtaskpool.
+ * - Plugins use only this header, libc and the libraries their kernels
+ *   call (link those: -lm for sin); they need not link libtaskpool.
  *
  * ABI versioning: TASKPOOL_ABI_MAJOR changes when a change to this header
  * breaks existing plugins (layout of tp_plugin, tp_task, tp_ctx,
  * tp_host_api, or the meaning of a field); the host refuses a plugin with
  * another major.  TASKPOOL_ABI_MINOR grows when something is appended; the
- * host refuses a plugin built against a newer minor than its own.
+ * host refuses a plugin built against a newer minor than its own, and
+ * loads one built against its own or an older minor: such a descriptor has
+ * the size struct tp_plugin had in that minor (the `size` field), and the
+ * host reads only the fields that minor had.
  */
 #ifndef TASKPOOL_PLUGIN_H
 #define TASKPOOL_PLUGIN_H
@@ -103,7 +107,9 @@ struct tp_plugin {
     uint32_t magic;     /* TASKPOOL_ABI_MAGIC */
     uint16_t abi_major; /* TASKPOOL_ABI_MAJOR the plugin was built with */
     uint16_t abi_minor;
-    uint32_t size;      /* sizeof(struct tp_plugin) the plugin was built with */
+    uint32_t size;      /* sizeof(struct tp_plugin) the plugin was built with:
+                           the host checks it against the size of abi_minor's
+                           layout (fields are only ever appended) */
     const char *name;
     const char *version;
     const struct tp_task *tasks; /* ends with an entry whose name is NULL */
@@ -118,10 +124,13 @@ struct tp_plugin {
  * is only promised to work on functions (the PostgreSQL reasoning). */
 const struct tp_plugin *taskpool_plugin(void);
 
+/* GNU C attributes (GCC, Clang), left out for compilers without them. */
 #if defined(__GNUC__)
 #define TP__EXPORT __attribute__((visibility("default")))
+#define TP__PRINTF(FMT, ARGS) __attribute__((format(printf, FMT, ARGS)))
 #else
 #define TP__EXPORT
+#define TP__PRINTF(FMT, ARGS)
 #endif
 
 /* Define the descriptor: TASKPOOL_PLUGIN(name, version, tasks, init, fini) */
@@ -155,7 +164,7 @@ static inline int tp_puts(tp_ctx *ctx, const char *s)
 
 /* Append printf-style output.  Returns TP_OK or TP_FAIL. */
 static inline int tp_printf(tp_ctx *ctx, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+    TP__PRINTF(2, 3);
 static inline int tp_printf(tp_ctx *ctx, const char *fmt, ...)
 {
     va_list ap;
@@ -208,7 +217,7 @@ static inline int tp_put_i64(tp_ctx *ctx, int64_t v)
 /* Mark this task (or init) as failed with a message; returns TP_FAIL so a
  * task can say `return tp_fail(ctx, "...")`. */
 static inline int tp_fail(tp_ctx *ctx, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+    TP__PRINTF(2, 3);
 static inline int tp_fail(tp_ctx *ctx, const char *fmt, ...)
 {
     va_list ap;
