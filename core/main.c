@@ -141,6 +141,13 @@ static int feed_fd(tp_pool *p, int fd, char delim, int *read_err,
     return r;
 }
 
+/* Leave main through `out`, which frees what was allocated. */
+#define FAIL_WITH(st)                                                          \
+    do {                                                                       \
+        status = (st);                                                         \
+        goto out;                                                              \
+    } while (0)
+
 int main(int argc, char **argv)
 {
     enum {
@@ -172,6 +179,7 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
+    int status = EXIT_OK;
     struct tp_pool_options opt = {0};
     struct paths path = {0};
     const char *arg_file = NULL;
@@ -191,12 +199,12 @@ parse:
         switch (c) {
         case 'j':
             if (tp_cli_parse_jobs(optarg, &opt.jobs) != 0)
-                return usage_error("invalid number of jobs '%s' (N, N%%, +N "
-                                   "or -N)", optarg);
+                FAIL_WITH(usage_error("invalid number of jobs '%s' (N, N%%, +N "
+                                   "or -N)", optarg));
             break;
         case 'a':
             if (arg_file)
-                return usage_error("%s", "-a/--arg-file given twice");
+                FAIL_WITH(usage_error("%s", "-a/--arg-file given twice"));
             arg_file = optarg;
             break;
         case '0':
@@ -204,16 +212,16 @@ parse:
             break;
         case OPT_CHUNK:
             if (tp_cli_parse_count(optarg, &opt.chunk) != 0)
-                return usage_error("invalid chunk size '%s' (1 to 100000)",
-                                   optarg);
+                FAIL_WITH(usage_error("invalid chunk size '%s' (1 to 100000)",
+                                   optarg));
             break;
         case OPT_FORMAT: /* tsv is --list's: checked after the options */
             if (strcmp(optarg, "text") && strcmp(optarg, "jsonl") &&
                 strcmp(optarg, "tsv"))
-                return usage_error(do_list ? "invalid --list format '%s' "
+                FAIL_WITH(usage_error(do_list ? "invalid --list format '%s' "
                                              "(text or tsv)"
                                            : "invalid format '%s' (text or "
-                                             "jsonl)", optarg);
+                                             "jsonl)", optarg));
             jsonl = !strcmp(optarg, "jsonl");
             format = optarg;
             break;
@@ -221,8 +229,8 @@ parse:
             double v;
             int pct;
             if (tp_cli_parse_seconds(optarg, &v, &pct) != 0)
-                return usage_error("invalid timeout '%s' (seconds > 0, or "
-                                   "a percentage like 200%%)", optarg);
+                FAIL_WITH(usage_error("invalid timeout '%s' (seconds > 0, or "
+                                   "a percentage like 200%%)", optarg));
             if (pct)
                 opt.timeout_pct = v;
             else
@@ -233,26 +241,26 @@ parse:
             int pct;
             if (tp_cli_parse_seconds(optarg, &opt.init_timeout, &pct) != 0 ||
                 pct)
-                return usage_error("invalid init timeout '%s' (seconds > 0)",
-                                   optarg);
+                FAIL_WITH(usage_error("invalid init timeout '%s' (seconds > 0)",
+                                   optarg));
             break;
         }
         case OPT_RETRIES:
             if (strcmp(optarg, "0") &&
                 tp_cli_parse_count(optarg, &opt.retries) != 0)
-                return usage_error("invalid number of retries '%s' (0 to "
-                                   "100000)", optarg);
+                FAIL_WITH(usage_error("invalid number of retries '%s' (0 to "
+                                   "100000)", optarg));
             break;
         case OPT_HALT:
             if (tp_cli_parse_halt(optarg, &opt) != 0)
-                return usage_error("invalid halt policy '%s' (never, soon or "
+                FAIL_WITH(usage_error("invalid halt policy '%s' (never, soon or "
                                    "now, then optionally ,fail=N or ,fail=P%%)",
-                                   optarg);
+                                   optarg));
             break;
         case OPT_MAXTASKS:
             if (tp_cli_parse_count(optarg, &opt.max_tasks) != 0)
-                return usage_error("invalid --max-tasks-per-child '%s' (1 to "
-                                   "100000)", optarg);
+                FAIL_WITH(usage_error("invalid --max-tasks-per-child '%s' (1 to "
+                                   "100000)", optarg));
             break;
         case OPT_TAG:
             tag = 1;
@@ -277,26 +285,26 @@ parse:
             break;
         case 'L':
             if (tp_cli_paths_add(&path, optarg) != 0)
-                return EXIT_RUNTIME;
+                FAIL_WITH(EXIT_RUNTIME);
             break;
         case OPT_LIST:
             do_list = 1;
             break;
         case 'h':
             fputs(usage_text, stdout);
-            return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
+            FAIL_WITH(fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME);
         case 'V':
             printf("taskpool %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,
                    TASKPOOL_ABI_MAJOR, TASKPOOL_ABI_MINOR);
-            return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
+            FAIL_WITH(fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME);
         case ':':
-            return usage_error("option '%s' requires an argument",
-                               argv[optind - 1]);
+            FAIL_WITH(usage_error("option '%s' requires an argument",
+                               argv[optind - 1]));
         default:
             if (optopt)
-                return usage_error("invalid option -- '%s'",
-                                   (char[]){(char)optopt, 0});
-            return usage_error("unrecognized option '%s'", argv[optind - 1]);
+                FAIL_WITH(usage_error("invalid option -- '%s'",
+                                   (char[]){(char)optopt, 0}));
+            FAIL_WITH(usage_error("unrecognized option '%s'", argv[optind - 1]));
         }
     }
     /* --list [PLUGIN] [OPTION]...: options may follow the PLUGIN (not
@@ -307,8 +315,7 @@ parse:
         goto parse;
     }
     if (tp_cli_paths_add_env(&path) != 0)
-        return EXIT_RUNTIME;
-    int status;
+        FAIL_WITH(EXIT_RUNTIME);
     if (do_list) {
         if (!list_only && optind < argc)
             list_only = argv[optind++];
