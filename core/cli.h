@@ -34,7 +34,8 @@ int tp_cli_paths_add_env(struct paths *p);
  * SUMMARY line per task) and --dry-run; return the exit status */
 int tp_cli_list(const char *const *path, const char *only, double timeout,
                 int tsv);
-int tp_cli_dry(const char *spec, const struct tp_pool_options *o, int nargs,
-               const char *arg_file, char delim);
+int tp_cli_dry(const char *spec, const struct tp_pool_options *o,
+               char *const *args, int nargs, int fd, const char *arg_file,
+               char delim);
 
 #endif

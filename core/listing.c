@@ -1,10 +1,13 @@
 /* The commands that only look at plugins: --list and --dry-run. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "input.h"
+#include "output.h"
 
 static int print_plugin(void *arg, const struct tp_plugin_info *info)
 {
@@ -89,9 +92,47 @@ static int dry_plugin(void *arg, const struct tp_plugin_info *info)
     return 0;
 }
 
-/* --dry-run: resolve and check everything, start nothing. */
-int tp_cli_dry(const char *spec, const struct tp_pool_options *o, int nargs,
-               const char *arg_file, char delim)
+#define DRY_SHOWN 10 /* inputs --dry-run shows */
+
+/* "input   N  RECORD" for the first DRY_SHOWN inputs. */
+static void show_input(uint64_t n, const char *rec, size_t len)
+{
+    char esc[4 * 200 + 4];
+    if (n > DRY_SHOWN)
+        return;
+    tp_escape(rec, len, 200, esc);
+    printf("input   %llu  %s\n", (unsigned long long)n, esc);
+}
+
+/* Read every record of fd, showing the first ones; *n counts them. */
+static int count_inputs(int fd, char delim, uint64_t *n)
+{
+    struct tp_input in;
+    if (tp_input_init(&in, fd, delim, TP_POOL_RECORD_MAX) != 0)
+        return -1;
+    int r = 0;
+    for (;;) {
+        const char *rec;
+        size_t len;
+        int k = tp_input_next(&in, &rec, &len);
+        if (k > 0) {
+            show_input(++*n, rec, len);
+        } else if (k < 0) {
+            break;
+        } else if (tp_input_fill(&in) != 0) {
+            r = -1;
+            break;
+        }
+    }
+    tp_input_free(&in);
+    return r;
+}
+
+/* --dry-run: resolve and check everything, start nothing; show the
+ * inputs (the first DRY_SHOWN, and how many). */
+int tp_cli_dry(const char *spec, const struct tp_pool_options *o,
+               char *const *args, int nargs, int fd, const char *arg_file,
+               char delim)
 {
     const char *colon = strrchr(spec, ':');
     char plugin[4096], err[4096];
@@ -119,11 +160,21 @@ int tp_cli_dry(const char *spec, const struct tp_pool_options *o, int nargs,
         printf("chunk   %u\n", o->chunk);
     else
         printf("chunk   adaptive\n");
-    if (nargs)
-        printf("inputs  %d arguments\n", nargs);
-    else
-        printf("inputs  %s, %s-terminated records\n",
-               arg_file && strcmp(arg_file, "-") ? arg_file : "standard input",
-               delim ? "newline" : "NUL");
+    uint64_t n = 0;
+    if (nargs) {
+        for (int i = 0; i < nargs; i++)
+            show_input(++n, args[i], strlen(args[i]));
+        printf("inputs  %llu arguments\n", (unsigned long long)n);
+    } else {
+        const char *from = fd ? arg_file : "standard input";
+        if (count_inputs(fd, delim, &n) != 0) {
+            fprintf(stderr, "taskpool: %s: %s\n", from,
+                    errno == EFBIG ? "record exceeds the size limit"
+                                   : strerror(errno));
+            return EXIT_RUNTIME;
+        }
+        printf("inputs  %llu %s-terminated records from %s\n",
+               (unsigned long long)n, delim ? "newline" : "NUL", from);
+    }
     return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
 }

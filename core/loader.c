@@ -119,6 +119,12 @@ int tp_loader_check(const struct tp_plugin *d, const char *file, char *err,
                      "has a bad name or no function", file, i + 1, t->name);
             return -1;
         }
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(d->tasks[j].name, t->name)) {
+                snprintf(err, errlen, "%s: malformed descriptor: two tasks "
+                         "are named '%s'", file, t->name);
+                return -1;
+            }
     }
     if (i == 0) {
         snprintf(err, errlen, "%s: malformed descriptor: no tasks", file);

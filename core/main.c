@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -52,7 +53,10 @@ static int setup_signals(void)
 static int std_fds_open(void)
 {
     for (int fd = 0; fd < 3; fd++)
-        if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+        /* a closed stdout is held by /dev/null opened read-only: results
+         * written there fail (EBADF) and say so, instead of vanishing */
+        if (fcntl(fd, F_GETFD) < 0 &&
+            open("/dev/null", fd == 1 ? O_RDONLY : O_RDWR) != fd)
             return -1;
     return 0;
 }
@@ -229,8 +233,9 @@ parse:
             double v;
             int pct;
             if (tp_cli_parse_seconds(optarg, &v, &pct) != 0)
-                FAIL_WITH(usage_error("invalid timeout '%s' (seconds > 0, or "
-                                   "a percentage like 200%%)", optarg));
+                FAIL_WITH(usage_error("invalid timeout '%s' (0.001 to 1000000 "
+                                   "seconds, or a percentage like 200%%)",
+                                   optarg));
             if (pct)
                 opt.timeout_pct = v;
             else
@@ -241,8 +246,8 @@ parse:
             int pct;
             if (tp_cli_parse_seconds(optarg, &opt.init_timeout, &pct) != 0 ||
                 pct)
-                FAIL_WITH(usage_error("invalid init timeout '%s' (seconds > 0)",
-                                   optarg));
+                FAIL_WITH(usage_error("invalid init timeout '%s' (0.001 to "
+                                   "1000000 seconds)", optarg));
             break;
         }
         case OPT_RETRIES:
@@ -316,6 +321,9 @@ parse:
     }
     if (tp_cli_paths_add_env(&path) != 0)
         FAIL_WITH(EXIT_RUNTIME);
+    if (jsonl && (tag || print0))
+        FAIL_WITH(usage_error("%s", "--tag and --print0 apply to text output, "
+                                    "not to --format jsonl"));
     if (do_list) {
         if (!list_only && optind < argc)
             list_only = argv[optind++];
@@ -354,10 +362,21 @@ parse:
             goto out;
         }
     }
+    /* one rule for inputs: one that cannot be used (missing, unreadable, a
+     * directory) is exit 2 before anything runs; a read that fails later
+     * is an I/O error, exit 3 */
+    struct stat in_st;
+    if (!nargs && fstat(fd, &in_st) == 0 && S_ISDIR(in_st.st_mode)) {
+        fprintf(stderr, "taskpool: %s: %s\n",
+                fd ? arg_file : "standard input", strerror(EISDIR));
+        status = EXIT_USAGE;
+        goto out;
+    }
     opt.plugin_path = path.v;
     opt.expected = (uint64_t)nargs;
     if (dry_run) {
-        status = tp_cli_dry(spec, &opt, nargs, arg_file, delim);
+        status = tp_cli_dry(spec, &opt, argv + optind, nargs, fd, arg_file,
+                            delim);
         goto out;
     }
     int logfd = -1;
@@ -446,6 +465,9 @@ parse:
         tp_output_free(&o);
         signal(SIGPIPE, SIG_DFL);
         raise(SIGPIPE);
+        status = EXIT_RUNTIME;
+    } else if (pe == TP_ERR_STOPPED && o.err == EBADF) {
+        fprintf(stderr, "taskpool: standard output is closed\n");
         status = EXIT_RUNTIME;
     } else if (pe == TP_ERR_STOPPED && o.err) {
         fprintf(stderr, "taskpool: write error: %s\n", strerror(o.err));

@@ -40,7 +40,10 @@ int tp_cli_parse_seconds(const char *s, double *out, int *pct)
     errno = 0;
     double v = strtod(s, &end);
     *pct = end > s && *end == '%' && !end[1];
-    if (end == s || (*end && !*pct) || errno || !(v > 0) || v > 1e6)
+    /* the loop enforces limits to the millisecond: a smaller one could
+     * not mean what it says */
+    if (end == s || (*end && !*pct) || errno || v > 1e6 ||
+        !(v >= (*pct ? 1e-6 : 0.001)))
         return -1;
     *out = v;
     return 0;

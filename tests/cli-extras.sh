@@ -24,13 +24,23 @@ expect 0 "plugin  seed $TP_VERSION $P/.libs/seed.so
 task    double
 jobs    3
 chunk   10
+input   1  1
+input   2  2
 inputs  2 arguments" ""
-run --dry-run -0 seed:double
+# the inputs it would run: the first 10, escaped, and how many
+printf 'a\tb\0c\nd\0' >"$tmp/nul"
+run --dry-run -0 seed:double <"$tmp/nul"
 expect 0 "plugin  seed $TP_VERSION $P/.libs/seed.so
 task    double
 jobs    $ncpu
 chunk   adaptive
-inputs  standard input, NUL-terminated records" ""
+input   1  a\\tb
+input   2  c\\nd
+inputs  2 NUL-terminated records from standard input" ""
+seq 25 >"$tmp/25"
+run --dry-run -a "$tmp/25" seed:double
+check "dry-run shows 10" "1 2 3 4 5 6 7 8 9 10" "$(printf '%s\n' "$out" | sed -n 's/^input   [0-9]*  //p' | xargs)"
+check "dry-run counts" "inputs  25 newline-terminated records from $tmp/25" "$(printf '%s\n' "$out" | tail -n 1)"
 run --dry-run seed:nope
 expect 2 "" "taskpool: plugin 'seed' has no task 'nope' (tasks: double, print_number, hello)"
 

@@ -57,7 +57,7 @@ respawn() {
 usage() {
     for v in 0 abc 50%; do
         run --init-timeout "$v" seed:double 1
-        expect 2 "" "taskpool: invalid init timeout '$v' (seconds > 0) (try 'taskpool --help')"
+        expect 2 "" "taskpool: invalid init timeout '$v' (0.001 to 1000000 seconds) (try 'taskpool --help')"
     done
 }
 

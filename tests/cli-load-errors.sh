@@ -73,3 +73,11 @@ $CC -shared -fPIC -o "$tmp/libgone.so" "$tmp/gone.c" &&
 rm "$tmp/libgone.so"
 run "$tmp/needs.so:t" 1
 expect 2 "" "taskpool: cannot load $tmp/needs.so: libgone.so: cannot open shared object file: No such file or directory"
+
+# a plugin with two tasks of the same name is refused at load (issue 11)
+Tabi=$(cd "$T/abi/.libs" && pwd -P)
+run "$T/abi/duptask.la:echo" 1
+expect 2 "" "taskpool: $Tabi/duptask.so: malformed descriptor: two tasks are named 'echo'"
+# a file that is not a shared object says so (the dynamic linker's words)
+run /etc/passwd:x 1
+expect 2 "" "taskpool: cannot load /etc/passwd: invalid ELF header"

@@ -24,7 +24,7 @@ case $err in "taskpool: input 5 (sleep:3000): worker "*" timed out after 1 s") ;
 *) fail "pct stderr: $err" ;; esac
 
 run --timeout 0 seed:double 1
-expect 2 "" "taskpool: invalid timeout '0' (seconds > 0, or a percentage like 200%) (try 'taskpool --help')"
+expect 2 "" "taskpool: invalid timeout '0' (0.001 to 1000000 seconds, or a percentage like 200%) (try 'taskpool --help')"
 
 # --retries: a crash on the first attempt only is retried on a fresh worker
 run -j 1 --retries 1 --format jsonl chaos:act "once:$tmp/a:segv" ok:2

@@ -50,3 +50,27 @@ expect 2 "" "taskpool: /nonexistent/file: No such file or directory"
 
 run -a /dev/null seed:double 1
 expect 2 "" "taskpool: inputs given both as arguments and with -a/--arg-file (try 'taskpool --help')"
+
+# issue 11: limits that cannot be enforced are refused; jsonl has no --tag
+# or --print0; an input that cannot be used is exit 2 before anything runs
+run --timeout 1e-10 seed:double 1
+expect 2 "" "taskpool: invalid timeout '1e-10' (0.001 to 1000000 seconds, or a percentage like 200%) (try 'taskpool --help')"
+run --timeout 0.001 seed:double 1
+expect 0 2 ""
+for o in --tag --print0; do
+    run --format jsonl "$o" seed:double 1
+    expect 2 "" "taskpool: --tag and --print0 apply to text output, not to --format jsonl (try 'taskpool --help')"
+done
+run -a "$tmp" seed:double
+expect 2 "" "taskpool: $tmp: Is a directory"
+run seed:double <"$tmp"
+expect 2 "" "taskpool: standard input: Is a directory"
+run -a "$tmp/nope" seed:double
+expect 2 "" "taskpool: $tmp/nope: No such file or directory"
+
+# standard output closed: the results cannot be written, exit 3
+for fmt in text jsonl; do
+    "$TASKPOOL" --format "$fmt" seed:double 1 2 3 >&- 2>"$tmp/err"
+    check "closed stdout $fmt status" 3 "$?"
+    check "closed stdout $fmt stderr" "taskpool: standard output is closed" "$(cat "$tmp/err")"
+done
