@@ -145,14 +145,22 @@ static int feed_fd(tp_pool *p, int fd, char delim, int *read_err,
     return r;
 }
 
-/* Leave main through `out`, which frees what was allocated. */
-#define FAIL_WITH(st)                                                          \
-    do {                                                                       \
-        status = (st);                                                         \
-        goto out;                                                              \
-    } while (0)
+/* Everything the command line says. */
+struct cli {
+    struct tp_pool_options opt;
+    struct paths path;
+    const char *arg_file, *joblog;
+    const char *list_only, *format; /* --list PLUGIN, --format */
+    char delim;
+    int do_list, print0, jsonl, tag, progress, dry_run;
+    const char *spec;
+    char **args; /* inputs given as arguments */
+    int nargs;
+};
 
-int main(int argc, char **argv)
+/* Parse the options into cl: -1 to go on, else the exit status (--help,
+ * --version, a usage error). */
+static int parse_options(int argc, char **argv, struct cli *cl)
 {
     enum {
         OPT_CHUNK = 256, OPT_UNORDERED, OPT_INIT_ARG, OPT_LIST, OPT_PRINT0,
@@ -183,241 +191,287 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    int status = EXIT_OK;
-    struct tp_pool_options opt = {0};
-    struct paths path = {0};
-    const char *arg_file = NULL;
-    char delim = '\n';
-    int do_list = 0, print0 = 0, jsonl = 0, tag = 0, progress = 0;
-    int dry_run = 0, c;
-    const char *joblog = NULL;
-    const char *list_only = NULL, *format = NULL; /* --list PLUGIN, --format */
-
-    if (std_fds_open() != 0 || setup_signals() != 0) {
-        fprintf(stderr, "taskpool: cannot set up: %s\n", strerror(errno));
-        return EXIT_RUNTIME;
-    }
+    int c;
     opterr = 0;
 parse:
     while ((c = getopt_long(argc, argv, "+:j:a:0L:hV", longopts, NULL)) != -1) {
         switch (c) {
         case 'j':
-            if (tp_cli_parse_jobs(optarg, &opt.jobs) != 0)
-                FAIL_WITH(usage_error("invalid number of jobs '%s' (N, N%%, +N "
-                                   "or -N)", optarg));
+            if (tp_cli_parse_jobs(optarg, &cl->opt.jobs) != 0)
+                return usage_error("invalid number of jobs '%s' (N, N%%, +N "
+                                   "or -N)", optarg);
             break;
         case 'a':
-            if (arg_file)
-                FAIL_WITH(usage_error("%s", "-a/--arg-file given twice"));
-            arg_file = optarg;
+            if (cl->arg_file)
+                return usage_error("%s", "-a/--arg-file given twice");
+            cl->arg_file = optarg;
             break;
         case '0':
-            delim = '\0';
+            cl->delim = '\0';
             break;
         case OPT_CHUNK:
-            if (tp_cli_parse_count(optarg, &opt.chunk) != 0)
-                FAIL_WITH(usage_error("invalid chunk size '%s' (1 to 100000)",
-                                   optarg));
+            if (tp_cli_parse_count(optarg, &cl->opt.chunk) != 0)
+                return usage_error("invalid chunk size '%s' (1 to 100000)",
+                                   optarg);
             break;
         case OPT_FORMAT: /* tsv is --list's: checked after the options */
             if (strcmp(optarg, "text") && strcmp(optarg, "jsonl") &&
                 strcmp(optarg, "tsv"))
-                FAIL_WITH(usage_error(do_list ? "invalid --list format '%s' "
+                return usage_error(cl->do_list ? "invalid --list format '%s' "
                                              "(text or tsv)"
                                            : "invalid format '%s' (text or "
-                                             "jsonl)", optarg));
-            jsonl = !strcmp(optarg, "jsonl");
-            format = optarg;
+                                             "jsonl)", optarg);
+            cl->jsonl = !strcmp(optarg, "jsonl");
+            cl->format = optarg;
             break;
         case OPT_TIMEOUT: {
             double v;
             int pct;
             if (tp_cli_parse_seconds(optarg, &v, &pct) != 0)
-                FAIL_WITH(usage_error("invalid timeout '%s' (0.001 to 1000000 "
+                return usage_error("invalid timeout '%s' (0.001 to 1000000 "
                                    "seconds, or a percentage like 200%%)",
-                                   optarg));
+                                   optarg);
             if (pct)
-                opt.timeout_pct = v;
+                cl->opt.timeout_pct = v;
             else
-                opt.timeout = v;
+                cl->opt.timeout = v;
             break;
         }
         case OPT_INIT_TIMEOUT: {
             int pct;
-            if (tp_cli_parse_seconds(optarg, &opt.init_timeout, &pct) != 0 ||
+            if (tp_cli_parse_seconds(optarg, &cl->opt.init_timeout, &pct) != 0 ||
                 pct)
-                FAIL_WITH(usage_error("invalid init timeout '%s' (0.001 to "
-                                   "1000000 seconds)", optarg));
+                return usage_error("invalid init timeout '%s' (0.001 to "
+                                   "1000000 seconds)", optarg);
             break;
         }
         case OPT_RETRIES:
             if (strcmp(optarg, "0") &&
-                tp_cli_parse_count(optarg, &opt.retries) != 0)
-                FAIL_WITH(usage_error("invalid number of retries '%s' (0 to "
-                                   "100000)", optarg));
+                tp_cli_parse_count(optarg, &cl->opt.retries) != 0)
+                return usage_error("invalid number of retries '%s' (0 to "
+                                   "100000)", optarg);
             break;
         case OPT_HALT:
-            if (tp_cli_parse_halt(optarg, &opt) != 0)
-                FAIL_WITH(usage_error("invalid halt policy '%s' (never, soon or "
+            if (tp_cli_parse_halt(optarg, &cl->opt) != 0)
+                return usage_error("invalid halt policy '%s' (never, soon or "
                                    "now, then optionally ,fail=N or ,fail=P%%)",
-                                   optarg));
+                                   optarg);
             break;
         case OPT_MAXTASKS:
-            if (tp_cli_parse_count(optarg, &opt.max_tasks) != 0)
-                FAIL_WITH(usage_error("invalid --max-tasks-per-child '%s' (1 to "
-                                   "100000)", optarg));
+            if (tp_cli_parse_count(optarg, &cl->opt.max_tasks) != 0)
+                return usage_error("invalid --max-tasks-per-child '%s' (1 to "
+                                   "100000)", optarg);
             break;
         case OPT_TAG:
-            tag = 1;
+            cl->tag = 1;
             break;
         case OPT_JOBLOG:
-            joblog = optarg;
+            cl->joblog = optarg;
             break;
         case OPT_PROGRESS:
-            progress = 1;
+            cl->progress = 1;
             break;
         case OPT_DRYRUN:
-            dry_run = 1;
+            cl->dry_run = 1;
             break;
         case OPT_PRINT0:
-            print0 = 1;
+            cl->print0 = 1;
             break;
         case OPT_UNORDERED:
-            opt.unordered = 1;
+            cl->opt.unordered = 1;
             break;
         case OPT_INIT_ARG:
-            opt.init_arg = optarg;
+            cl->opt.init_arg = optarg;
             break;
         case 'L':
-            if (tp_cli_paths_add(&path, optarg) != 0)
-                FAIL_WITH(EXIT_RUNTIME);
+            if (tp_cli_paths_add(&cl->path, optarg) != 0)
+                return EXIT_RUNTIME;
             break;
         case OPT_LIST:
-            do_list = 1;
+            cl->do_list = 1;
             break;
         case 'h':
             fputs(usage_text, stdout);
-            FAIL_WITH(fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME);
+            return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
         case 'V':
             printf("taskpool %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,
                    TASKPOOL_ABI_MAJOR, TASKPOOL_ABI_MINOR);
-            FAIL_WITH(fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME);
+            return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
         case ':':
-            FAIL_WITH(usage_error("option '%s' requires an argument",
-                               argv[optind - 1]));
+            return usage_error("option '%s' requires an argument",
+                               argv[optind - 1]);
         default:
             if (optopt)
-                FAIL_WITH(usage_error("invalid option -- '%s'",
-                                   (char[]){(char)optopt, 0}));
-            FAIL_WITH(usage_error("unrecognized option '%s'", argv[optind - 1]));
+                return usage_error("invalid option -- '%s'",
+                                   (char[]){(char)optopt, 0});
+            return usage_error("unrecognized option '%s'", argv[optind - 1]);
         }
     }
     /* --list [PLUGIN] [OPTION]...: options may follow the PLUGIN (not
      * after "--") */
-    if (do_list && !list_only && optind < argc &&
+    if (cl->do_list && !cl->list_only && optind < argc &&
         strcmp(argv[optind - 1], "--")) {
-        list_only = argv[optind++];
+        cl->list_only = argv[optind++];
         goto parse;
     }
-    if (tp_cli_paths_add_env(&path) != 0)
-        FAIL_WITH(EXIT_RUNTIME);
-    if (jsonl && (tag || print0))
-        FAIL_WITH(usage_error("%s", "--tag and --print0 apply to text output, "
-                                    "not to --format jsonl"));
-    if (do_list) {
-        if (!list_only && optind < argc)
-            list_only = argv[optind++];
+    if (tp_cli_paths_add_env(&cl->path) != 0)
+        return EXIT_RUNTIME;
+    if (cl->jsonl && (cl->tag || cl->print0))
+        return usage_error("%s", "--tag and --print0 apply to text output, "
+                                 "not to --format jsonl");
+    if (cl->do_list) {
+        if (!cl->list_only && optind < argc)
+            cl->list_only = argv[optind++];
         if (optind < argc)
-            status = usage_error("--list takes at most one PLUGIN, got '%s'",
-                                 argv[optind]);
-        else if (jsonl)
-            status = usage_error("invalid --list format '%s' (text or tsv)",
-                                 format);
-        else
-            status = tp_cli_list(path.v, list_only, opt.init_timeout,
-                                 format && !strcmp(format, "tsv"));
-        goto out;
+            return usage_error("--list takes at most one PLUGIN, got '%s'",
+                               argv[optind]);
+        if (cl->jsonl)
+            return usage_error("invalid --list format '%s' (text or tsv)",
+                               cl->format);
+        return -1;
     }
-    if (format && !strcmp(format, "tsv")) {
-        status = usage_error("invalid format '%s' (text or jsonl)", format);
-        goto out;
-    }
-    if (optind >= argc) {
-        status = usage_error("%s", "missing PLUGIN:TASK");
-        goto out;
-    }
-    const char *spec = argv[optind++];
-    int nargs = argc - optind;
-    if (nargs && arg_file) {
-        status = usage_error("%s", "inputs given both as arguments and with "
-                                   "-a/--arg-file");
-        goto out;
-    }
-    int fd = 0;
-    if (arg_file && strcmp(arg_file, "-") != 0) {
-        fd = open(arg_file, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-            fprintf(stderr, "taskpool: %s: %s\n", arg_file, strerror(errno));
-            status = EXIT_USAGE;
-            goto out;
-        }
-    }
-    /* one rule for inputs: one that cannot be used (missing, unreadable, a
-     * directory) is exit 2 before anything runs; a read that fails later
-     * is an I/O error, exit 3 */
-    struct stat in_st;
-    if (!nargs && fstat(fd, &in_st) == 0 && S_ISDIR(in_st.st_mode)) {
-        fprintf(stderr, "taskpool: %s: %s\n",
-                fd ? arg_file : "standard input", strerror(EISDIR));
-        status = EXIT_USAGE;
-        goto out;
-    }
-    opt.plugin_path = path.v;
-    opt.expected = (uint64_t)nargs;
-    if (dry_run) {
-        status = tp_cli_dry(spec, &opt, argv + optind, nargs, fd, arg_file,
-                            delim);
-        goto out;
-    }
-    int logfd = -1;
-    if (joblog) {
-        logfd = open(joblog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-        if (logfd < 0) {
-            fprintf(stderr, "taskpool: %s: %s\n", joblog, strerror(errno));
-            status = EXIT_USAGE;
-            goto out;
-        }
-    }
+    if (cl->format && !strcmp(cl->format, "tsv"))
+        return usage_error("invalid format '%s' (text or jsonl)", cl->format);
+    if (optind >= argc)
+        return usage_error("%s", "missing PLUGIN:TASK");
+    cl->spec = argv[optind++];
+    cl->args = argv + optind;
+    cl->nargs = argc - optind;
+    if (cl->nargs && cl->arg_file)
+        return usage_error("%s", "inputs given both as arguments and with "
+                                 "-a/--arg-file");
+    return -1;
+}
 
+/* The input: 0, or the -a file; -1 after a message.  One rule: an input
+ * that cannot be used (missing, unreadable, a directory) is exit 2 before
+ * anything runs; a read that fails later is an I/O error, exit 3. */
+static int open_input(const struct cli *cl)
+{
+    int fd = 0;
+    if (cl->arg_file && strcmp(cl->arg_file, "-") != 0) {
+        fd = open(cl->arg_file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            fprintf(stderr, "taskpool: %s: %s\n", cl->arg_file,
+                    strerror(errno));
+            return -1;
+        }
+    }
+    struct stat st;
+    if (!cl->nargs && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "taskpool: %s: %s\n",
+                fd ? cl->arg_file : "standard input", strerror(EISDIR));
+        if (fd > 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The output, the joblog (logfd, or -1) and the pool's options for them.
+ * 0, or an exit status after a message. */
+static int setup_output(struct cli *cl, struct tp_output *o, int *logfd)
+{
+    *logfd = -1;
+    if (cl->joblog) {
+        *logfd = open(cl->joblog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                      0666);
+        if (*logfd < 0) {
+            fprintf(stderr, "taskpool: %s: %s\n", cl->joblog, strerror(errno));
+            return EXIT_USAGE;
+        }
+    }
+    if (tp_output_init(o, 1) != 0)
+        return EXIT_RUNTIME;
+    if (cl->print0)
+        o->term = '\0';
+    o->jsonl = cl->jsonl;
+    o->tag = cl->tag;
+    o->stop = &got_signal;
+    o->progress = cl->progress;
+    o->progress_tty = cl->progress && isatty(2);
+    o->total = (uint64_t)cl->nargs;
+    if (*logfd >= 0 && tp_output_joblog_open(o, *logfd) != 0) {
+        fprintf(stderr, "taskpool: %s: %s\n", cl->joblog, strerror(errno));
+        tp_output_free(o);
+        return EXIT_RUNTIME;
+    }
+    cl->opt.measure = cl->jsonl || *logfd >= 0;
+    cl->opt.cancel_fd = sig_pipe[0];
+    /* plain text output: successful results travel in bulk */
+    cl->opt.text_results = !cl->jsonl && !cl->tag && *logfd < 0 &&
+                           cl->opt.timeout_pct == 0;
+    cl->opt.text_term = o->term;
+    return 0;
+}
+
+/* The exit status of a run that ended with r (0 or -1), saying why. */
+static int run_status(const struct cli *cl, struct tp_output *o, int r,
+                      enum tp_error pe, const char *msg, int read_err)
+{
+    if (got_signal) /* also when it came while the workers ran fini */
+        return 128 + got_signal;
+    if (r == 0)
+        return o->failed ? EXIT_FAILED_INPUTS : EXIT_OK;
+    if (pe == TP_ERR_CANCELLED)
+        return 128 + SIGINT;
+    if (read_err) {
+        fprintf(stderr, "taskpool: %s: %s\n",
+                cl->arg_file ? cl->arg_file : "stdin",
+                read_err == EFBIG ? "record exceeds the size limit"
+                                  : strerror(read_err));
+        return EXIT_RUNTIME;
+    }
+    if (pe == TP_ERR_STOPPED && o->err == EPIPE) {
+        /* the reader went away: end as quietly as a killed filter */
+        tp_output_free(o);
+        signal(SIGPIPE, SIG_DFL);
+        raise(SIGPIPE);
+        return EXIT_RUNTIME;
+    }
+    if (pe == TP_ERR_STOPPED && o->err == EBADF) {
+        fprintf(stderr, "taskpool: standard output is closed\n");
+        return EXIT_RUNTIME;
+    }
+    if (pe == TP_ERR_STOPPED && o->err) {
+        fprintf(stderr, "taskpool: write error: %s\n", strerror(o->err));
+        return EXIT_RUNTIME;
+    }
+    fprintf(stderr, "taskpool: %s\n", msg);
+    return pe == TP_ERR_HALTED                        ? EXIT_FAILED_INPUTS
+           : pe == TP_ERR_INIT || pe == TP_ERR_LOAD ? EXIT_USAGE
+                                                    : EXIT_RUNTIME;
+}
+
+/* Feed every input, then let the pool finish.  0 or -1. */
+static int feed_all(tp_pool *pool, const struct cli *cl, int fd,
+                    int *read_err, uint64_t *total)
+{
+    int r = 0;
+    if (cl->nargs) {
+        for (int i = 0; i < cl->nargs && r == 0; i++)
+            r = tp_pool_feed(pool, cl->args[i], strlen(cl->args[i]));
+    } else {
+        r = feed_fd(pool, fd, cl->delim, read_err, total);
+    }
+    /* after a halt "soon", finish lets the running tasks end */
+    if (r == 0 || tp_pool_error(pool, NULL) == TP_ERR_HALTED)
+        r = tp_pool_finish(pool);
+    return r;
+}
+
+/* The run itself: inputs through the pool to the output. */
+static int run(struct cli *cl, int fd)
+{
     struct tp_output o;
-    if (tp_output_init(&o, 1) != 0) {
-        status = EXIT_RUNTIME;
-        goto out;
-    }
-    if (print0)
-        o.term = '\0';
-    o.jsonl = jsonl;
-    o.tag = tag;
-    o.stop = &got_signal;
-    o.progress = progress;
-    o.progress_tty = progress && isatty(2);
-    o.total = (uint64_t)nargs;
-    if (logfd >= 0 && tp_output_joblog_open(&o, logfd) != 0) {
-        fprintf(stderr, "taskpool: %s: %s\n", joblog, strerror(errno));
-        status = EXIT_RUNTIME;
-        tp_output_free(&o);
-        goto out;
-    }
-    opt.measure = jsonl || logfd >= 0;
-    opt.cancel_fd = sig_pipe[0];
+    int logfd, status = setup_output(cl, &o, &logfd);
+    if (status != 0)
+        return status;
     struct tp_pool_callbacks cb = {tp_output_result, tp_output_flush, &o,
                                    tp_output_text, tp_output_finished};
-    /* plain text output: successful results travel in bulk */
-    opt.text_results = !jsonl && !tag && logfd < 0 && opt.timeout_pct == 0;
-    opt.text_term = o.term;
     tp_pool *pool;
     char err[4096];
-    int e = tp_pool_open(&pool, spec, &opt, &cb, err, sizeof err);
+    int e = tp_pool_open(&pool, cl->spec, &cl->opt, &cb, err, sizeof err);
     if (e != TP_ERR_NONE) {
         if (e == TP_ERR_CANCELLED || got_signal) {
             status = 128 + (got_signal ? got_signal : SIGINT);
@@ -426,19 +480,11 @@ parse:
             status = e == TP_ERR_SYSTEM ? EXIT_RUNTIME : EXIT_USAGE;
         }
         tp_output_free(&o);
-        goto out;
+        return status;
     }
     o.pool = pool;
-    int r = 0, read_err = 0;
-    if (nargs) {
-        for (int i = 0; i < nargs && r == 0; i++)
-            r = tp_pool_feed(pool, argv[optind + i], strlen(argv[optind + i]));
-    } else {
-        r = feed_fd(pool, fd, delim, &read_err, &o.total);
-    }
-    /* after a halt "soon", finish lets the running tasks end */
-    if (r == 0 || tp_pool_error(pool, NULL) == TP_ERR_HALTED)
-        r = tp_pool_finish(pool);
+    int read_err = 0;
+    int r = feed_all(pool, cl, fd, &read_err, &o.total);
     const char *pmsg;
     char msg[4096];
     enum tp_error pe = r == 0 ? TP_ERR_NONE : tp_pool_error(pool, &pmsg);
@@ -449,46 +495,43 @@ parse:
     /* results delivered before a halt or an error are written out */
     if (r != 0 && pe != TP_ERR_CANCELLED && !got_signal)
         tp_output_flush(&o);
-    if (got_signal) { /* also when it came while the workers ran fini */
-        status = 128 + got_signal;
-    } else if (r == 0) {
-        status = o.failed ? EXIT_FAILED_INPUTS : EXIT_OK;
-    } else if (pe == TP_ERR_CANCELLED) {
-        status = 128 + (got_signal ? got_signal : SIGINT);
-    } else if (read_err) {
-        fprintf(stderr, "taskpool: %s: %s\n", arg_file ? arg_file : "stdin",
-                read_err == EFBIG ? "record exceeds the size limit"
-                                  : strerror(read_err));
-        status = EXIT_RUNTIME;
-    } else if (pe == TP_ERR_STOPPED && o.err == EPIPE) {
-        /* the reader went away: end as quietly as a killed filter */
-        tp_output_free(&o);
-        signal(SIGPIPE, SIG_DFL);
-        raise(SIGPIPE);
-        status = EXIT_RUNTIME;
-    } else if (pe == TP_ERR_STOPPED && o.err == EBADF) {
-        fprintf(stderr, "taskpool: standard output is closed\n");
-        status = EXIT_RUNTIME;
-    } else if (pe == TP_ERR_STOPPED && o.err) {
-        fprintf(stderr, "taskpool: write error: %s\n", strerror(o.err));
-        status = EXIT_RUNTIME;
-    } else {
-        fprintf(stderr, "taskpool: %s\n", msg);
-        status = pe == TP_ERR_HALTED                     ? EXIT_FAILED_INPUTS
-                 : pe == TP_ERR_INIT || pe == TP_ERR_LOAD ? EXIT_USAGE
-                                                          : EXIT_RUNTIME;
-    }
-    if (progress && pe != TP_ERR_CANCELLED && !got_signal)
+    status = run_status(cl, &o, r, pe, msg, read_err);
+    if (cl->progress && pe != TP_ERR_CANCELLED && !got_signal)
         tp_output_progress(&o, 1);
     tp_output_free(&o);
-    if (fd > 0)
-        close(fd);
     if (logfd >= 0 && close(logfd) != 0 && status == EXIT_OK) {
-        fprintf(stderr, "taskpool: %s: %s\n", joblog, strerror(errno));
+        fprintf(stderr, "taskpool: %s: %s\n", cl->joblog, strerror(errno));
         status = EXIT_RUNTIME;
     }
-out:
-    free(path.v);
-    free(path.env);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli cl = {.delim = '\n'};
+    if (std_fds_open() != 0 || setup_signals() != 0) {
+        fprintf(stderr, "taskpool: cannot set up: %s\n", strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    int status = parse_options(argc, argv, &cl);
+    if (status < 0 && cl.do_list) {
+        status = tp_cli_list(cl.path.v, cl.list_only, cl.opt.init_timeout,
+                             cl.format && !strcmp(cl.format, "tsv"));
+    } else if (status < 0) {
+        int fd = open_input(&cl);
+        cl.opt.plugin_path = cl.path.v;
+        cl.opt.expected = (uint64_t)cl.nargs;
+        if (fd < 0)
+            status = EXIT_USAGE;
+        else if (cl.dry_run)
+            status = tp_cli_dry(cl.spec, &cl.opt, cl.args, cl.nargs, fd,
+                                cl.arg_file, cl.delim);
+        else
+            status = run(&cl, fd);
+        if (fd > 0)
+            close(fd);
+    }
+    free(cl.path.v);
+    free(cl.path.env);
     return status;
 }
