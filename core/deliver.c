@@ -27,6 +27,25 @@ static void mark_for(const struct chunk *c, uint32_t i, pid_t *pid,
     *attempts = c->nmarks && c->marks[m].from == i ? c->marks[m].attempts : 1;
 }
 
+/* Record i of c, its input and its result record as an outcome. */
+static struct tp_result wire_result(const struct chunk *c, uint32_t i,
+                                    const char *in, uint32_t ilen,
+                                    const struct tp_wire_res *o)
+{
+    struct tp_result r = {
+        .index = c->first + i,
+        .status = (enum tp_status)o->status,
+        .input = in,
+        .input_len = ilen,
+        .data = o->rec,
+        .len = o->len,
+        .usec = o->usec,
+        .start_ns = o->start_ns,
+    };
+    mark_for(c, i, &r.worker, &r.attempts);
+    return r;
+}
+
 /* Input record i of c, walking on from deliver.c's place. */
 static int input_at(tp_pool *p, struct chunk *c, uint32_t i, const char **in,
                     uint32_t *len)
@@ -148,17 +167,7 @@ static void complete(tp_pool *p, struct chunk *c)
             continue;
         if (input_at(p, c, i, &in, &ilen) != 0)
             return;
-        struct tp_result r = {
-            .index = c->first + i,
-            .status = (enum tp_status)o.status,
-            .input = in,
-            .input_len = ilen,
-            .data = o.rec,
-            .len = o.len,
-            .usec = o.usec,
-            .start_ns = o.start_ns,
-        };
-        mark_for(c, i, &r.worker, &r.attempts);
+        struct tp_result r = wire_result(c, i, in, ilen, &o);
         finished(p, c, &r);
     }
 }
@@ -265,17 +274,7 @@ static void deliver(tp_pool *p, int s)
                          "corrupt", (unsigned long long)c->seq);
             break;
         }
-        struct tp_result r = {
-            .index = c->first + i,
-            .status = (enum tp_status)o.status,
-            .input = in,
-            .input_len = ilen,
-            .data = o.rec,
-            .len = o.len,
-            .usec = o.usec,
-            .start_ns = o.start_ns,
-        };
-        mark_for(c, i, &r.worker, &r.attempts);
+        struct tp_result r = wire_result(c, i, in, ilen, &o);
         result(p, &r);
     }
     tp_chunk_free(p, s);

@@ -551,14 +551,14 @@ static uint64_t deadline(tp_pool *p, struct worker *w, uint64_t lim,
     return now;
 }
 
-/* Reap the retirees that have gone (kill those past their deadline);
- * when to look again, or UINT64_MAX. */
-static uint64_t reap_retirees(tp_pool *p, uint64_t now)
+/* Reap the retirees that have gone (kill those past their deadline, or
+ * all if force); when to look again, or UINT64_MAX. */
+static uint64_t reap_retirees(tp_pool *p, uint64_t now, int force)
 {
     uint64_t next = UINT64_MAX;
     for (unsigned i = 0; i < p->nretired;) {
         struct tp_retiree *r = &p->retired[i];
-        if (tp_retiree_check(r, now, 0)) {
+        if (tp_retiree_check(r, now, force)) {
             p->retired[i] = p->retired[--p->nretired];
             continue;
         }
@@ -591,7 +591,7 @@ static int enforce(tp_pool *p)
         if (d < next)
             next = d;
     }
-    uint64_t d = reap_retirees(p, now);
+    uint64_t d = reap_retirees(p, now, 0);
     if (d < next)
         next = d;
     if (next == UINT64_MAX)
@@ -650,7 +650,7 @@ int tp_sched_run_once(tp_pool *p, int extra_fd)
     if (cancel >= 0 && p->pfd[cancel].revents)
         return tp_pool_fail(p, TP_ERR_CANCELLED, "cancelled");
     if (p->nretired) /* one that went makes room for a replacement */
-        reap_retirees(p, tp_now_ns());
+        reap_retirees(p, tp_now_ns(), 0);
     for (unsigned i = 0; i < j && p->err == TP_ERR_NONE; i++) {
         struct worker *w = &p->w[i];
         short ev = p->pfd[i].revents;
@@ -702,18 +702,7 @@ int tp_sched_start(tp_pool *p, char *err, size_t errlen)
 static void retire_all(tp_pool *p, int force)
 {
     while (p->nretired) {
-        uint64_t now = tp_now_ns(), next = UINT64_MAX;
-        for (unsigned i = 0; i < p->nretired;) {
-            struct tp_retiree *r = &p->retired[i];
-            if (tp_retiree_check(r, now, force)) {
-                p->retired[i] = p->retired[--p->nretired];
-                continue;
-            }
-            uint64_t d = r->pidfd >= 0 ? r->deadline_ns : now + 10000000;
-            if (d < next)
-                next = d;
-            i++;
-        }
+        uint64_t now = tp_now_ns(), next = reap_retirees(p, now, force);
         if (!p->nretired || grow_pfd(p, p->nretired + 1) != 0)
             break;
         unsigned n = 0;
