@@ -1,5 +1,6 @@
-/* Finds plugins on the search path, opens them with libltdl and checks
- * the ABI stamp before anything in them is called. */
+/* Finds plugins on the search path (without opening them: that is for
+ * workers and probes), opens them with libltdl and checks the ABI stamp
+ * before anything in them is called. */
 #include "loader.h"
 
 #include <dirent.h>
@@ -157,99 +158,7 @@ static void dl_error(const char *file, char *err, size_t errlen)
         snprintf(err, errlen, "cannot load %s: %s", file, e);
 }
 
-/* libltdl says "file not found" for a file that exists but does not link
- * (missing dependency, undefined symbol); dlopen's own message names it. */
-static void why_not(const char *so, const char *lterr, char *err,
-                    size_t errlen)
-{
-    void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-    if (h) {
-        dlclose(h);
-        snprintf(err, errlen, "cannot load %s: %s", so, lterr);
-    } else {
-        dl_error(so, err, errlen);
-    }
-}
-
 static int exists(const char *p) { return access(p, F_OK) == 0; }
-
-/* Open file (a path with or without extension) and check it; with
- * bind_now, also check that every symbol it needs resolves. */
-static int open_file(const char *path, struct tp_loaded *out, char *err,
-                     size_t errlen, int bind_now)
-{
-    memset(out, 0, sizeof *out);
-    lt_dlhandle h = lt_dlopenext(path);
-    if (!h) {
-        const char *e = lt_dlerror();
-        char lterr[256], so[4096];
-        snprintf(lterr, sizeof lterr, "%s", e ? e : "unknown error");
-        /* find the shared object libltdl would have opened */
-        size_t n = strlen(path);
-        const char *slash = strrchr(path, '/');
-        int is_la = n > 3 && !strcmp(path + n - 3, ".la");
-        int is_so = n > 3 && !strcmp(path + n - 3, ".so");
-        so[0] = 0;
-        if (is_so) {
-            snprintf(so, sizeof so, "%s", path);
-        } else if (slash) {
-            int base = (int)(n - (is_la ? 3 : 0));
-            snprintf(so, sizeof so, "%.*s.libs/%.*s.so",
-                     (int)(slash - path + 1), path,
-                     base - (int)(slash - path + 1), slash + 1);
-            if (!exists(so))
-                snprintf(so, sizeof so, "%.*s.so", base, path);
-        }
-        if (so[0] && exists(so))
-            why_not(so, lterr, err, errlen);
-        else
-            snprintf(err, errlen, "cannot load %s: %s", path, lterr);
-        return -1;
-    }
-    const lt_dlinfo *info = lt_dlgetinfo(h);
-    const char *file = info && info->filename ? info->filename : path;
-    char *abs = realpath(file, NULL);
-    out->file = abs ? abs : strdup(file);
-    if (!out->file) {
-        snprintf(err, errlen, "out of memory");
-        lt_dlclose(h);
-        return -1;
-    }
-    if (!bind_now)
-        goto check;
-    lt_dlclose(h);
-    /* libltdl binds lazily: a kernel calling a missing function would load
-     * fine and kill its worker at the first call.  Bind everything now,
-     * once, in the host, so the loader names the symbol instead. */
-    void *now = dlopen(out->file, RTLD_NOW | RTLD_LOCAL);
-    if (!now) {
-        dl_error(out->file, err, errlen);
-        goto fail;
-    }
-    dlclose(now);
-    h = lt_dlopen(out->file);
-    if (!h) {
-        const char *e = lt_dlerror();
-        snprintf(err, errlen, "cannot load %s: %s", out->file,
-                 e ? e : "unknown error");
-        goto fail;
-    }
-check:;
-    desc_fn fn = sym_fn(lt_dlsym(h, "taskpool_plugin"));
-    if (!fn) {
-        snprintf(err, errlen, "%s: not a taskpool plugin (no taskpool_plugin "
-                 "symbol; declare it with TASKPOOL_PLUGIN)", out->file);
-    } else if (tp_loader_check(fn(), out->file, err, errlen) == 0) {
-        out->handle = h;
-        out->desc = fn();
-        return 0;
-    }
-    lt_dlclose(h);
-fail:
-    free(out->file);
-    out->file = NULL;
-    return -1;
-}
 
 static int plugin_in(const char *dir, const char *name)
 {
@@ -259,43 +168,6 @@ static int plugin_in(const char *dir, const char *name)
         return 1;
     snprintf(p, sizeof p, "%s/%s.so", dir, name);
     return exists(p);
-}
-
-int tp_loader_open(const char *name, const char *const *dirs,
-                   struct tp_loaded *out, char *err, size_t errlen)
-{
-    int r = -1;
-    if (lt_dlinit() != 0) {
-        snprintf(err, errlen, "cannot initialise libltdl: %s", lt_dlerror());
-        return -1;
-    }
-    if (strchr(name, '/')) {
-        r = open_file(name, out, err, errlen, 1);
-    } else if (!tp_name_valid(name, strlen(name))) {
-        snprintf(err, errlen, "invalid plugin name '%s' (letters, digits, "
-                 "'_' and '-' only; a path must contain '/')", name);
-    } else {
-        size_t used;
-        for (size_t i = 0; dirs && dirs[i]; i++) {
-            if (!plugin_in(dirs[i], name))
-                continue;
-            char p[4096];
-            snprintf(p, sizeof p, "%s/%s", dirs[i], name);
-            r = open_file(p, out, err, errlen, 1);
-            goto done;
-        }
-        used = (size_t)snprintf(err, errlen, "plugin '%s' not found (searched:",
-                                name);
-        for (size_t i = 0; dirs && dirs[i] && used < errlen; i++)
-            used += (size_t)snprintf(err + used, errlen - used, "%s %s",
-                                     i ? "," : "", dirs[i]);
-        if (used < errlen)
-            snprintf(err + used, errlen - used, ")");
-    }
-done:
-    if (r != 0)
-        lt_dlexit();
-    return r;
 }
 
 /* The shared object a libtool archive names: its dlname, beside the .la

@@ -22,15 +22,9 @@ int tp_name_valid(const char *s, size_t n);
 int tp_loader_check(const struct tp_plugin *d, const char *file, char *err,
                     size_t errlen);
 
-/* Open a plugin by name, searching dirs (NULL-terminated, in order), or by
- * path when name contains '/'.  On success fills *out (close it with
- * tp_loader_close) and returns 0; else -1 with a one-line message. */
-int tp_loader_open(const char *name, const char *const *dirs,
-                   struct tp_loaded *out, char *err, size_t errlen);
-
 /* The shared object of plugin name (searching dirs, NULL-terminated, in
- * order) or of a path (with '/'), found as tp_loader_open finds it but
- * without opening it: the host never runs plugin code.  *file is
+ * order: NAME.la, then NAME.so) or of a path (with '/', taken as libltdl
+ * takes it), without opening it: the host never runs plugin code.  *file is
  * malloc'd.  Returns 0, or -1 with a one-line message. */
 int tp_loader_resolve(const char *name, const char *const *dirs, char **file,
                       char *err, size_t errlen);

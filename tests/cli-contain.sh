@@ -80,6 +80,9 @@ run -j 1 --init-timeout 0.5 "$H/ctorhang.la:echo" a
 check "ctorhang status" 2 "$rc"
 check "ctorhang stderr" "taskpool: $Hso/ctorhang.so: worker PID did not finish loading and init within 500 ms (stuck in a constructor)" \
     "$(printf '%s\n' "$err" | pids)"
+# --dry-run looks through a probe with the same time limit
+run --dry-run --init-timeout 0.5 "$H/ctorhang.la:echo" a
+expect 2 "" "taskpool: $Hso/ctorhang.so: did not answer within 0.5 s (stuck in a constructor)"
 # what a constructor prints is not a result
 run -j 1 "$H/ctorprint.la:echo" a b
 expect 0 "a${nl}b" "hello from a constructor"
