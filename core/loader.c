@@ -262,7 +262,8 @@ int tp_loader_open_now(const char *file, struct tp_loaded *out,
     at_stage(stage, 1); /* TP_STAGE_LOAD: constructors run */
     /* libltdl binds lazily: bind everything first, so that a missing
      * function is named now instead of killing the worker at its first
-     * call; libltdl's own open then finds the object already loaded */
+     * call; libltdl's own open then finds the object already loaded (and
+     * bound: the bindings stay when this first handle goes) */
     void *now = dlopen(file, RTLD_NOW | RTLD_LOCAL);
     if (!now) {
         dl_error(file, err, errlen);
@@ -270,30 +271,37 @@ int tp_loader_open_now(const char *file, struct tp_loaded *out,
     }
     if (lt_dlinit() != 0) {
         snprintf(err, errlen, "cannot initialise libltdl: %s", lt_dlerror());
+        dlclose(now);
         return -1;
     }
     lt_dlhandle h = lt_dlopen(file);
+    dlclose(now);
     if (!h) {
         const char *e = lt_dlerror();
         snprintf(err, errlen, "cannot load %s: %s", file,
                  e ? e : "unknown error");
-        return -1;
-    }
-    if (!(out->file = strdup(file))) {
-        snprintf(err, errlen, "out of memory");
+        lt_dlexit();
         return -1;
     }
     desc_fn fn = sym_fn(lt_dlsym(h, "taskpool_plugin"));
+    const struct tp_plugin *d = NULL;
     if (!fn) {
         snprintf(err, errlen, "%s: not a taskpool plugin (no taskpool_plugin "
                  "symbol; declare it with TASKPOOL_PLUGIN)", file);
+    } else {
+        at_stage(stage, 2); /* TP_STAGE_DESCRIBE */
+        d = fn();
+        at_stage(stage, 3); /* TP_STAGE_CHECK */
+        if (tp_loader_check(d, file, err, errlen) != 0)
+            d = NULL;
+        else if (!(out->file = strdup(file)))
+            snprintf(err, errlen, "out of memory");
+    }
+    if (!d || !out->file) {
+        lt_dlclose(h);
+        lt_dlexit();
         return -1;
     }
-    at_stage(stage, 2); /* TP_STAGE_DESCRIBE */
-    const struct tp_plugin *d = fn();
-    at_stage(stage, 3); /* TP_STAGE_CHECK */
-    if (tp_loader_check(d, file, err, errlen) != 0)
-        return -1;
     out->handle = h;
     out->desc = d;
     return 0;
