@@ -12,7 +12,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "input.h"
+#include "feed.h"
+#include "joblog.h"
 #include "output.h"
 #include "taskpool/pool.h"
 
@@ -85,6 +86,8 @@ static const char usage_text[] =
     "      --halt=WHEN[,fail=N|fail=P%]  never, soon or now after failures\n"
     "      --max-tasks-per-child=N  replace a worker after N tasks\n"
     "      --joblog=FILE      write a TSV line per finished input to FILE\n"
+    "      --resume           with --joblog: skip the inputs FILE has done\n"
+    "      --resume-failed    ...and run again those that failed\n"
     "      --progress         show progress on standard error\n"
     "      --init-arg=STR     pass STR to the plugin's init hook\n"
     "  -L, --plugin-path=DIR  search DIR for plugins first (repeatable)\n"
@@ -108,43 +111,6 @@ static int usage_error(const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
-/* Feed records from fd until its end.  Returns 0 or -1 (pool error, or
- * errno set for a read error). */
-static int feed_fd(tp_pool *p, int fd, char delim, int *read_err,
-                   uint64_t *total)
-{
-    struct tp_input in;
-    if (tp_input_init(&in, fd, delim, TP_POOL_RECORD_MAX) != 0) {
-        *read_err = errno;
-        return -1;
-    }
-    int r = 0;
-    for (;;) {
-        const char *rec;
-        size_t len;
-        if (tp_input_records(&in, &rec, &len)) {
-            if ((r = tp_pool_feed_records(p, rec, len, delim)) != 0)
-                break;
-            continue;
-        }
-        if (in.eof) { /* a last record without its terminator counts */
-            if (tp_input_next(&in, &rec, &len) > 0)
-                r = tp_pool_feed(p, rec, len);
-            *total = tp_pool_fed(p); /* now progress can show an ETA */
-            break;
-        }
-        if ((r = tp_pool_wait_fd(p, fd)) != 0)
-            break;
-        if (tp_input_fill(&in) != 0) {
-            *read_err = errno;
-            r = -1;
-            break;
-        }
-    }
-    tp_input_free(&in);
-    return r;
-}
-
 /* Everything the command line says. */
 struct cli {
     struct tp_pool_options opt;
@@ -153,6 +119,7 @@ struct cli {
     const char *list_only, *format; /* --list PLUGIN, --format */
     char delim;
     int do_list, print0, jsonl, tag, progress, dry_run;
+    enum tp_resume resume;
     const char *spec;
     char **args; /* inputs given as arguments */
     int nargs;
@@ -166,6 +133,7 @@ static int parse_options(int argc, char **argv, struct cli *cl)
         OPT_CHUNK = 256, OPT_UNORDERED, OPT_INIT_ARG, OPT_LIST, OPT_PRINT0,
         OPT_FORMAT, OPT_TIMEOUT, OPT_RETRIES, OPT_HALT, OPT_MAXTASKS,
         OPT_TAG, OPT_JOBLOG, OPT_PROGRESS, OPT_DRYRUN, OPT_INIT_TIMEOUT,
+        OPT_RESUME, OPT_RESUME_FAILED,
     };
     static const struct option longopts[] = {
         {"jobs", required_argument, NULL, 'j'},
@@ -182,6 +150,8 @@ static int parse_options(int argc, char **argv, struct cli *cl)
         {"max-tasks-per-child", required_argument, NULL, OPT_MAXTASKS},
         {"tag", no_argument, NULL, OPT_TAG},
         {"joblog", required_argument, NULL, OPT_JOBLOG},
+        {"resume", no_argument, NULL, OPT_RESUME},
+        {"resume-failed", no_argument, NULL, OPT_RESUME_FAILED},
         {"progress", no_argument, NULL, OPT_PROGRESS},
         {"dry-run", no_argument, NULL, OPT_DRYRUN},
         {"init-arg", required_argument, NULL, OPT_INIT_ARG},
@@ -268,6 +238,13 @@ parse:
         case OPT_JOBLOG:
             cl->joblog = optarg;
             break;
+        case OPT_RESUME:
+            if (cl->resume != TP_RESUME_FAILED)
+                cl->resume = TP_RESUME_DONE;
+            break;
+        case OPT_RESUME_FAILED:
+            cl->resume = TP_RESUME_FAILED;
+            break;
         case OPT_PROGRESS:
             cl->progress = 1;
             break;
@@ -332,6 +309,10 @@ parse:
     }
     if (cl->format && !strcmp(cl->format, "tsv"))
         return usage_error("invalid format '%s' (text or jsonl)", cl->format);
+    if (cl->resume && !cl->joblog)
+        return usage_error("%s", cl->resume == TP_RESUME_DONE
+                                     ? "--resume needs --joblog FILE"
+                                     : "--resume-failed needs --joblog FILE");
     if (optind >= argc)
         return usage_error("%s", "missing PLUGIN:TASK");
     cl->spec = argv[optind++];
@@ -368,21 +349,68 @@ static int open_input(const struct cli *cl)
     return fd;
 }
 
-/* The output, the joblog (logfd, or -1) and the pool's options for them.
- * 0, or an exit status after a message. */
-static int setup_output(struct cli *cl, struct tp_output *o, int *logfd)
+/* Where results go: the output, and the joblog when there is one.  An
+ * input's joblog line says its output is written once the output buffer
+ * holding it has been written. */
+struct sink {
+    struct tp_output o;
+    struct tp_joblog jl;
+    int logging;
+};
+
+static int on_result(void *arg, const struct tp_result *r)
 {
-    *logfd = -1;
+    struct sink *s = arg;
+    int e = tp_output_result(&s->o, r);
+    if (s->logging)
+        tp_joblog_delivered(&s->jl, r->index);
+    return e;
+}
+
+static int on_idle(void *arg)
+{
+    return tp_output_flush(&((struct sink *)arg)->o);
+}
+
+static void on_wrote(void *arg)
+{
+    tp_joblog_written(arg);
+}
+
+static int on_text(void *arg, const char *data, size_t len, uint64_t n)
+{
+    return tp_output_text(&((struct sink *)arg)->o, data, len, n);
+}
+
+/* A run without its record is not resumable: a failed log write stops it */
+static int on_finished(void *arg, const struct tp_result *r)
+{
+    struct sink *s = arg;
+    if (s->logging)
+        tp_joblog_finished(&s->jl, r);
+    return s->logging && s->jl.err ? -1 : 0;
+}
+
+/* The output, the joblog and the pool's options for them.  0, or an exit
+ * status after a message. */
+static int setup_output(struct cli *cl, struct sink *s)
+{
+    char err[1024];
+    s->logging = 0;
+    if (tp_output_init(&s->o, 1) != 0)
+        return EXIT_RUNTIME;
     if (cl->joblog) {
-        *logfd = open(cl->joblog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                      0666);
-        if (*logfd < 0) {
-            fprintf(stderr, "taskpool: %s: %s\n", cl->joblog, strerror(errno));
+        if (tp_joblog_open(&s->jl, cl->joblog, cl->resume, err,
+                           sizeof err) != 0) {
+            fprintf(stderr, "taskpool: %s\n", err);
+            tp_output_free(&s->o);
             return EXIT_USAGE;
         }
+        s->logging = 1;
+        s->o.wrote = on_wrote;
+        s->o.wrote_arg = &s->jl;
     }
-    if (tp_output_init(o, 1) != 0)
-        return EXIT_RUNTIME;
+    struct tp_output *o = &s->o;
     if (cl->print0)
         o->term = '\0';
     o->jsonl = cl->jsonl;
@@ -391,18 +419,26 @@ static int setup_output(struct cli *cl, struct tp_output *o, int *logfd)
     o->progress = cl->progress;
     o->progress_tty = cl->progress && isatty(2);
     o->total = (uint64_t)cl->nargs;
-    if (*logfd >= 0 && tp_output_joblog_open(o, *logfd) != 0) {
-        fprintf(stderr, "taskpool: %s: %s\n", cl->joblog, strerror(errno));
-        tp_output_free(o);
-        return EXIT_RUNTIME;
-    }
-    cl->opt.measure = cl->jsonl || *logfd >= 0;
+    cl->opt.measure = cl->jsonl || s->logging;
     cl->opt.cancel_fd = sig_pipe[0];
     /* plain text output: successful results travel in bulk */
-    cl->opt.text_results = !cl->jsonl && !cl->tag && *logfd < 0 &&
+    cl->opt.text_results = !cl->jsonl && !cl->tag && !s->logging &&
                            cl->opt.timeout_pct == 0;
     cl->opt.text_term = o->term;
     return 0;
+}
+
+/* Close the output and the log: status, or 3 if the log could not be
+ * written (after a message). */
+static int close_sink(const struct cli *cl, struct sink *s, int status)
+{
+    tp_output_free(&s->o);
+    if (s->logging && tp_joblog_close(&s->jl) != 0 &&
+        (status == EXIT_OK || status == EXIT_FAILED_INPUTS)) {
+        fprintf(stderr, "taskpool: %s: %s\n", cl->joblog, strerror(errno));
+        status = EXIT_RUNTIME;
+    }
+    return status;
 }
 
 /* The exit status of a run that ended with r (0 or -1), saying why. */
@@ -444,66 +480,77 @@ static int run_status(const struct cli *cl, struct tp_output *o, int r,
 }
 
 /* Feed every input, then let the pool finish.  0 or -1. */
-static int feed_all(tp_pool *pool, const struct cli *cl, int fd,
-                    int *read_err, uint64_t *total)
+static int feed_all(struct tp_feed *f, const struct cli *cl, int fd)
 {
-    int r = 0;
-    if (cl->nargs) {
-        for (int i = 0; i < cl->nargs && r == 0; i++)
-            r = tp_pool_feed(pool, cl->args[i], strlen(cl->args[i]));
-    } else {
-        r = feed_fd(pool, fd, cl->delim, read_err, total);
-    }
+    int r = cl->nargs ? tp_feed_args(f, cl->args, cl->nargs)
+                      : tp_feed_fd(f, fd, cl->delim);
     /* after a halt "soon", finish lets the running tasks end */
-    if (r == 0 || tp_pool_error(pool, NULL) == TP_ERR_HALTED)
-        r = tp_pool_finish(pool);
+    if (r == 0 || tp_pool_error(f->pool, NULL) == TP_ERR_HALTED)
+        r = tp_pool_finish(f->pool);
     return r;
+}
+
+/* The pool for the run, or NULL with *status set after a message. */
+static tp_pool *open_pool(const struct cli *cl, struct sink *s, int *status)
+{
+    struct tp_pool_callbacks cb = {on_result, on_idle, s, on_text,
+                                   on_finished};
+    tp_pool *pool;
+    char err[4096];
+    int e = tp_pool_open(&pool, cl->spec, &cl->opt, &cb, err, sizeof err);
+    if (e == TP_ERR_NONE)
+        return pool;
+    if (e == TP_ERR_CANCELLED || got_signal) {
+        *status = 128 + (got_signal ? got_signal : SIGINT);
+    } else {
+        fprintf(stderr, "taskpool: %s\n", err);
+        *status = e == TP_ERR_SYSTEM ? EXIT_RUNTIME : EXIT_USAGE;
+    }
+    return NULL;
 }
 
 /* The run itself: inputs through the pool to the output. */
 static int run(struct cli *cl, int fd)
 {
-    struct tp_output o;
-    int logfd, status = setup_output(cl, &o, &logfd);
+    struct sink s;
+    int status = setup_output(cl, &s);
     if (status != 0)
         return status;
-    struct tp_pool_callbacks cb = {tp_output_result, tp_output_flush, &o,
-                                   tp_output_text, tp_output_finished};
-    tp_pool *pool;
-    char err[4096];
-    int e = tp_pool_open(&pool, cl->spec, &cl->opt, &cb, err, sizeof err);
-    if (e != TP_ERR_NONE) {
-        if (e == TP_ERR_CANCELLED || got_signal) {
-            status = 128 + (got_signal ? got_signal : SIGINT);
-        } else {
-            fprintf(stderr, "taskpool: %s\n", err);
-            status = e == TP_ERR_SYSTEM ? EXIT_RUNTIME : EXIT_USAGE;
-        }
-        tp_output_free(&o);
-        return status;
+    struct tp_feed f = {.resume = cl->resume ? &s.jl : NULL,
+                        .total = &s.o.total};
+    /* arguments are known: a changed one is refused before anything runs */
+    if (tp_feed_check_args(&f, cl->args, cl->nargs) != 0) {
+        fprintf(stderr, "taskpool: %s\n", f.msg);
+        return close_sink(cl, &s, EXIT_USAGE);
     }
-    o.pool = pool;
-    int read_err = 0;
-    int r = feed_all(pool, cl, fd, &read_err, &o.total);
-    const char *pmsg;
-    char msg[4096];
-    enum tp_error pe = r == 0 ? TP_ERR_NONE : tp_pool_error(pool, &pmsg);
-    snprintf(msg, sizeof msg, "%s", r == 0 ? "" : pmsg);
-    o.done = tp_pool_completed(pool, &o.done_failed);
-    o.pool = NULL;
-    tp_pool_close(pool); /* frees pmsg */
+    s.o.total = (uint64_t)cl->nargs - f.skipped;
+    cl->opt.expected = s.o.total;
+    if (!(f.pool = open_pool(cl, &s, &status)))
+        return close_sink(cl, &s, status);
+    s.o.pool = f.pool;
+    int r = feed_all(&f, cl, fd);
+    const char *pmsg = NULL;
+    char msg[4096] = "";
+    enum tp_error pe = r == 0 ? TP_ERR_NONE : tp_pool_error(f.pool, &pmsg);
+    if (pmsg)
+        snprintf(msg, sizeof msg, "%s", pmsg);
+    s.o.done = tp_pool_completed(f.pool, &s.o.done_failed);
+    s.o.pool = NULL;
+    tp_pool_close(f.pool); /* frees pmsg */
     /* results delivered before a halt or an error are written out */
     if (r != 0 && pe != TP_ERR_CANCELLED && !got_signal)
-        tp_output_flush(&o);
-    status = run_status(cl, &o, r, pe, msg, read_err);
-    if (cl->progress && pe != TP_ERR_CANCELLED && !got_signal)
-        tp_output_progress(&o, 1);
-    tp_output_free(&o);
-    if (logfd >= 0 && close(logfd) != 0 && status == EXIT_OK) {
-        fprintf(stderr, "taskpool: %s: %s\n", cl->joblog, strerror(errno));
-        status = EXIT_RUNTIME;
+        on_idle(&s);
+    if (f.changed && !got_signal) {
+        fprintf(stderr, "taskpool: %s\n", f.msg);
+        status = EXIT_USAGE;
+    } else if (s.logging && s.jl.err && !got_signal) {
+        status = EXIT_OK; /* close_sink says why */
+    } else {
+        status = run_status(cl, &s.o, r, pe, msg, f.read_err);
     }
-    return status;
+    if (cl->progress && pe != TP_ERR_CANCELLED && !got_signal)
+        tp_output_progress(&s.o, 1);
+    return close_sink(cl, &s, status);
 }
 
 int main(int argc, char **argv)
@@ -520,7 +567,6 @@ int main(int argc, char **argv)
     } else if (status < 0) {
         int fd = open_input(&cl);
         cl.opt.plugin_path = cl.path.v;
-        cl.opt.expected = (uint64_t)cl.nargs;
         if (fd < 0)
             status = EXIT_USAGE;
         else if (cl.dry_run)

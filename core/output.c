@@ -26,7 +26,6 @@ int tp_output_init(struct tp_output *o, int fd)
     memset(o, 0, sizeof *o);
     o->fd = fd;
     o->term = '\n';
-    o->joblog = -1;
     o->t_start = now_ns();
     o->cap = OUT_CAP;
     o->buf = malloc(o->cap);
@@ -98,6 +97,8 @@ int tp_output_flush(void *arg)
     if (o->len && write_out(o, o->buf, o->len) != 0)
         return -1;
     o->len = 0;
+    if (o->wrote)
+        o->wrote(o->wrote_arg);
     return 0;
 }
 
@@ -213,7 +214,7 @@ int tp_output_json_string(struct tp_output *o, const char *s, size_t n)
     return put(o, "\"", 1);
 }
 
-static const char *status_name(enum tp_status st)
+const char *tp_output_status_name(enum tp_status st)
 {
     switch (st) {
     case TP_RESULT_OK:
@@ -240,7 +241,7 @@ static int json_result(struct tp_output *o, const struct tp_result *r)
         tp_output_json_string(o, r->input, r->input_len) != 0)
         return -1;
     n = snprintf(num, sizeof num, ",\"status\":\"%s\",\"%s\":",
-                 status_name(r->status), ok ? "output" : "error");
+                 tp_output_status_name(r->status), ok ? "output" : "error");
     if (put(o, num, (size_t)n) != 0 ||
         tp_output_json_string(o, r->data, r->len) != 0)
         return -1;
@@ -248,32 +249,6 @@ static int json_result(struct tp_output *o, const struct tp_result *r)
                  "\"ms\":%.3f}\n", (long)r->worker, r->attempts,
                  r->usec / 1000.0);
     return put(o, num, (size_t)n);
-}
-
-int tp_output_joblog_open(struct tp_output *o, int fd)
-{
-    static const char hdr[] =
-        "index\tworker\tstart\truntime\tattempts\tstatus\terror\n";
-    o->joblog = fd;
-    return write_fd(fd, hdr, sizeof hdr - 1, NULL);
-}
-
-/* One line, written at once, so that a killed run leaves a usable log. */
-static void joblog_line(struct tp_output *o, const struct tp_result *r)
-{
-    char err[4 * SHORT_MSG + 4], line[2048];
-    if (r->status == TP_RESULT_OK)
-        err[0] = '\0';
-    else
-        tp_escape(r->data, r->len, SHORT_MSG, err);
-    int n = snprintf(line, sizeof line,
-                     "%" PRIu64 "\t%ld\t%" PRIu64 ".%03u\t%.3f\t%u\t%s\t%s\n",
-                     r->index, (long)r->worker, r->start_ns / 1000000000u,
-                     (unsigned)(r->start_ns / 1000000u % 1000u),
-                     r->usec / 1e6, r->attempts, status_name(r->status), err);
-    if (n > 0)
-        (void)write_fd(o->joblog, line, (size_t)n < sizeof line
-                                        ? (size_t)n : sizeof line - 1, NULL);
 }
 
 void tp_output_progress(struct tp_output *o, int final)
@@ -305,14 +280,6 @@ void tp_output_progress(struct tp_output *o, int final)
     }
     if (n > 0)
         (void)write_fd(2, line, (size_t)n, NULL);
-}
-
-int tp_output_finished(void *arg, const struct tp_result *r)
-{
-    struct tp_output *o = arg;
-    if (o->joblog >= 0)
-        joblog_line(o, r);
-    return 0;
 }
 
 int tp_output_text(void *arg, const char *data, size_t len, uint64_t n)

@@ -15,7 +15,6 @@ struct tp_output {
     size_t len, cap;
     int jsonl;       /* one JSON object per input instead of text */
     int tag;         /* text: "INPUT<TAB>" before each result */
-    int joblog;      /* a TSV line per finished input goes here, or -1 */
     /* --progress: on stderr, redrawn when a terminal, else one summary */
     int progress, progress_tty;
     uint64_t done, total; /* finished inputs; total: 0 while unknown */
@@ -24,13 +23,13 @@ struct tp_output {
     uint64_t t_start, t_drawn;
     volatile sig_atomic_t *stop; /* a blocked write gives up once set */
     int err;         /* errno of a failed write to fd (EPIPE: reader left) */
+    /* optional: called after the buffer has been written to fd */
+    void (*wrote)(void *arg);
+    void *wrote_arg;
     uint64_t failed; /* inputs that did not succeed */
 };
 
 int tp_output_init(struct tp_output *o, int fd);
-
-/* Write the joblog's header; fd is taken (not closed here).  0 or -1. */
-int tp_output_joblog_open(struct tp_output *o, int fd);
 
 /* Draw the progress line now (final: and end it, or print the summary). */
 void tp_output_progress(struct tp_output *o, int final);
@@ -43,11 +42,12 @@ void tp_output_free(struct tp_output *o);
  * stderr.  Both return non-zero once fd cannot be written. */
 int tp_output_result(void *arg, const struct tp_result *r);
 int tp_output_flush(void *arg);
-/* As each input finishes: its joblog line (written at once, so that a
- * killed run leaves every finished input on record). */
-int tp_output_finished(void *arg, const struct tp_result *r);
 /* Text mode: the outputs of n successful inputs, terminators included. */
 int tp_output_text(void *arg, const char *data, size_t len, uint64_t n);
+
+/* "ok", "error", "crashed", "timeout", "protocol": as jsonl and the joblog
+ * name an outcome. */
+const char *tp_output_status_name(enum tp_status st);
 
 /* Escape s for a one-line message: \n \t \\ and \xHH for other control
  * bytes; at most max bytes of s, then "...".  Returns the length written

@@ -189,6 +189,19 @@ int tp_pool_feed_records(tp_pool *p, const void *buf, size_t len, char delim)
     return 0;
 }
 
+int tp_pool_skip(tp_pool *p, uint64_t n)
+{
+    if (stopped(p))
+        return -1;
+    /* a chunk's records have consecutive indices: the gap starts a new one */
+    if (n && p->fill >= 0 && p->c[p->fill].n)
+        seal(p);
+    p->next_index += n;
+    if (p->fill >= 0)
+        p->c[p->fill].first = p->next_index;
+    return 0;
+}
+
 uint64_t tp_pool_fed(const tp_pool *p) { return p->next_index; }
 
 uint64_t tp_pool_completed(const tp_pool *p, uint64_t *failed)

@@ -20,6 +20,8 @@
  *   badfails -> writes a FAILS frame for an input that is not there
  *   once:PATH:ACTION -> ACTION the first time (PATH is created), then "second
  *               time lucky"   leak:N, spin:N -> leaks N bytes, loops N times
+ *   note:PATH:ACTION -> appends ACTION and a newline to PATH, then ACTION
+ *               (counts the runs of each input)
  * init (--init-arg): fail -> init fails; hang -> init never returns;
  *   hang-respawn:PATH -> succeeds if PATH does not exist (creating it), else
  *   never returns (the first worker starts, its replacements hang); any
@@ -279,6 +281,23 @@ static int task_act(tp_ctx *ctx, const char *in, size_t len)
             return tp_fail(ctx, "write: %s", strerror(errno));
         sleep_ms(100);
         return tp_puts(ctx, "garbage sent");
+    }
+    if (!strncmp(in, "note:", 5)) {
+        const char *colon = strchr(in + 5, ':');
+        if (!colon)
+            return tp_fail(ctx, "note:PATH:ACTION expected");
+        char path[4096];
+        snprintf(path, sizeof path, "%.*s", (int)(colon - in - 5), in + 5);
+        int fd = open(path, O_CREAT | O_APPEND | O_WRONLY, 0600);
+        size_t n = len - (size_t)(colon + 1 - in);
+        char line[4096]; /* one write: workers append side by side */
+        int k = snprintf(line, sizeof line, "%.*s\n", (int)n, colon + 1);
+        int ok = fd >= 0 && k > 0 && (size_t)k < sizeof line &&
+                 write(fd, line, (size_t)k) == k;
+        if (fd >= 0)
+            close(fd);
+        return ok ? task_act(ctx, colon + 1, n)
+                  : tp_fail(ctx, "note: cannot append");
     }
     if (!strncmp(in, "once:", 5)) {
         /* once:PATH:ACTION does ACTION only if PATH does not exist yet

@@ -9,9 +9,12 @@ expect 1 "1	2${nl}2	4" "taskpool: input 3 (x): not an integer"
 
 run -j 2 --joblog "$tmp/log" chaos:act ok:a fail:no segv ok:d
 check "joblog run status" 1 "$rc"
-check "joblog header" "index	worker	start	runtime	attempts	status	error" "$(head -n 1 "$tmp/log")"
+check "joblog header" "index	worker	start	runtime	attempts	status	error	output	digest" "$(head -n 1 "$tmp/log")"
 check "joblog lines" 5 "$(wc -l <"$tmp/log")"
-check "joblog columns" "7 7 7 7 7" "$(awk -F'\t' '{print NF}' "$tmp/log" | xargs)"
+check "joblog columns" "9 9 9 9 9" "$(awk -F'\t' '{print NF}' "$tmp/log" | xargs)"
+# every output was written; the digest is FNV-1a (64 bits) of the input
+check "joblog output and digest" "0 written 3341a3b4841e7f4a${nl}1 written 2970e52329866fea${nl}2 written 2d01e318d3f2fd70${nl}3 written 3341a0b4841e7a31" \
+    "$(tail -n +2 "$tmp/log" | sort -n | awk -F'\t' '{ print $1, $8, $9 }')"
 # lines come in completion order (cli-sched.sh tests that); sorted by index
 check "joblog statuses" "0 ok ${nl}1 error no${nl}2 crashed killed by signal 11 (Segmentation fault)${nl}3 ok " \
     "$(tail -n +2 "$tmp/log" | sort -n | awk -F'\t' '{ sub(/^worker [0-9]+ /, "", $7); print $1, $6, $7 }')"

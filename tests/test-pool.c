@@ -15,6 +15,7 @@ struct collect {
     int64_t sum;
     uint64_t next_index; /* for the order check */
     int in_order;
+    int backwards; /* an index lower than the one before */
     char last_err[256];
     pid_t workers[16];
     unsigned nworkers;
@@ -25,6 +26,8 @@ static int on_result(void *arg, const struct tp_result *r)
     struct collect *c = arg;
     if (r->index != c->next_index)
         c->in_order = 0;
+    if (c->n && r->index < c->next_index)
+        c->backwards = 1;
     c->next_index = r->index + 1;
     c->n++;
     ck_assert_int_ne(r->worker, getpid());
@@ -94,6 +97,41 @@ START_TEST(unordered_map_same_results)
     tp_pool_close(p);
     ck_assert_uint_eq(c.n, 5000);
     ck_assert_int_eq(c.sum, (int64_t)5000 * 5001);
+}
+END_TEST
+
+/* Skipped inputs keep their indices: the rest are delivered in order with
+ * the index they would have had (on_result checks seed:double of index+1). */
+START_TEST(skipped_inputs_keep_indices)
+{
+    for (int unordered = 0; unordered < 2; unordered++) {
+        struct collect c = {.in_order = 1};
+        struct tp_pool_options o = {.jobs = 2, .unordered = unordered};
+        tp_pool *p = open_ok("seed:double", &o, &c);
+        int64_t want = 0;
+        for (int i = 1; i <= 3000; i++) {
+            char buf[32];
+            int n = snprintf(buf, sizeof buf, "%d", i);
+            if (i % 3 == 0 || (i > 1000 && i < 1100)) {
+                ck_assert_int_eq(tp_pool_skip(p, 1), 0);
+                continue;
+            }
+            ck_assert_int_eq(tp_pool_feed(p, buf, (size_t)n), 0);
+            want += 2 * i;
+        }
+        ck_assert_int_eq(tp_pool_skip(p, 5), 0);
+        ck_assert_uint_eq(tp_pool_fed(p), 3005);
+        feed_numbers(p, 3006, 3006);
+        want += 2 * 3006;
+        ck_assert_int_eq(tp_pool_finish(p), 0);
+        tp_pool_close(p);
+        ck_assert_uint_eq(c.n, 3006 - 1000 - 66 - 5);
+        ck_assert_int_eq(c.sum, want);
+        if (!unordered) {
+            ck_assert(!c.backwards);
+            ck_assert_uint_eq(c.next_index, 3006);
+        }
+    }
 }
 END_TEST
 
@@ -296,6 +334,7 @@ int main(void)
     TCase *tc = tcase_create("map");
     tcase_add_test(tc, ordered_map);
     tcase_add_test(tc, unordered_map_same_results);
+    tcase_add_test(tc, skipped_inputs_keep_indices);
     tcase_add_test(tc, failed_inputs_are_results);
     tcase_add_test(tc, stop_from_callback);
     tcase_add_test(tc, open_errors);

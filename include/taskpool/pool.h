@@ -155,7 +155,13 @@ TP_API int tp_pool_feed(tp_pool *p, const void *rec, size_t len);
  * than one tp_pool_feed per record.  Returns 0 or -1 as tp_pool_feed. */
 TP_API int tp_pool_feed_records(tp_pool *p, const void *buf, size_t len, char delim);
 
-/* The number of records queued so far. */
+/* Count n inputs as given without running them: the next record fed gets
+ * an index n higher, and no result is delivered for the skipped ones (to
+ * resume a run whose first part is done).  Returns 0 or -1 as
+ * tp_pool_feed. */
+TP_API int tp_pool_skip(tp_pool *p, uint64_t n);
+
+/* The number of records queued (or skipped) so far. */
 TP_API uint64_t tp_pool_fed(const tp_pool *p);
 
 /* The number of inputs that have finished (whether or not their results

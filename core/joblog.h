@@ -1,0 +1,70 @@
+/* The joblog (--joblog FILE): one TSV line per input, written as the input
+ * finishes.  Its "output" column says "pending" until the input's output
+ * has been written to standard output, then "written" (patched in place),
+ * so that a killed run's log tells what a resumed run may skip: a finished
+ * input whose output was lost runs again.  --resume and --resume-failed
+ * read the log back and append to it. */
+#ifndef TP_JOBLOG_H
+#define TP_JOBLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "taskpool/pool.h"
+
+enum tp_resume {
+    TP_RESUME_NONE,   /* a new log */
+    TP_RESUME_DONE,   /* --resume: skip every input written before */
+    TP_RESUME_FAILED, /* --resume-failed: skip only those that succeeded */
+};
+
+struct tp_jl_rec; /* an input the log records (joblog.c) */
+struct tp_jl_pend;
+
+struct tp_joblog {
+    int fd;
+    const char *file;
+    off_t end;                 /* where the next line goes */
+    struct tp_jl_pend *pend;   /* index -> offset of its "pending" */
+    size_t npend, pcap;        /* an open-addressing table, pcap = 2^k */
+    uint64_t *ready;           /* handed to the output, not yet written */
+    size_t nready, rcap;
+    struct tp_jl_rec *rec;     /* resume: recorded inputs by index */
+    size_t nrec, next;
+    char *map;                 /* the file, shared, to mark it; or NULL */
+    uint64_t dropped;          /* map pages below this were let go */
+    int seekable;              /* a regular file: marks, resuming */
+    int err;                   /* errno of the first failed log write */
+};
+
+/* Open FILE: a new log (truncated), or with a resume mode the existing one,
+ * read back (a missing file is a new log).  0, or -1 with a one-line
+ * message in err (without "taskpool: "). */
+int tp_joblog_open(struct tp_joblog *j, const char *file, enum tp_resume mode,
+                   char *err, size_t errlen);
+
+/* Input r finished: its line, output "pending". */
+void tp_joblog_finished(struct tp_joblog *j, const struct tp_result *r);
+/* Input index has been handed to the output buffer. */
+void tp_joblog_delivered(struct tp_joblog *j, uint64_t index);
+/* Everything handed to the output buffer has been written: mark it. */
+void tp_joblog_written(struct tp_joblog *j);
+
+/* Resume, called for increasing i: 1 if input i (rec, len) is to be
+ * skipped, 0 if it runs, -1 if it is not the input the log recorded
+ * (message in err). */
+int tp_joblog_match(struct tp_joblog *j, uint64_t i, const char *rec,
+                    size_t len, char *err, size_t errlen);
+/* 1 + the highest index the log records: from there on inputs just run. */
+uint64_t tp_joblog_recorded(const struct tp_joblog *j);
+/* Start matching again from input 0. */
+void tp_joblog_rewind(struct tp_joblog *j);
+
+/* Close; 0, or -1 with errno of the first failed write. */
+int tp_joblog_close(struct tp_joblog *j);
+
+/* 64-bit FNV-1a: the input digest the log keeps. */
+uint64_t tp_joblog_digest(const char *p, size_t n);
+
+#endif

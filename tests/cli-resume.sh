@@ -1,0 +1,209 @@
+# --resume and --resume-failed: a run killed half-way and started again
+# with the same inputs and joblog writes, over both runs, exactly what one
+# uninterrupted run writes; an input whose output was written never runs
+# again; an input that changed is refused.  Each section runs in a subshell.
+. "$(dirname "$0")/lib.sh"
+mark="resume-$$-$(date +%s%N)"
+
+# trun ARGS...: like run, under timeout 30
+trun() {
+    timeout 30 "$TASKPOOL" "$@" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    out=$(cat "$tmp/out")
+    err=$(cat "$tmp/err")
+}
+
+# expect_err RC OUT ERR: like expect, stderr first (it says why)
+expect_err() {
+    check "stderr" "$3" "$err"
+    check "stdout" "$2" "$out"
+    check "exit status" "$1" "$rc"
+}
+
+section() {
+    ( "$@" ) || failed="$failed $1"
+}
+failed=
+hdr="index	worker	start	runtime	attempts	status	error	output	digest"
+
+# index status output, sorted by index
+lines() { tail -n +2 "$1" | awk -F'\t' '{ print $1, $6, $8 }' | sort -n; }
+
+# 1. Arguments: done inputs are skipped, failed ones only with
+# --resume-failed; the log is appended to, its header written once.
+args() {
+    L=$tmp/a.log
+    trun --joblog "$L" seed:double 1 2 x 4
+    expect_err 1 "2${nl}4${nl}8" "taskpool: input 3 (x): not an integer"
+    trun --joblog "$L" --resume seed:double 1 2 x 4 5
+    expect_err 0 "10" ""
+    trun --joblog "$L" --resume-failed seed:double 1 2 x 4 5 6
+    expect_err 1 "12" "taskpool: input 3 (x): not an integer"
+    check "headers" 1 "$(grep -c '^index' "$L")"
+    check "appended lines" "0 ok written${nl}1 ok written${nl}2 error written${nl}2 error written${nl}3 ok written${nl}4 ok written${nl}5 ok written" "$(lines "$L")"
+    trun --joblog "$L" --resume seed:double 1 2 x 4 5 6
+    expect_err 0 "" ""
+    # jsonl keeps the inputs' own indices
+    trun --joblog "$L" --resume --format jsonl seed:double 1 2 x 4 5 6 7
+    check "jsonl index" '{"index":6,"input":"7","status":"ok","output":"14"' \
+        "$(printf '%s' "$out" | sed 's/,"worker.*//')"
+}
+
+# 2. Standard input, the same way; a missing log is a new one.
+stdin() {
+    L=$tmp/s.log
+    seq 1 10 >"$tmp/s10"
+    seq 1 12 >"$tmp/s12"
+    trun --joblog "$L" --resume seed:double <"$tmp/s10"
+    expect_err 0 "$(seq 2 2 20)" ""
+    trun --joblog "$L" --resume seed:double <"$tmp/s12"
+    expect_err 0 "22${nl}24" ""
+    check "all written once" 12 "$(lines "$L" | grep -c ' ok written$')"
+}
+
+# 3. A changed input is an error before anything runs (arguments) or as
+# soon as it is read (standard input); the log is left as it was.
+changed() {
+    L=$tmp/c.log R=$tmp/c.runs
+    trun --joblog "$L" chaos:act "note:$R:ok:a" "note:$R:ok:b" "note:$R:ok:c"
+    check "first run" 0 "$rc"
+    cp "$L" "$tmp/c.before"
+    trun --joblog "$L" --resume chaos:act "note:$R:ok:a" "note:$R:ok:B" \
+        "note:$R:ok:c" "note:$R:ok:d"
+    expect_err 2 "" "taskpool: input 2 is not the one $L recorded (its digest differs): the inputs changed, not resuming"
+    check "runs" "ok:a${nl}ok:b${nl}ok:c" "$(sort "$R")"
+    cmp -s "$L" "$tmp/c.before" || fail "the log changed: $(cat "$L")"
+    printf 'note:%s:ok:a\nnote:%s:ok:b\nnote:%s:ok:C\nnote:%s:ok:d\n' \
+        "$R" "$R" "$R" "$R" >"$tmp/c.in"
+    trun --joblog "$L" --resume chaos:act <"$tmp/c.in"
+    expect_err 2 "" "taskpool: input 3 is not the one $L recorded (its digest differs): the inputs changed, not resuming"
+    check "runs after stdin" "ok:a${nl}ok:b${nl}ok:c" "$(sort "$R")"
+}
+
+# 4. What cannot be resumed is refused, with exit 2.
+refused() {
+    trun --resume seed:double 1
+    expect_err 2 "" "taskpool: --resume needs --joblog FILE (try 'taskpool --help')"
+    trun --resume-failed seed:double 1
+    expect_err 2 "" "taskpool: --resume-failed needs --joblog FILE (try 'taskpool --help')"
+    printf 'Seq\tHost\tStarttime\n1\t:\t0\n' >"$tmp/gnu.log"
+    trun --joblog "$tmp/gnu.log" --resume seed:double 1
+    expect_err 2 "" "taskpool: $tmp/gnu.log: not a joblog of this taskpool (its header differs): cannot resume from it"
+    printf '%s\n0\t1\t2\n' "$hdr" >"$tmp/short.log"
+    trun --joblog "$tmp/short.log" --resume seed:double 1
+    expect_err 2 "" "taskpool: $tmp/short.log: line 2 is not a joblog line"
+    trun --joblog /dev/null --resume seed:double 1
+    expect_err 2 "" "taskpool: /dev/null: not a regular file: cannot resume from it"
+    trun --joblog /dev/full seed:double 1
+    expect_err 2 "" "taskpool: /dev/full: No space left on device"
+}
+
+# 5. A line cut short by a killed run is dropped, not appended to.
+torn() {
+    L=$tmp/t.log
+    trun --joblog "$L" seed:double 1 2
+    printf '2\t4242\t17' >>"$L"
+    trun --joblog "$L" --resume seed:double 1 2 3
+    expect_err 0 "6" ""
+    check "lines" "0 ok written${nl}1 ok written${nl}2 ok written" "$(lines "$L")"
+    check "line count" 4 "$(wc -l <"$L")"
+}
+
+# 6. One log, one run at a time.
+locked() {
+    L=$tmp/l.log
+    "$TASKPOOL" --joblog "$L" --init-arg "$mark" chaos:act sleep:20000 \
+        >/dev/null 2>&1 &
+    host=$!
+    for _ in $(seq 100); do
+        [ -s "$L" ] && break
+        sleep 0.05
+    done
+    trun --joblog "$L" --resume seed:double 1
+    kill -INT $host
+    wait $host
+    expect_err 2 "" "taskpool: $L: in use by another taskpool run"
+    wait_procs "$mark" 0
+}
+
+# The inputs of the kill -9 runs: N fast ones noting each run in $R, the
+# slow one (2 s) in the middle.
+N=300
+inputs() {
+    for i in $(seq 1 $N); do
+        [ "$i" = $((N / 2 + 1)) ] && echo sleep:2000
+        echo "note:$R:ok:$i"
+    done
+}
+# all N fast inputs have run once
+wait_runs() {
+    for _ in $(seq 200); do
+        [ -f "$R" ] && [ "$(wc -l <"$R")" = "$N" ] && return 0
+        sleep 0.05
+    done
+    fail "fast inputs did not run: $(wc -l <"$R")"
+}
+
+# 7. kill -9 in ordered mode while the slow input runs: the first half was
+# written; the second half finished but waited for the slow one, so the log
+# says "pending" and those run again.  Both outputs together are exactly
+# the output of one run.
+kill_ordered() {
+    L=$tmp/k.log R=$tmp/k.runs
+    inputs >"$tmp/k.in"
+    "$TASKPOOL" -j 2 --joblog "$L" --init-arg "$mark" chaos:act \
+        <"$tmp/k.in" >"$tmp/k.out1" 2>"$tmp/k.err1" &
+    host=$!
+    wait_runs
+    sleep 0.2
+    kill -KILL $host
+    wait $host 2>/dev/null
+    wait_procs "$mark" 0
+    check "first output" "$(seq 1 $((N / 2)))" "$(cat "$tmp/k.out1")"
+    check "first log" "$(seq 0 $((N / 2 - 1)) | sed 's/$/ ok written/')${nl}$(seq $((N / 2 + 1)) $N | sed 's/$/ ok pending/')" \
+        "$(lines "$L")"
+    trun -j 2 --joblog "$L" --resume chaos:act <"$tmp/k.in"
+    check "resumed status" 0 "$rc"
+    check "union" "$(sed -e 's/^note:[^:]*:ok://' -e 's/^sleep:2000/slept 2000/' "$tmp/k.in")" \
+        "$(cat "$tmp/k.out1" "$tmp/out")"
+    # runs: the written half once, the pending half twice
+    check "runs" "$(seq 1 $((N / 2)) | sed 's/^/1 ok:/')${nl}$(seq $((N / 2 + 1)) $N | sed 's/^/2 ok:/')" \
+        "$(sort "$R" | uniq -c | awk '{ print $1, $2 }' | sort -t: -k2 -n)"
+    check "written once each" "$((N + 1))" \
+        "$(tail -n +2 "$L" | awk -F'\t' '$8 == "written" { print $1 }' | sort -u | wc -l)"
+    check "written lines" "$((N + 1))" "$(grep -c '	written	' "$L")"
+}
+
+# 8. The same with --unordered: every finished output was written, so only
+# the slow input runs again and no input runs twice.
+kill_unordered() {
+    L=$tmp/u.log R=$tmp/u.runs
+    inputs >"$tmp/u.in"
+    "$TASKPOOL" -j 2 --unordered --joblog "$L" --init-arg "$mark" chaos:act \
+        <"$tmp/u.in" >"$tmp/u.out1" 2>"$tmp/u.err1" &
+    host=$!
+    wait_runs
+    for _ in $(seq 100); do
+        [ "$(grep -c '	written	' "$L")" = "$N" ] && break
+        sleep 0.05
+    done
+    kill -KILL $host
+    wait $host 2>/dev/null
+    wait_procs "$mark" 0
+    trun -j 2 --unordered --joblog "$L" --resume chaos:act <"$tmp/u.in"
+    expect_err 0 "slept 2000" ""
+    check "union" "$(sed -e 's/^note:[^:]*:ok://' -e 's/^sleep:2000/slept 2000/' "$tmp/u.in" | sort)" \
+        "$(cat "$tmp/u.out1" "$tmp/out" | sort)"
+    check "runs" "$N" "$(sort -u "$R" | wc -l)"
+    check "each once" "$N" "$(wc -l <"$R")"
+}
+
+section args
+section stdin
+section changed
+section refused
+section torn
+section locked
+section kill_ordered
+section kill_unordered
+[ -z "$failed" ] || fail "sections failed:$failed"
