@@ -51,6 +51,15 @@ void tp_chunk_news(tp_pool *p, int s)
     }
 }
 
+const char *tp_remote_name(const tp_pool *p, unsigned w, char *buf,
+                           size_t len)
+{
+    if (p->o.remote_names && p->o.remote_names[w])
+        return p->o.remote_names[w];
+    snprintf(buf, len, "remote worker %u", w + 1);
+    return buf;
+}
+
 int tp_add_mark(struct chunk *c, uint32_t from, pid_t pid, unsigned attempts)
 {
     if (c->nmarks && c->marks[c->nmarks - 1].pid == pid && attempts == 1)

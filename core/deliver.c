@@ -41,6 +41,7 @@ static struct tp_result wire_result(const struct chunk *c, uint32_t i,
         .len = o->len,
         .usec = o->usec,
         .start_ns = o->start_ns,
+        .node = c->node,
     };
     mark_for(c, i, &r.worker, &r.attempts);
     return r;

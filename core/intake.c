@@ -63,10 +63,57 @@ static void took(struct chunk *c, uint32_t k, size_t blen)
     c->lost = 0;
 }
 
+/* A remote worker's RESULT body: each record also says which worker at
+ * the far end ran it and in how many attempts, and may have any status.
+ * Those go to marks; the records are rewritten in place, shorter, as a
+ * local worker's. */
+static int take_remote(tp_pool *p, struct worker *w, struct chunk *c,
+                       char *why, size_t len)
+{
+    char *body = c->out.p + c->out.len;
+    int timed = (p->req_flags & TP_REQ_TIMES) != 0;
+    size_t h = tp_wire_res_hdr(timed), pos = 0, to = 0;
+    size_t blen = (size_t)w->rf.len;
+    uint32_t k = 0;
+    while (pos < blen) {
+        if (blen - pos < h + TP_WIRE_RES_REMOTE ||
+            blen - pos - h - TP_WIRE_RES_REMOTE < tp_get32(body + pos))
+            break;
+        uint32_t n = tp_get32(body + pos), st = tp_get32(body + pos + 4);
+        uint32_t pid = tp_get32(body + pos + h);
+        uint32_t att = tp_get32(body + pos + h + 4);
+        if (st > TP_RESULT_PROTOCOL || !att) {
+            snprintf(why, len, "result with unknown status %u or attempts "
+                     "%u", (unsigned)st, (unsigned)att);
+            return -1;
+        }
+        if (st == TP_RESULT_OK && timed && p->o.timeout_pct > 0)
+            add_sample(p, tp_get32(body + pos + 8));
+        if (tp_add_mark(c, c->done + k, (pid_t)pid, att) != 0) {
+            tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+            return 0;
+        }
+        memmove(body + to, body + pos, h);
+        memmove(body + to + h, body + pos + h + TP_WIRE_RES_REMOTE, n);
+        to += h + n;
+        pos += h + TP_WIRE_RES_REMOTE + n;
+        k++;
+    }
+    if (pos != blen || k != w->rf.count) {
+        snprintf(why, len, "malformed result frame (%u records declared, "
+                 "%u found)", (unsigned)w->rf.count, (unsigned)k);
+        return -1;
+    }
+    took(c, k, to);
+    return 0;
+}
+
 /* A complete RESULT body sits at c->out.p + c->out.len; check and take it. */
 static int take_results(tp_pool *p, struct worker *w, struct chunk *c,
                         char *why, size_t len)
 {
+    if (p->remote)
+        return take_remote(p, w, c, why, len);
     const char *body = c->out.p + c->out.len;
     size_t pos = 0, blen = (size_t)w->rf.len;
     uint32_t k = 0;
@@ -171,7 +218,7 @@ static struct tp_buf *body_for(tp_pool *p, struct worker *w,
         /* a second answer to the request that just ended, before the
          * worker started the next: no input of that one is to blame */
         ev->stale = w->any_ended && TP_ANS_SEQ(f->flags) == w->ended &&
-                    !tp_link_claimed(&w->link, c->rseq, NULL);
+                    w->link.prog && !tp_link_claimed(&w->link, c->rseq, NULL);
         return NULL;
     }
     if (f->type == (text ? TP_FRAME_TEXT : TP_FRAME_RESULT)) {

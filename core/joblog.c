@@ -151,15 +151,20 @@ static off_t pend_take(struct tp_joblog *j, uint64_t index)
 
 void tp_joblog_finished(struct tp_joblog *j, const struct tp_result *r)
 {
-    char err[4 * SHORT_MSG + 4], line[LINE_MAX_LEN];
+    char err[4 * SHORT_MSG + 4], line[LINE_MAX_LEN], who[48];
     if (r->status == TP_RESULT_OK)
         err[0] = '\0';
     else
         tp_escape(r->data, r->len, SHORT_MSG, err);
+    /* under --mpi, RANK:PID */
+    if (r->node)
+        snprintf(who, sizeof who, "%u:%ld", r->node, (long)r->worker);
+    else
+        snprintf(who, sizeof who, "%ld", (long)r->worker);
     int n = snprintf(line, sizeof line,
-                     "%" PRIu64 "\t%ld\t%" PRIu64 ".%03u\t%.3f\t%u\t%s\t%s"
+                     "%" PRIu64 "\t%s\t%" PRIu64 ".%03u\t%.3f\t%u\t%s\t%s"
                      "\t%s\t%016" PRIx64 "\n",
-                     r->index, (long)r->worker, r->start_ns / 1000000000u,
+                     r->index, who, r->start_ns / 1000000000u,
                      (unsigned)(r->start_ns / 1000000u % 1000u),
                      r->usec / 1e6, r->attempts,
                      tp_output_status_name(r->status), err,

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "feed.h"
 #include "joblog.h"
+#include "mpi_split.h"
 #include "output.h"
 #include "taskpool/pool.h"
 
@@ -78,10 +79,8 @@ static const char usage_text[] =
     "                         with --list: text or tsv\n"
     "      --unordered        write results in completion order\n"
     "      --chunk=N          send N inputs per request (default: adaptive)\n"
-    "      --timeout=T        kill a task after T seconds, or T% of the median\n"
-    "                         (at least 1 s)\n"
-    "      --init-timeout=T   a worker must load the plugin and run init\n"
-    "                         within T seconds (default: 30)\n"
+    "      --timeout=T        kill a task after T s, or T% of the median (>= 1 s)\n"
+    "      --init-timeout=T   seconds a worker may take to load and init (30)\n"
     "      --retries=N        run a crashed or timed-out input N more times\n"
     "      --halt=WHEN[,fail=N|fail=P%]  never, soon or now after failures\n"
     "      --max-tasks-per-child=N  replace a worker after N tasks\n"
@@ -90,6 +89,8 @@ static const char usage_text[] =
     "      --resume-failed    ...and run again those that failed\n"
     "      --progress         show progress on standard error\n"
     "      --init-arg=STR     pass STR to the plugin's init hook\n"
+    "      --mpi              under mpirun: rank 0 reads and writes, the others\n"
+    "                         each run -j workers (see man taskpool)\n"
     "  -L, --plugin-path=DIR  search DIR for plugins first (repeatable)\n"
     "      --list             list the plugins found and their tasks\n"
     "      --dry-run          say what would run, and exit\n"
@@ -120,6 +121,7 @@ struct cli {
     char delim;
     int do_list, print0, jsonl, tag, progress, dry_run;
     enum tp_resume resume;
+    int mpi;
     const char *spec;
     char **args; /* inputs given as arguments */
     int nargs;
@@ -133,7 +135,7 @@ static int parse_options(int argc, char **argv, struct cli *cl)
         OPT_CHUNK = 256, OPT_UNORDERED, OPT_INIT_ARG, OPT_LIST, OPT_PRINT0,
         OPT_FORMAT, OPT_TIMEOUT, OPT_RETRIES, OPT_HALT, OPT_MAXTASKS,
         OPT_TAG, OPT_JOBLOG, OPT_PROGRESS, OPT_DRYRUN, OPT_INIT_TIMEOUT,
-        OPT_RESUME, OPT_RESUME_FAILED,
+        OPT_RESUME, OPT_RESUME_FAILED, OPT_MPI,
     };
     static const struct option longopts[] = {
         {"jobs", required_argument, NULL, 'j'},
@@ -152,6 +154,7 @@ static int parse_options(int argc, char **argv, struct cli *cl)
         {"joblog", required_argument, NULL, OPT_JOBLOG},
         {"resume", no_argument, NULL, OPT_RESUME},
         {"resume-failed", no_argument, NULL, OPT_RESUME_FAILED},
+        {"mpi", no_argument, NULL, OPT_MPI},
         {"progress", no_argument, NULL, OPT_PROGRESS},
         {"dry-run", no_argument, NULL, OPT_DRYRUN},
         {"init-arg", required_argument, NULL, OPT_INIT_ARG},
@@ -245,6 +248,9 @@ parse:
         case OPT_RESUME_FAILED:
             cl->resume = TP_RESUME_FAILED;
             break;
+        case OPT_MPI:
+            cl->mpi = 1;
+            break;
         case OPT_PROGRESS:
             cl->progress = 1;
             break;
@@ -271,8 +277,9 @@ parse:
             fputs(usage_text, stdout);
             return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
         case 'V':
-            printf("taskpool %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,
-                   TASKPOOL_ABI_MAJOR, TASKPOOL_ABI_MINOR);
+            printf("taskpool %s (plugin ABI %d.%d, MPI: %s)\n",
+                   PACKAGE_VERSION, TASKPOOL_ABI_MAJOR, TASKPOOL_ABI_MINOR,
+                   tp_mpi_bridge_path() ? "yes, with " TP_MPI_NAME : "no");
             return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
         case ':':
             return usage_error("option '%s' requires an argument",
@@ -423,7 +430,7 @@ static int setup_output(struct cli *cl, struct sink *s)
     cl->opt.cancel_fd = sig_pipe[0];
     /* plain text output: successful results travel in bulk */
     cl->opt.text_results = !cl->jsonl && !cl->tag && !s->logging &&
-                           cl->opt.timeout_pct == 0;
+                           cl->opt.timeout_pct == 0 && !cl->mpi;
     cl->opt.text_term = o->term;
     return 0;
 }
@@ -445,6 +452,11 @@ static int close_sink(const struct cli *cl, struct sink *s, int status)
 static int run_status(const struct cli *cl, struct tp_output *o, int r,
                       enum tp_error pe, const char *msg, int read_err)
 {
+    if (got_signal && cl->mpi && got_signal == SIGTERM)
+        /* mpirun ends a job with SIGTERM: after Ctrl-C, or when a rank
+         * died (mpirun says which) */
+        fprintf(stderr, "taskpool: terminated by mpirun (Ctrl-C, or a rank "
+                "was lost); finished inputs are in the joblog, if any\n");
     if (got_signal) /* also when it came while the workers ran fini */
         return 128 + got_signal;
     if (r == 0)
@@ -553,6 +565,54 @@ static int run(struct cli *cl, int fd)
     return close_sink(cl, &s, status);
 }
 
+/* --mpi, ranks other than 0: serve the host with -j workers here.  The
+ * host prints what goes wrong (it names this rank); this side says it in
+ * its exit status only. */
+static int serve_rank(struct cli *cl, const struct tp_mpi_role *role)
+{
+    char err[4096];
+    cl->opt.cancel_fd = sig_pipe[0];
+    int e = tp_agent_serve(role->fds[0], cl->spec, &cl->opt,
+                           role->names[role->rank], err, sizeof err);
+    if (got_signal)
+        return 128 + got_signal;
+    return e == TP_ERR_NONE                       ? EXIT_OK
+           : e == TP_ERR_LOAD || e == TP_ERR_INIT ? EXIT_USAGE
+           : e == TP_ERR_CANCELLED                ? 128 + SIGTERM
+                                                  : EXIT_RUNTIME;
+}
+
+/* --mpi: this rank's part.  Rank 0 reads the inputs and runs them through
+ * the other ranks, which serve them. */
+static int run_mpi(struct cli *cl)
+{
+    struct tp_mpi_role role;
+    char err[1024];
+    if (tp_mpi_start(&role, err, sizeof err) != 0) {
+        fprintf(stderr, "taskpool: %s\n", err);
+        return EXIT_USAGE;
+    }
+    int status;
+    if (role.size < 2) {
+        fprintf(stderr, "taskpool: --mpi needs at least 2 ranks: rank 0 "
+                "reads the inputs and writes the results, the others run "
+                "the tasks\n");
+        status = EXIT_USAGE;
+    } else if (role.rank == 0) {
+        int fd = open_input(cl);
+        cl->opt.remote_fds = role.fds;
+        cl->opt.nremote = (unsigned)role.nfds;
+        cl->opt.remote_names = (const char *const *)role.names + 1;
+        status = fd < 0 ? EXIT_USAGE : run(cl, fd);
+        if (fd > 0)
+            close(fd);
+    } else {
+        status = serve_rank(cl, &role);
+    }
+    tp_mpi_free(&role);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     struct cli cl = {.delim = '\n'};
@@ -564,6 +624,9 @@ int main(int argc, char **argv)
     if (status < 0 && cl.do_list) {
         status = tp_cli_list(cl.path.v, cl.list_only, cl.opt.init_timeout,
                              cl.format && !strcmp(cl.format, "tsv"));
+    } else if (status < 0 && cl.mpi && !cl.dry_run) {
+        cl.opt.plugin_path = cl.path.v;
+        status = run_mpi(&cl);
     } else if (status < 0) {
         int fd = open_input(&cl);
         cl.opt.plugin_path = cl.path.v;

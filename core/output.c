@@ -245,9 +245,13 @@ static int json_result(struct tp_output *o, const struct tp_result *r)
     if (put(o, num, (size_t)n) != 0 ||
         tp_output_json_string(o, r->data, r->len) != 0)
         return -1;
-    n = snprintf(num, sizeof num, ",\"worker\":%ld,\"attempts\":%u,"
-                 "\"ms\":%.3f}\n", (long)r->worker, r->attempts,
-                 r->usec / 1000.0);
+    n = r->node ? snprintf(num, sizeof num, ",\"worker\":%ld,\"rank\":%u,"
+                           "\"attempts\":%u,\"ms\":%.3f}\n",
+                           (long)r->worker, r->node, r->attempts,
+                           r->usec / 1000.0)
+                : snprintf(num, sizeof num, ",\"worker\":%ld,\"attempts\":%u,"
+                           "\"ms\":%.3f}\n", (long)r->worker, r->attempts,
+                           r->usec / 1000.0);
     return put(o, num, (size_t)n);
 }
 

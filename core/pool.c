@@ -326,13 +326,24 @@ int tp_pool_open(tp_pool **out, const char *spec,
         snprintf(err, errlen, "text_results needs a text callback");
         return TP_ERR_USAGE;
     }
+    p->remote = p->o.nremote > 0;
+    if (p->remote && (p->o.text_results || !p->o.remote_fds)) {
+        snprintf(err, errlen, p->o.text_results
+                 ? "text_results is not available with remote workers"
+                 : "nremote without remote_fds");
+        free(p);
+        return TP_ERR_USAGE;
+    }
     int r = tp_load_spec(p, spec, err, errlen);
     if (r != 0) {
         tp_pool_close(p);
         return r;
     }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    p->jobs = p->o.jobs ? p->o.jobs : ncpu > 0 ? (unsigned)ncpu : 1;
+    p->jobs = p->remote   ? p->o.nremote
+              : p->o.jobs ? p->o.jobs
+              : ncpu > 0  ? (unsigned)ncpu
+                          : 1;
     /* the window bounds memory (see room); the spare slots hold records
      * taken back from a worker (when none is spare, nothing is) */
     p->window = p->jobs * (DEPTH + 1) + 1;
@@ -346,6 +357,8 @@ int tp_pool_open(tp_pool **out, const char *spec,
     p->target = p->o.chunk ? p->o.chunk : 1;
     if (p->o.measure || p->o.timeout > 0 || p->o.timeout_pct > 0)
         p->req_flags |= TP_REQ_TIMES;
+    if (p->remote)
+        p->req_flags |= TP_REQ_REMOTE;
     if (p->o.text_results)
         p->req_flags |= TP_REQ_TEXT |
                         (uint32_t)(unsigned char)p->o.text_term << 16;

@@ -53,6 +53,7 @@ struct chunk {
     int next_part;       /* slot holding the records split off, or -1 */
     int pending;         /* on the pending list */
     uint8_t rseq;        /* request sequence of the current dispatch */
+    unsigned node;       /* remote workers: which one has it (from 1) */
     /* a record to run again, alone, on a fresh worker */
     uint32_t retry_at;
     unsigned retry_attempts;
@@ -121,6 +122,7 @@ struct tp_pool {
     struct tp_worker_spec spec;
     char *file, *task;
     unsigned jobs, nslots, window;
+    int remote;             /* the workers are options.remote_fds */
     struct worker *w;
     struct chunk *c;
     int *freel, *dq, *order, *pend;
@@ -176,6 +178,10 @@ void tp_chunk_news(tp_pool *p, int s);
  * it, or -1 if no slot is free. */
 int tp_chunk_split(tp_pool *p, int s, uint32_t at);
 void tp_chunk_free(tp_pool *p, int s);
+
+/* The name of remote worker w (from 0) in messages. */
+const char *tp_remote_name(const tp_pool *p, unsigned w, char *buf,
+                           size_t len);
 
 /* sched.c */
 void tp_sched_dispatch(tp_pool *p);

@@ -6,9 +6,12 @@
  * stopping the loop; time limits are judged only after every answer that
  * arrived has been read. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "pool_impl.h"
 #include "worker.h"
@@ -112,7 +115,8 @@ static uint32_t dispatch_until(const tp_pool *p, const struct chunk *c,
         until = c->done + 1;
     else if (c->retry_at < until)
         until = c->retry_at;
-    if (p->o.max_tasks && until - c->done > p->o.max_tasks - w->assigned)
+    if (p->o.max_tasks && !p->remote &&
+        until - c->done > p->o.max_tasks - w->assigned)
         until = c->done + (uint32_t)(p->o.max_tasks - w->assigned);
     return until;
 }
@@ -127,7 +131,7 @@ static struct worker *pick(tp_pool *p, const struct chunk *c)
         struct worker *w = &p->w[i];
         if (w->link.fd < 0 || w->nq >= DEPTH || (!w->ready && !want_fresh))
             continue;
-        if (p->o.max_tasks && w->assigned >= p->o.max_tasks) {
+        if (p->o.max_tasks && !p->remote && w->assigned >= p->o.max_tasks) {
             if (w->nq == 0 && may_restart(p) && restart(p, w) != 0)
                 return NULL;
             continue; /* the new one is not ready yet */
@@ -175,7 +179,9 @@ static void send_chunk(tp_pool *p, struct worker *w, int s)
     uint32_t count = c->n - c->done;
     tp_wire_put_hdr(c->hdr, TP_FRAME_REQUEST, count, flags,
                     c->in.len - c->from_pos);
-    tp_link_offer(&w->link, c->rseq, c->until - c->from);
+    if (w->link.prog)
+        tp_link_offer(&w->link, c->rseq, c->until - c->from);
+    c->node = p->remote ? (unsigned)(w - p->w) + 1 : 0;
     c->state = C_SENT;
     c->t_sent = tp_now_ns();
     if (w->nq == 0)
@@ -192,6 +198,8 @@ static void send_chunk(tp_pool *p, struct worker *w, int s)
  * whatever they cost themselves). */
 static int steal(tp_pool *p, struct worker *thief)
 {
+    if (p->remote) /* the far end has the records: none can be taken back */
+        return 0;
     struct worker *v = NULL;
     unsigned vi = 0;
     uint32_t most = 0;
@@ -328,11 +336,37 @@ static void lost_msg(const struct worker *w, pid_t pid, enum tp_status why,
         snprintf(msg, len, "worker %d %s", (int)pid, how);
 }
 
+/* A remote worker is gone, and the inputs it had with it: the run ends
+ * (its far end retried what crashed; a lost node is not retried). */
+static void remote_lost(tp_pool *p, struct worker *w, enum tp_status why,
+                        const char *detail)
+{
+    char buf[64];
+    const char *name = tp_remote_name(p, (unsigned)(w - p->w), buf,
+                                      sizeof buf);
+    if (w->fatal.len)
+        tp_pool_fail(p, w->fatal_kind == TP_FATAL_LOAD   ? TP_ERR_LOAD
+                        : w->fatal_kind == TP_FATAL_INIT ? TP_ERR_INIT
+                                                         : TP_ERR_SYSTEM,
+                     "%.*s", (int)w->fatal.len, w->fatal.p);
+    else if (why == TP_RESULT_PROTOCOL)
+        tp_pool_fail(p, TP_ERR_SYSTEM, "%s: protocol error: %s", name,
+                     detail);
+    else
+        tp_pool_fail(p, TP_ERR_SYSTEM, "%s was lost%s (its process or its "
+                     "node is gone)", name, w->nq ? " with inputs in flight"
+                                                : "");
+}
+
 /* The worker is gone or must go: blame the input it was running, send the
  * rest of its work elsewhere, start a fresh worker. */
 static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
                         const char *detail, int stale)
 {
+    if (p->remote) {
+        remote_lost(p, w, why, detail);
+        return;
+    }
     pid_t pid = tp_link_pid(&w->link);
     /* records of its first request it had claimed: the last of those that
      * it did not answer was running */
@@ -418,7 +452,8 @@ static void on_event(tp_pool *p, struct worker *w, const struct tp_event *ev)
         worker_lost(p, w, TP_RESULT_PROTOCOL, d, 0);
         return;
     }
-    if (c->until == c->n && c->nmarks <= 1)
+    /* (a remote worker's answers come from its many workers: many marks) */
+    if (c->until == c->n && (c->nmarks <= 1 || p->remote))
         adapt(p, c, w);
     memmove(w->q, w->q + 1, (--w->nq) * sizeof *w->q);
     w->nsent--;
@@ -578,6 +613,8 @@ static int enforce(tp_pool *p)
         next = p->steal_at;
     for (unsigned i = 0; i < p->jobs && p->err == TP_ERR_NONE; i++) {
         struct worker *w = &p->w[i];
+        if (p->remote) /* its far end keeps the time */
+            continue;
         if (w->link.fd >= 0 && w->link.pidfd < 0) {
             /* no pidfd: ask now and then whether it is still there */
             if (tp_link_exited(&w->link))
@@ -674,12 +711,33 @@ unsigned tp_sched_busy(const tp_pool *p)
     return n;
 }
 
+/* Remote workers are there already: their sockets. */
+static int connect_remote(tp_pool *p)
+{
+    for (unsigned i = 0; i < p->jobs; i++) {
+        struct worker *w = &p->w[i];
+        int fd = p->o.remote_fds[i], fl = fcntl(fd, F_GETFL);
+        if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+            return tp_pool_fail(p, TP_ERR_SYSTEM, "remote worker %u: %s",
+                                i + 1, strerror(errno));
+        tp_intake_reset(w);
+        w->link.fd = fd;
+        w->link.pid = 0;
+        w->t_spawn = tp_now_ns();
+    }
+    return 0;
+}
+
 int tp_sched_start(tp_pool *p, char *err, size_t errlen)
 {
     p->spec = (struct tp_worker_spec){p->file, p->task, p->o.init_arg};
     for (unsigned i = 0; i < p->jobs; i++)
         p->w[i].link = (struct tp_link){-1, -1, NULL, -1};
-    for (unsigned i = 0; i < p->jobs; i++)
+    if (p->remote && connect_remote(p) != 0) {
+        snprintf(err, errlen, "%s", p->msg);
+        return p->err;
+    }
+    for (unsigned i = 0; i < p->jobs && !p->remote; i++)
         if (start_worker(p, &p->w[i]) != 0) {
             snprintf(err, errlen, "%s", p->msg);
             return p->err;
@@ -726,6 +784,14 @@ void tp_sched_stop(tp_pool *p)
     int idle = p->err == TP_ERR_NONE || p->err == TP_ERR_HALTED;
     for (unsigned i = 0; i < p->jobs; i++) {
         struct worker *w = &p->w[i];
+        if (p->remote) { /* the far end sees the end and stops */
+            if (w->link.fd >= 0)
+                shutdown(w->link.fd, SHUT_RDWR);
+            w->link.fd = -1;
+            tp_buf_free(&w->fatal);
+            tp_buf_free(&w->fails);
+            continue;
+        }
         if (w->link.pid > 0 && idle && !w->nq &&
             (p->nretired < p->capretired || grow_retired(p) == 0))
             tp_link_retire(&w->link, &p->retired[p->nretired++], GRACE_MS);

@@ -56,6 +56,11 @@ enum tp_frame_type {
 #define TP_REQ_TIMES 1u /* measure each task's time (usec field) */
 #define TP_REQ_DELIM 2u /* delimited records, delimiter in bits 8-15 */
 #define TP_REQ_TEXT 4u  /* TEXT/FAILS answers, terminator in bits 16-23 */
+/* Remote workers (tp_agent_serve): each result record carries, after its
+ * header, u32 pid and u32 attempts (of the worker at the far end), and its
+ * status may be any tp_status. */
+#define TP_REQ_REMOTE 8u
+#define TP_WIRE_RES_REMOTE 8 /* the extra bytes of a remote result record */
 #define TP_WIRE_FAIL_REC 12
 #define TP_REQ_SEQ(f) (((f) >> 24) & 0xffu)
 

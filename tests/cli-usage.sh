@@ -2,7 +2,12 @@
 . "$(dirname "$0")/lib.sh"
 
 run --version
-expect 0 "taskpool $TP_VERSION (plugin ABI 1.0)" ""
+case $TP_MPI_BUILT in
+yes) check "version" "taskpool $TP_VERSION (plugin ABI 1.0, MPI: yes, with Open MPI" \
+         "$(printf '%s' "$out" | sed 's/ [0-9.]*)$//')"
+     check "version status" 0 "$rc" ;;
+*) expect 0 "taskpool $TP_VERSION (plugin ABI 1.0, MPI: no)" "" ;;
+esac
 
 run --help
 check "--help status" 0 "$rc"

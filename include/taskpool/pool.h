@@ -74,6 +74,18 @@ struct tp_pool_options {
     double init_timeout; /* seconds a worker may take to load the plugin
                             and run init, first start or replacement; past
                             it the pool fails with TP_ERR_INIT (0: 30 s) */
+    /* Remote workers (taskpool --mpi): instead of forking workers, use
+     * these nremote connected stream sockets, each served by
+     * tp_agent_serve at its far end, which runs a pool of its own and
+     * enforces timeout, retries and max_tasks there.  The pool then does
+     * not look for the plugin itself; jobs is nremote.  tp_pool_close
+     * shuts them down (their far ends see the end); the caller closes
+     * them.  remote_names
+     * (may be NULL) names each in messages, e.g. "rank 2 (node7)".
+     * Results say which one ran them in tp_result.node. */
+    const int *remote_fds;
+    unsigned nremote;
+    const char *const *remote_names;
 };
 
 enum tp_status {
@@ -97,6 +109,9 @@ struct tp_result {
     uint32_t usec;          /* time in the kernel, if options.measure */
     uint64_t start_ns;      /* when it started (CLOCK_REALTIME), if measured;
                                for a worker that died, when that was seen */
+    unsigned node;          /* with remote workers: which one (from 1, as
+                               in options.remote_fds), worker being a pid
+                               on its machine; else 0 */
 };
 
 struct tp_pool_callbacks {
@@ -185,6 +200,17 @@ TP_API enum tp_error tp_pool_error(const tp_pool *p, const char **msg);
  * ones, and any after that, are killed with their process group), reap
  * them and free everything.  p may be NULL. */
 TP_API void tp_pool_close(tp_pool *p);
+
+/* The far end of a remote worker (options.remote_fds): serve requests
+ * read from fd with a pool of local workers opened with spec and opt (as
+ * tp_pool_open; results are always in order and measured), answering on
+ * fd, until fd reaches its end (then the local pool is closed at once) or
+ * opt->cancel_fd becomes readable.  name prefixes the messages it sends
+ * back ("rank 2 (node7): plugin 'x' not found ...").  Returns 0 after
+ * the end of fd, or the tp_error that stopped it, with a message in err. */
+TP_API int tp_agent_serve(int fd, const char *spec,
+                          const struct tp_pool_options *opt, const char *name,
+                          char *err, size_t errlen);
 
 /* The compiled-in directory of installed plugins. */
 TP_API const char *tp_plugin_dir(void);

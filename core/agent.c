@@ -1,0 +1,223 @@
+/* The far end of a remote worker (taskpool --mpi's node agents): requests
+ * come in on a socket as they would to a worker; a pool of local workers
+ * runs them, with its own timeouts, retries and replacements; the answers
+ * go back in request order, each record saying which local worker ran it
+ * and in how many attempts.  Kernels run in the local workers only. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "buf.h"
+#include "taskpool/pool.h"
+#include "wire.h"
+
+#define QMAX 8 /* requests in flight; the host sends at most DEPTH (2) */
+
+struct req {
+    uint32_t seq, left;
+    int timed;
+};
+
+struct agent {
+    int fd;
+    tp_pool *pool;
+    struct req q[QMAX];
+    unsigned qh, qn;
+    struct tp_buf out; /* the answer being built, for q[qh] */
+    uint32_t nout;
+    int err;           /* errno of a failed write to fd */
+};
+
+static int send_frame(int fd, uint32_t type, uint32_t count, uint32_t flags,
+                      const void *body, size_t len)
+{
+    unsigned char h[TP_WIRE_HDR];
+    tp_wire_put_hdr(h, type, count, flags, len);
+    if (tp_write_all(fd, h, sizeof h) != 0)
+        return -1;
+    return len ? tp_write_all(fd, body, len) : 0;
+}
+
+/* Send what is built for the front request (end: and close it). */
+static int flush(struct agent *a, int end)
+{
+    struct req *f = &a->q[a->qh];
+    if (!a->err &&
+        send_frame(a->fd, TP_FRAME_RESULT, a->nout,
+                   (end ? TP_ANS_END : 0) | (f->seq & 0xffu) << 8, a->out.p,
+                   a->out.len) != 0)
+        a->err = errno ? errno : EIO;
+    a->out.len = 0;
+    a->nout = 0;
+    if (end) {
+        a->qh = (a->qh + 1) % QMAX;
+        a->qn--;
+    }
+    return a->err ? -1 : 0;
+}
+
+static int on_result(void *arg, const struct tp_result *r)
+{
+    struct agent *a = arg;
+    if (!a->qn)
+        return -1; /* a result nobody asked for: cannot happen */
+    struct req *f = &a->q[a->qh];
+    size_t h = tp_wire_res_hdr(f->timed);
+    size_t need = h + TP_WIRE_RES_REMOTE + r->len;
+    if (a->nout && a->out.len + need > TP_WIRE_MAX_BODY && flush(a, 0) != 0)
+        return -1;
+    if (tp_buf_reserve(&a->out, need) != 0)
+        return -1;
+    char *d = a->out.p + a->out.len;
+    tp_wire_put_res(d, (uint32_t)r->len, (uint32_t)r->status, r->usec,
+                    r->start_ns, f->timed);
+    tp_put32(d + h, (uint32_t)r->worker);
+    tp_put32(d + h + 4, r->attempts);
+    if (r->len)
+        memcpy(d + h + TP_WIRE_RES_REMOTE, r->data, r->len);
+    a->out.len += need;
+    a->nout++;
+    return --f->left == 0 ? flush(a, 1) : 0;
+}
+
+/* Before the pool waits: what is answered goes out, so that the host
+ * hears of finished inputs as they finish. */
+static int on_idle(void *arg)
+{
+    struct agent *a = arg;
+    return a->qn && a->nout ? flush(a, 0) : 0;
+}
+
+/* Wait until fd has something (running the pool meanwhile).  0, or -1
+ * when the pool stopped or cancel_fd became readable. */
+static int wait_input(struct agent *a, int cancel_fd)
+{
+    if (tp_pool_wait_fd(a->pool, a->fd) != 0)
+        return -1;
+    struct pollfd f[2] = {{a->fd, POLLIN, 0}, {cancel_fd, POLLIN, 0}};
+    for (;;) {
+        int r = poll(f, cancel_fd > 0 ? 2 : 1, -1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 || (cancel_fd > 0 && f[1].revents))
+            return -1;
+        return 0;
+    }
+}
+
+/* One request: its records into the pool.  0, or -1 (message in err). */
+static int take_request(struct agent *a, const struct tp_frame *fr,
+                        const char *body, char *err, size_t errlen)
+{
+    if (fr->type != TP_FRAME_REQUEST || a->qn == QMAX) {
+        snprintf(err, errlen, "unexpected frame of type %u from the host",
+                 (unsigned)fr->type);
+        return -1;
+    }
+    struct req *q = &a->q[(a->qh + a->qn++) % QMAX];
+    *q = (struct req){TP_REQ_SEQ(fr->flags), fr->count,
+                      (fr->flags & TP_REQ_TIMES) != 0};
+    if (!fr->count)
+        return a->qn == 1 ? flush(a, 1) : 0;
+    int delim = fr->flags & TP_REQ_DELIM ? (int)((fr->flags >> 8) & 0xffu)
+                                         : -1;
+    size_t pos = 0;
+    const char *rec;
+    uint32_t len, n = 0;
+    int m;
+    while ((m = tp_wire_next_rec(body, (size_t)fr->len, &pos, &rec, &len,
+                                 delim)) == 1 && n < fr->count) {
+        if (tp_pool_feed(a->pool, rec, len) != 0)
+            return -1;
+        n++;
+    }
+    if (m < 0 || n != fr->count) {
+        snprintf(err, errlen, "malformed request from the host");
+        return -1;
+    }
+    return 0;
+}
+
+/* Serve until the end of fd.  0, or -1 with err set. */
+static int serve(struct agent *a, int cancel_fd, char *err, size_t errlen)
+{
+    struct tp_buf body = {0};
+    int r = 0;
+    for (;;) {
+        unsigned char h[TP_WIRE_HDR];
+        struct tp_frame fr;
+        if (wait_input(a, cancel_fd) != 0) {
+            r = -1;
+            break;
+        }
+        int got = tp_read_all(a->fd, h, sizeof h);
+        if (got == 0)
+            break; /* the host is done (or gone) */
+        if (got < 0 || tp_wire_get_hdr(h, &fr, err, errlen) != 0 ||
+            tp_buf_reserve(&body, (size_t)fr.len) != 0 ||
+            (fr.len && tp_read_all(a->fd, body.p, (size_t)fr.len) != 1)) {
+            if (got < 0 || !*err)
+                snprintf(err, errlen, "reading from the host: %s",
+                         strerror(errno ? errno : EPIPE));
+            r = -1;
+            break;
+        }
+        if (take_request(a, &fr, body.p, err, errlen) != 0) {
+            r = -1;
+            break;
+        }
+    }
+    tp_buf_free(&body);
+    return r;
+}
+
+int tp_agent_serve(int fd, const char *spec, const struct tp_pool_options *opt,
+                   const char *name, char *err, size_t errlen)
+{
+    struct agent a = {.fd = fd};
+    struct tp_pool_options o = *opt;
+    struct tp_pool_callbacks cb = {.result = on_result, .idle = on_idle,
+                                   .arg = &a};
+    char why[4096];
+    o.unordered = 0; /* answers go back in request order */
+    o.halt = TP_HALT_NEVER; /* the host decides */
+    o.expected = 0;
+    o.measure = 1;
+    o.text_results = 0;
+    o.remote_fds = NULL;
+    o.nremote = 0;
+    *err = '\0';
+    int e = tp_pool_open(&a.pool, spec, &o, &cb, why, sizeof why);
+    if (e != TP_ERR_NONE) {
+        snprintf(err, errlen, "%s: %s", name, why);
+        uint32_t kind = e == TP_ERR_LOAD || e == TP_ERR_USAGE
+                            ? TP_FATAL_LOAD : TP_FATAL_INIT;
+        send_frame(fd, TP_FRAME_FATAL, kind, 0, err, strlen(err));
+        return e;
+    }
+    if (send_frame(fd, TP_FRAME_READY, 0, 0, NULL, 0) != 0) {
+        snprintf(err, errlen, "%s: writing to the host: %s", name,
+                 strerror(errno));
+        tp_pool_close(a.pool);
+        return TP_ERR_SYSTEM;
+    }
+    int r = serve(&a, o.cancel_fd, err, errlen);
+    const char *msg = NULL;
+    e = r == 0 ? TP_ERR_NONE : tp_pool_error(a.pool, &msg);
+    if (r != 0 && e == TP_ERR_NONE)
+        e = TP_ERR_SYSTEM; /* the host's stream, err says how */
+    else if (r != 0 && msg)
+        snprintf(err, errlen, "%s", msg);
+    if (r != 0 && *err && e != TP_ERR_CANCELLED) {
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s: %s", name, err);
+        snprintf(err, errlen, "%s", tmp);
+        send_frame(fd, TP_FRAME_FATAL, TP_FATAL_LATER, 0, tmp, strlen(tmp));
+    }
+    tp_pool_close(a.pool);
+    tp_buf_free(&a.out);
+    return e;
+}

@@ -1,0 +1,325 @@
+/* taskpool-mpi: the MPI side of taskpool --mpi, one per rank.
+ *
+ * mpirun starts `taskpool --mpi ...`; before anything touches MPI that
+ * process forks the taskpool that does the work (the host on rank 0, a
+ * node agent elsewhere) and execs this bridge, which is then the MPI rank.
+ * So no process forks after MPI_Init, and no kernel ever runs in a process
+ * that called it.  The bridge only moves bytes: between a socket per peer
+ * (shared with its taskpool) and MPI messages to that peer's bridge, with
+ * back-pressure (one message in flight each way per peer), and says when
+ * a side has ended.  It waits without spinning: MPI is polled between
+ * sleeps that grow from 20 us to 2 ms while nothing moves.
+ *
+ *   taskpool-mpi CTL_FD CHILD_PID   (run by taskpool only)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <mpi.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mpi_role.h"
+
+#define CAP (256u << 10) /* bytes per message */
+#define TAG_DATA 1
+#define TAG_EOF 2
+#define NAME_LEN 320
+#define SLEEP_MIN_NS 20000
+#define SLEEP_MAX_NS 2000000
+
+struct peer {
+    int rank, fd;
+    /* socket -> MPI */
+    char *sbuf;
+    MPI_Request sreq;
+    int sending, rd_eof, eof_sent;
+    /* MPI -> socket */
+    char *rbuf;
+    MPI_Request rreq;
+    int posted, got_eof;
+    size_t rlen, roff;
+};
+
+static volatile sig_atomic_t pending_sig;
+
+static void on_signal(int sig) { pending_sig = sig; }
+
+static void die(const char *what)
+{
+    fprintf(stderr, "taskpool-mpi: %s: %s\n", what, strerror(errno));
+    MPI_Abort(MPI_COMM_WORLD, 3);
+    exit(3);
+}
+
+static int send_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int send_fds(int ctl, const int *fds, int n)
+{
+    for (int i = 0; i < n; i += TP_MPI_FDS_PER_MSG) {
+        int k = n - i < TP_MPI_FDS_PER_MSG ? n - i : TP_MPI_FDS_PER_MSG;
+        char byte = 0, cbuf[CMSG_SPACE(TP_MPI_FDS_PER_MSG * sizeof(int))];
+        struct iovec iov = {&byte, 1};
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1,
+                           .msg_control = cbuf,
+                           .msg_controllen = CMSG_SPACE(k * sizeof(int))};
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(k * sizeof(int));
+        memcpy(CMSG_DATA(c), fds + i, k * sizeof(int));
+        ssize_t r;
+        while ((r = sendmsg(ctl, &m, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+            ;
+        if (r != 1)
+            return -1;
+    }
+    return 0;
+}
+
+/* Every rank's name, "rank N (HOST)", NAME_LEN bytes each. */
+static char *gather_names(int rank, int size)
+{
+    char host[MPI_MAX_PROCESSOR_NAME], mine[NAME_LEN];
+    int len = 0;
+    if (MPI_Get_processor_name(host, &len) != MPI_SUCCESS)
+        snprintf(host, sizeof host, "?");
+    snprintf(mine, sizeof mine, "rank %d (%s)", rank, host);
+    char *all = calloc((size_t)size, NAME_LEN);
+    if (!all || MPI_Allgather(mine, NAME_LEN, MPI_CHAR, all, NAME_LEN,
+                              MPI_CHAR, MPI_COMM_WORLD) != MPI_SUCCESS)
+        die("gathering host names");
+    return all;
+}
+
+/* Tell the child who it is and give it its sockets; keep our ends. */
+static int hello(int ctl, int rank, int size, struct peer *peers, int n)
+{
+    char *names = gather_names(rank, size);
+    size_t nl = 0;
+    for (int i = 0; i < size; i++)
+        nl += strlen(names + (size_t)i * NAME_LEN) + 1;
+    char *blob = malloc(nl + 1), *d = blob;
+    int *theirs = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    if (!blob || !theirs)
+        die("memory");
+    for (int i = 0; i < size; i++) {
+        size_t l = strlen(names + (size_t)i * NAME_LEN) + 1;
+        memcpy(d, names + (size_t)i * NAME_LEN, l);
+        d += l;
+    }
+    for (int i = 0; i < n; i++) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+            die("socketpair");
+        peers[i].fd = sv[0];
+        theirs[i] = sv[1];
+        fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+    }
+    struct tp_mpi_hello h = {TP_MPI_MAGIC, rank, size, n, (uint32_t)nl, ""};
+    int vl = 0;
+    MPI_Get_library_version(h.mpi_version, &vl);
+    h.mpi_version[sizeof h.mpi_version - 1] = '\0';
+    char *nlp = strchr(h.mpi_version, ',');
+    if (nlp)
+        *nlp = '\0';
+    int r = send_all(ctl, &h, sizeof h) == 0 && send_all(ctl, blob, nl) == 0 &&
+                    send_fds(ctl, theirs, n) == 0
+                ? 0
+                : -1;
+    for (int i = 0; i < n; i++)
+        close(theirs[i]);
+    free(theirs);
+    free(blob);
+    free(names);
+    return r;
+}
+
+/* Socket -> MPI.  Returns 1 if anything moved. */
+static int pump_out(struct peer *p)
+{
+    int moved = 0, done = 0;
+    if (p->sending) {
+        MPI_Test(&p->sreq, &done, MPI_STATUS_IGNORE);
+        if (!done)
+            return 0;
+        p->sending = 0;
+        moved = 1;
+        if (p->rd_eof)
+            p->eof_sent = 1;
+    }
+    if (p->rd_eof)
+        return moved;
+    ssize_t n = read(p->fd, p->sbuf, CAP);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return moved;
+    if (n <= 0) { /* its end (or an error): the peer hears of it */
+        p->rd_eof = 1;
+        MPI_Isend(NULL, 0, MPI_BYTE, p->rank, TAG_EOF, MPI_COMM_WORLD,
+                  &p->sreq);
+    } else {
+        MPI_Isend(p->sbuf, (int)n, MPI_BYTE, p->rank, TAG_DATA,
+                  MPI_COMM_WORLD, &p->sreq);
+    }
+    p->sending = 1;
+    return 1;
+}
+
+/* MPI -> socket.  Returns 1 if anything moved. */
+static int pump_in(struct peer *p)
+{
+    int moved = 0;
+    while (!p->got_eof) {
+        if (p->roff < p->rlen) {
+            ssize_t w = send(p->fd, p->rbuf + p->roff, p->rlen - p->roff,
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (w < 0 && (errno == EAGAIN || errno == EINTR))
+                return moved;
+            /* the child is gone: what it was sent goes nowhere */
+            p->roff = w < 0 ? p->rlen : p->roff + (size_t)w;
+            moved = 1;
+            continue;
+        }
+        if (!p->posted) {
+            MPI_Irecv(p->rbuf, CAP, MPI_BYTE, p->rank, MPI_ANY_TAG,
+                      MPI_COMM_WORLD, &p->rreq);
+            p->posted = 1;
+        }
+        int done = 0, count = 0;
+        MPI_Status st;
+        MPI_Test(&p->rreq, &done, &st);
+        if (!done)
+            return moved;
+        p->posted = 0;
+        moved = 1;
+        if (st.MPI_TAG == TAG_EOF) {
+            p->got_eof = 1;
+            shutdown(p->fd, SHUT_WR);
+            return 1;
+        }
+        MPI_Get_count(&st, MPI_BYTE, &count);
+        p->rlen = (size_t)count;
+        p->roff = 0;
+    }
+    return moved;
+}
+
+static void sleep_on(struct peer *peers, int n, int pidfd, long ns)
+{
+    struct pollfd f[n + 1];
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        short ev = (short)((!peers[i].sending && !peers[i].rd_eof ? POLLIN
+                                                                   : 0) |
+                           (peers[i].roff < peers[i].rlen ? POLLOUT : 0));
+        f[k++] = (struct pollfd){ev ? peers[i].fd : -1, ev, 0};
+    }
+    f[k++] = (struct pollfd){pidfd, POLLIN, 0};
+    struct timespec t = {0, ns};
+    ppoll(f, (nfds_t)k, &t, NULL);
+}
+
+static int child_status(pid_t child, int *status)
+{
+    int st;
+    pid_t r = waitpid(child, &st, WNOHANG);
+    if (r != child)
+        return 0;
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return 1;
+}
+
+/* Move bytes until the child has exited and every peer has ended both
+ * ways; forward signals to the child meanwhile.  Its exit status. */
+static int bridge(struct peer *peers, int n, pid_t child)
+{
+    int pidfd = (int)syscall(SYS_pidfd_open, child, 0), status = 0, gone = 0;
+    long ns = SLEEP_MIN_NS;
+    for (;;) {
+        if (pending_sig) {
+            kill(child, pending_sig);
+            pending_sig = 0;
+        }
+        int moved = 0, open = 0;
+        for (int i = 0; i < n; i++) {
+            moved |= pump_out(&peers[i]);
+            moved |= pump_in(&peers[i]);
+            open += !(peers[i].eof_sent && peers[i].got_eof);
+        }
+        if (!gone && (gone = child_status(child, &status)))
+            moved = 1;
+        if (gone && !open)
+            break;
+        ns = moved ? SLEEP_MIN_NS : ns * 2 > SLEEP_MAX_NS ? SLEEP_MAX_NS
+                                                          : ns * 2;
+        if (!moved)
+            sleep_on(peers, n, gone ? -1 : pidfd, ns);
+    }
+    if (pidfd >= 0)
+        close(pidfd);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "taskpool-mpi: run by taskpool --mpi only\n");
+        return 2;
+    }
+    int ctl = atoi(argv[1]);
+    pid_t child = (pid_t)atol(argv[2]);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int provided;
+    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_SINGLE, &provided) !=
+        MPI_SUCCESS) {
+        fprintf(stderr, "taskpool-mpi: MPI_Init failed\n");
+        kill(child, SIGTERM);
+        return 3;
+    }
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int n = size < 2 ? 0 : rank == 0 ? size - 1 : 1;
+    struct peer *peers = calloc((size_t)(n ? n : 1), sizeof *peers);
+    if (!peers)
+        die("memory");
+    for (int i = 0; i < n; i++) {
+        peers[i].rank = rank == 0 ? i + 1 : 0;
+        peers[i].sbuf = malloc(CAP);
+        peers[i].rbuf = malloc(CAP);
+        if (!peers[i].sbuf || !peers[i].rbuf)
+            die("memory");
+    }
+    if (hello(ctl, rank, size, peers, n) != 0)
+        kill(child, SIGTERM); /* it could not be told: it must not wait */
+    close(ctl);
+    int status = bridge(peers, n, child);
+    MPI_Finalize();
+    return status;
+}

@@ -1,0 +1,166 @@
+/* taskpool --mpi, this side: split the rank mpirun started into the MPI
+ * bridge (taskpool-mpi, exec'd by this process, so it keeps the rank's
+ * pid) and the taskpool that works (a child forked before MPI exists in
+ * the process).  The child learns its rank and gets its sockets from the
+ * bridge (mpi_role.h). */
+#include "mpi_split.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "mpi_role.h"
+
+/* Was this process started by an MPI launcher? */
+static int launched(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK",
+                                       "PMI_RANK", "PMI_SIZE"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        if (getenv(vars[i]))
+            return 1;
+    return 0;
+}
+
+const char *tp_mpi_bridge_path(void)
+{
+    const char *env = getenv("TASKPOOL_MPI_BRIDGE");
+    if (env && *env)
+        return env;
+    return TP_MPI_BRIDGE[0] ? TP_MPI_BRIDGE : NULL;
+}
+
+static int read_full(int fd, void *p, size_t n)
+{
+    char *c = p;
+    while (n) {
+        ssize_t r = read(fd, c, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        c += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static int recv_fds(int ctl, int *fds, int n)
+{
+    for (int i = 0; i < n;) {
+        char byte, cbuf[CMSG_SPACE(TP_MPI_FDS_PER_MSG * sizeof(int))];
+        struct iovec iov = {&byte, 1};
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1,
+                           .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+        ssize_t r;
+        while ((r = recvmsg(ctl, &m, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+            ;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        if (r != 1 || !c || c->cmsg_type != SCM_RIGHTS)
+            return -1;
+        int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        if (k < 1 || k > n - i)
+            return -1;
+        memcpy(fds + i, CMSG_DATA(c), (size_t)k * sizeof(int));
+        i += k;
+    }
+    return 0;
+}
+
+/* In the child: wait for the bridge's hello.  0 or -1. */
+static int get_role(int ctl, struct tp_mpi_role *r)
+{
+    struct tp_mpi_hello h;
+    if (read_full(ctl, &h, sizeof h) != 0 || h.magic != TP_MPI_MAGIC ||
+        h.size < 1 || h.rank < 0 || h.rank >= h.size || h.nfds < 0 ||
+        h.nfds >= h.size || h.names_len > (1u << 24))
+        return -1;
+    r->rank = h.rank;
+    r->size = h.size;
+    r->nfds = h.nfds;
+    h.mpi_version[sizeof h.mpi_version - 1] = '\0';
+    snprintf(r->version, sizeof r->version, "%s", h.mpi_version);
+    r->blob = malloc(h.names_len + 1);
+    r->names = calloc((size_t)h.size + 1, sizeof *r->names);
+    r->fds = calloc((size_t)h.nfds + 1, sizeof *r->fds);
+    if (!r->blob || !r->names || !r->fds ||
+        read_full(ctl, r->blob, h.names_len) != 0)
+        return -1;
+    r->blob[h.names_len] = '\0';
+    char *s = r->blob;
+    for (int i = 0; i < h.size; i++) {
+        if (s >= r->blob + h.names_len)
+            return -1;
+        r->names[i] = s;
+        s += strlen(s) + 1;
+    }
+    return recv_fds(ctl, r->fds, h.nfds);
+}
+
+int tp_mpi_start(struct tp_mpi_role *role, char *err, size_t errlen)
+{
+    memset(role, 0, sizeof *role);
+    const char *bridge = tp_mpi_bridge_path();
+    if (!bridge) {
+        snprintf(err, errlen, "--mpi: this taskpool was built without MPI "
+                 "(configure --with-mpi, with Open MPI's libopenmpi-dev)");
+        return -1;
+    }
+    if (!launched()) {
+        snprintf(err, errlen, "--mpi: not started by an MPI launcher; run "
+                 "it as: mpirun -n 3 taskpool --mpi [OPTION]... PLUGIN:TASK");
+        return -1;
+    }
+    if (access(bridge, X_OK) != 0) {
+        snprintf(err, errlen, "--mpi: %s: %s", bridge, strerror(errno));
+        return -1;
+    }
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        snprintf(err, errlen, "--mpi: socketpair: %s", strerror(errno));
+        return -1;
+    }
+    pid_t rank_pid = getpid(), child = fork();
+    if (child < 0) {
+        snprintf(err, errlen, "--mpi: fork: %s", strerror(errno));
+        return -1;
+    }
+    if (child > 0) { /* this process becomes the rank's bridge */
+        char fd[16], pid[16];
+        close(sv[1]);
+        if (fcntl(sv[0], F_SETFD, 0) != 0)
+            _exit(3);
+        snprintf(fd, sizeof fd, "%d", sv[0]);
+        snprintf(pid, sizeof pid, "%ld", (long)child);
+        execl(bridge, bridge, fd, pid, (char *)NULL);
+        fprintf(stderr, "taskpool: --mpi: %s: %s\n", bridge, strerror(errno));
+        kill(child, SIGTERM);
+        _exit(2);
+    }
+    close(sv[0]);
+    /* the bridge holds the rank: if it goes, so does this process */
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != rank_pid)
+        _exit(3);
+    int r = get_role(sv[1], role);
+    close(sv[1]);
+    if (r != 0)
+        snprintf(err, errlen, "--mpi: no word from the MPI bridge (did "
+                 "MPI_Init fail?)");
+    return r;
+}
+
+void tp_mpi_free(struct tp_mpi_role *role)
+{
+    for (int i = 0; role->fds && i < role->nfds; i++)
+        close(role->fds[i]);
+    free(role->fds);
+    free(role->names);
+    free(role->blob);
+    memset(role, 0, sizeof *role);
+}

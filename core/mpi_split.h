@@ -1,0 +1,26 @@
+/* taskpool --mpi: become one rank's worker process (mpi_split.c). */
+#ifndef TP_MPI_SPLIT_H
+#define TP_MPI_SPLIT_H
+
+#include <stddef.h>
+
+struct tp_mpi_role {
+    int rank, size;
+    int *fds, nfds;  /* rank 0: a socket per other rank; else one */
+    char **names;    /* "rank N (HOST)" for every rank */
+    char *blob;
+    char version[64]; /* the MPI library, e.g. "Open MPI v4.1.4" */
+};
+
+/* The MPI bridge program, or NULL if built without MPI. */
+const char *tp_mpi_bridge_path(void);
+
+/* Split this process: it execs the MPI bridge, and a child forked before
+ * that returns here with its role.  0, or -1 with a message in err (not
+ * started by an MPI launcher, built without MPI, the bridge failed). */
+int tp_mpi_start(struct tp_mpi_role *role, char *err, size_t errlen);
+
+/* Close the sockets and free. */
+void tp_mpi_free(struct tp_mpi_role *role);
+
+#endif
