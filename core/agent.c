@@ -28,6 +28,11 @@ struct agent {
     unsigned qh, qn;
     struct tp_buf out; /* the answer being built, for q[qh] */
     uint32_t nout;
+    /* text mode: outputs travel as TEXT, failures as FAILS entries */
+    int text;
+    struct tp_buf fails;
+    uint32_t nfails;
+    char term;
     int err;           /* errno of a failed write to fd */
 };
 
@@ -45,18 +50,83 @@ static int send_frame(int fd, uint32_t type, uint32_t count, uint32_t flags,
 static int flush(struct agent *a, int end)
 {
     struct req *f = &a->q[a->qh];
+    uint32_t seq = (f->seq & 0xffu) << 8;
+    if (!a->err && a->nfails &&
+        send_frame(a->fd, TP_FRAME_FAILS, a->nfails, seq, a->fails.p,
+                   a->fails.len) != 0)
+        a->err = errno ? errno : EIO;
     if (!a->err &&
-        send_frame(a->fd, TP_FRAME_RESULT, a->nout,
-                   (end ? TP_ANS_END : 0) | (f->seq & 0xffu) << 8, a->out.p,
-                   a->out.len) != 0)
+        send_frame(a->fd, a->text ? TP_FRAME_TEXT : TP_FRAME_RESULT, a->nout,
+                   (end ? TP_ANS_END : 0) | seq, a->out.p, a->out.len) != 0)
         a->err = errno ? errno : EIO;
     a->out.len = 0;
     a->nout = 0;
+    a->fails.len = 0;
+    a->nfails = 0;
     if (end) {
         a->qh = (a->qh + 1) % QMAX;
         a->qn--;
     }
     return a->err ? -1 : 0;
+}
+
+/* Text mode: an input that did not succeed, as a FAILS entry at its place
+ * in the text. */
+static int text_fail(struct agent *a, struct req *f, const struct tp_result *r)
+{
+    size_t need = TP_WIRE_FAIL_REC + TP_WIRE_FAIL_REMOTE + r->len;
+    if (a->nout && a->fails.len + need > TP_WIRE_MAX_BODY && flush(a, 0) != 0)
+        return -1;
+    if (tp_buf_reserve(&a->fails, need) != 0)
+        return -1;
+    char *d = a->fails.p + a->fails.len;
+    uint32_t v[6] = {a->nout, (uint32_t)a->out.len, (uint32_t)r->len,
+                     (uint32_t)r->status, (uint32_t)r->worker, r->attempts};
+    for (int i = 0; i < 6; i++)
+        tp_put32(d + 4 * i, v[i]);
+    if (r->len)
+        memcpy(d + 24, r->data, r->len);
+    a->fails.len += need;
+    a->nfails++;
+    a->nout++;
+    return --f->left == 0 ? flush(a, 1) : 0;
+}
+
+/* Text mode: the outputs of n inputs that succeeded, each ended by the
+ * terminator; they belong to the front request (the local pool's chunks
+ * never span two requests: see serve). */
+static int on_text(void *arg, const char *data, size_t len, uint64_t n)
+{
+    struct agent *a = arg;
+    struct req *f = &a->q[a->qh];
+    if (!a->qn || n > f->left)
+        return -1;
+    if (a->nout && a->out.len + len > TP_WIRE_MAX_BODY && flush(a, 0) != 0)
+        return -1;
+    /* a span larger than a frame can only come from huge outputs: it
+     * goes out in several frames, cut after a terminator */
+    while (len > TP_WIRE_MAX_BODY) {
+        const char *cut = memrchr(data, a->term, TP_WIRE_MAX_BODY);
+        size_t k = cut ? (size_t)(cut - data) + 1 : TP_WIRE_MAX_BODY;
+        if (tp_buf_reserve(&a->out, k) != 0)
+            return -1;
+        memcpy(a->out.p, data, k);
+        a->out.len = k;
+        a->nout = 1;
+        f->left--;
+        n--;
+        if (flush(a, f->left == 0) != 0)
+            return -1;
+        data += k;
+        len -= k;
+    }
+    if (tp_buf_reserve(&a->out, len) != 0)
+        return -1;
+    memcpy(a->out.p + a->out.len, data, len);
+    a->out.len += len;
+    a->nout += (uint32_t)n;
+    f->left -= (uint32_t)n;
+    return f->left == 0 && n ? flush(a, 1) : 0;
 }
 
 static int on_result(void *arg, const struct tp_result *r)
@@ -65,6 +135,8 @@ static int on_result(void *arg, const struct tp_result *r)
     if (!a->qn)
         return -1; /* a result nobody asked for: cannot happen */
     struct req *f = &a->q[a->qh];
+    if (a->text)
+        return text_fail(a, f, r);
     size_t h = tp_wire_res_hdr(f->timed);
     size_t need = h + TP_WIRE_RES_REMOTE + r->len;
     if (a->nout && a->out.len + need > TP_WIRE_MAX_BODY && flush(a, 0) != 0)
@@ -108,6 +180,23 @@ static int wait_input(struct agent *a, int cancel_fd)
     }
 }
 
+/* A request of delimited records, checked and fed at once. */
+static int feed_delimited(struct agent *a, const struct tp_frame *fr,
+                          const char *body, char delim, char *err,
+                          size_t errlen)
+{
+    size_t len = (size_t)fr->len;
+    uint32_t n = 0;
+    for (const char *p = body, *e = body + len;
+         p < e && (p = memchr(p, delim, (size_t)(e - p))); p++)
+        n++;
+    if (n != fr->count || (len && body[len - 1] != delim)) {
+        snprintf(err, errlen, "malformed request from the host");
+        return -1;
+    }
+    return tp_pool_feed_records(a->pool, body, len, delim);
+}
+
 /* One request: its records into the pool.  0, or -1 (message in err). */
 static int take_request(struct agent *a, const struct tp_frame *fr,
                         const char *body, char *err, size_t errlen)
@@ -117,6 +206,14 @@ static int take_request(struct agent *a, const struct tp_frame *fr,
                  (unsigned)fr->type);
         return -1;
     }
+    int text = (fr->flags & TP_REQ_TEXT) != 0;
+    if (text != a->text ||
+        (text && (char)((fr->flags >> 16) & 0xffu) != a->term)) {
+        snprintf(err, errlen, "the host asks for %s output: this rank was "
+                 "started with other output options than rank 0",
+                 text ? "text" : "per-record");
+        return -1;
+    }
     struct req *q = &a->q[(a->qh + a->qn++) % QMAX];
     *q = (struct req){TP_REQ_SEQ(fr->flags), fr->count,
                       (fr->flags & TP_REQ_TIMES) != 0};
@@ -124,6 +221,8 @@ static int take_request(struct agent *a, const struct tp_frame *fr,
         return a->qn == 1 ? flush(a, 1) : 0;
     int delim = fr->flags & TP_REQ_DELIM ? (int)((fr->flags >> 8) & 0xffu)
                                          : -1;
+    if (delim >= 0) /* records as read from a file: fed in bulk */
+        return feed_delimited(a, fr, body, (char)delim, err, errlen);
     size_t pos = 0;
     const char *rec;
     uint32_t len, n = 0;
@@ -185,8 +284,11 @@ int tp_agent_serve(int fd, const char *spec, const struct tp_pool_options *opt,
     o.unordered = 0; /* answers go back in request order */
     o.halt = TP_HALT_NEVER; /* the host decides */
     o.expected = 0;
-    o.measure = 1;
-    o.text_results = 0;
+    o.measure = !o.text_results;
+    a.text = o.text_results;
+    a.term = o.text_term;
+    if (a.text)
+        cb.text = on_text;
     o.remote_fds = NULL;
     o.nremote = 0;
     *err = '\0';
@@ -219,5 +321,6 @@ int tp_agent_serve(int fd, const char *spec, const struct tp_pool_options *opt,
     }
     tp_pool_close(a.pool);
     tp_buf_free(&a.out);
+    tp_buf_free(&a.fails);
     return e;
 }

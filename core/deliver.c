@@ -132,6 +132,7 @@ static void complete_text(tp_pool *p, struct chunk *c)
             .len = f.len,
             .worker = f.pid,
             .attempts = f.attempts,
+            .node = c->node,
         };
         c->fin_fail += sizeof f + f.len;
         p->completed += f.index + 1 - c->fin;

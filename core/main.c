@@ -398,6 +398,17 @@ static int on_finished(void *arg, const struct tp_result *r)
     return s->logging && s->jl.err ? -1 : 0;
 }
 
+/* What the output needs of the pool (the same on every rank of --mpi). */
+static void pool_output_options(struct cli *cl)
+{
+    cl->opt.measure = cl->jsonl || cl->joblog;
+    cl->opt.cancel_fd = sig_pipe[0];
+    /* plain text output: successful results travel in bulk */
+    cl->opt.text_results = !cl->jsonl && !cl->tag && !cl->joblog &&
+                           cl->opt.timeout_pct == 0;
+    cl->opt.text_term = cl->print0 ? '\0' : '\n';
+}
+
 /* The output, the joblog and the pool's options for them.  0, or an exit
  * status after a message. */
 static int setup_output(struct cli *cl, struct sink *s)
@@ -426,12 +437,7 @@ static int setup_output(struct cli *cl, struct sink *s)
     o->progress = cl->progress;
     o->progress_tty = cl->progress && isatty(2);
     o->total = (uint64_t)cl->nargs;
-    cl->opt.measure = cl->jsonl || s->logging;
-    cl->opt.cancel_fd = sig_pipe[0];
-    /* plain text output: successful results travel in bulk */
-    cl->opt.text_results = !cl->jsonl && !cl->tag && !s->logging &&
-                           cl->opt.timeout_pct == 0 && !cl->mpi;
-    cl->opt.text_term = o->term;
+    pool_output_options(cl);
     return 0;
 }
 
@@ -571,7 +577,7 @@ static int run(struct cli *cl, int fd)
 static int serve_rank(struct cli *cl, const struct tp_mpi_role *role)
 {
     char err[4096];
-    cl->opt.cancel_fd = sig_pipe[0];
+    pool_output_options(cl);
     int e = tp_agent_serve(role->fds[0], cl->spec, &cl->opt,
                            role->names[role->rank], err, sizeof err);
     if (got_signal)

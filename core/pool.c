@@ -13,6 +13,9 @@ _Static_assert(TP_RECORD_MAX == TP_POOL_RECORD_MAX, "pool.h states the limit");
 
 #define MAX_CHUNK 8192           /* records per chunk (measured: see bench/README.md) */
 #define CHUNK_BYTES (256u << 10) /* a chunk is sealed past this much input */
+/* Remote workers answer a request after a round trip through MPI and the
+ * far end's own pool: requests 8 times larger keep them busy */
+#define REMOTE_SCALE 8
 #define MAX_SLOTS 256  /* chunks in flight at most, when they are small */
 #define SMALL_BYTES 512 /* a small chunk's buffers start at this size */
 
@@ -57,7 +60,7 @@ static int room(const tp_pool *p)
     for (unsigned i = 0; i < p->nslots; i++)
         if (p->c[i].state != C_FREE)
             held += p->c[i].in.cap + p->c[i].out.cap;
-    return held + 2 * SMALL_BYTES <= (size_t)p->window * (CHUNK_BYTES + 4096);
+    return held + 2 * SMALL_BYTES <= (size_t)p->window * (p->chunk_bytes + 4096);
 }
 
 /* Make sure a chunk of the given body form is being filled. */
@@ -76,7 +79,7 @@ static int filling(tp_pool *p, int delim)
     /* a slot's buffers are sized once, not grown record by record: fewer
      * copies, and memory that does not creep with the input; chunks of a
      * few records (slow kernels) start small */
-    size_t want = p->target >= 64 ? CHUNK_BYTES + 4096 : SMALL_BYTES;
+    size_t want = p->target >= 64 ? p->chunk_bytes + 4096 : SMALL_BYTES;
     if ((c->in.cap < want && tp_buf_reserve(&c->in, want) != 0) ||
         (c->out.cap < want && tp_buf_reserve(&c->out, want) != 0))
         return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
@@ -115,7 +118,7 @@ int tp_pool_feed(tp_pool *p, const void *rec, size_t len)
     c->in.len += TP_WIRE_REQ_REC + len;
     c->n++;
     p->next_index++;
-    if (c->n >= p->target || c->in.len >= CHUNK_BYTES)
+    if (c->n >= p->target || c->in.len >= p->chunk_bytes)
         seal(p);
     return 0;
 }
@@ -131,7 +134,8 @@ int tp_pool_feed_records(tp_pool *p, const void *buf, size_t len, char delim)
         /* as many whole records as the chunk takes, counted in one pass
          * over the bytes (cheaper than a memchr per short record), then
          * copied at once */
-        size_t budget = c->in.len < CHUNK_BYTES ? CHUNK_BYTES - c->in.len : 0;
+        size_t budget = c->in.len < p->chunk_bytes ? p->chunk_bytes - c->in.len
+                                                   : 0;
         size_t lim = len < budget ? len : budget, take = 0, from = 0;
         uint32_t k = 0, room = p->target > c->n ? p->target - c->n : 0;
         size_t i = 0;
@@ -183,7 +187,7 @@ int tp_pool_feed_records(tp_pool *p, const void *buf, size_t len, char delim)
             b += take;
             len -= take;
         }
-        if (!k || c->n >= p->target || c->in.len >= CHUNK_BYTES)
+        if (!k || c->n >= p->target || c->in.len >= p->chunk_bytes)
             seal(p);
     }
     return 0;
@@ -327,10 +331,8 @@ int tp_pool_open(tp_pool **out, const char *spec,
         return TP_ERR_USAGE;
     }
     p->remote = p->o.nremote > 0;
-    if (p->remote && (p->o.text_results || !p->o.remote_fds)) {
-        snprintf(err, errlen, p->o.text_results
-                 ? "text_results is not available with remote workers"
-                 : "nremote without remote_fds");
+    if (p->remote && !p->o.remote_fds) {
+        snprintf(err, errlen, "nremote without remote_fds");
         free(p);
         return TP_ERR_USAGE;
     }
@@ -348,7 +350,8 @@ int tp_pool_open(tp_pool **out, const char *spec,
      * taken back from a worker (when none is spare, nothing is) */
     p->window = p->jobs * (DEPTH + 1) + 1;
     p->nslots = (p->window > MAX_SLOTS ? p->window : MAX_SLOTS) + p->jobs;
-    p->cap = MAX_CHUNK;
+    p->cap = MAX_CHUNK * (p->remote ? REMOTE_SCALE : 1);
+    p->chunk_bytes = CHUNK_BYTES * (p->remote ? REMOTE_SCALE : 1);
     if (p->o.expected) {
         uint64_t per = (p->o.expected + 4 * p->jobs - 1) / (4 * p->jobs);
         if (per < p->cap)

@@ -130,6 +130,7 @@ struct tp_pool {
     uint64_t next_seq, emit_seq, next_index;
     int fill;
     unsigned target, cap;
+    size_t chunk_bytes;     /* a chunk is sealed past this much input */
     double ns_per_item;
     uint32_t req_flags;
     uint64_t steal_at;      /* look again for records to take back then */

@@ -61,6 +61,9 @@ enum tp_frame_type {
  * status may be any tp_status. */
 #define TP_REQ_REMOTE 8u
 #define TP_WIRE_RES_REMOTE 8 /* the extra bytes of a remote result record */
+/* ... and a remote FAILS entry carries u32 status, pid, attempts after
+ * its len, before the message */
+#define TP_WIRE_FAIL_REMOTE 12
 #define TP_WIRE_FAIL_REC 12
 #define TP_REQ_SEQ(f) (((f) >> 24) & 0xffu)
 

@@ -203,7 +203,8 @@ TP_API void tp_pool_close(tp_pool *p);
 
 /* The far end of a remote worker (options.remote_fds): serve requests
  * read from fd with a pool of local workers opened with spec and opt (as
- * tp_pool_open; results are always in order and measured), answering on
+ * tp_pool_open, in order; text_results and text_term must be the host's:
+ * a request for another output form is an error), answering on
  * fd, until fd reaches its end (then the local pool is closed at once) or
  * opt->cancel_fd becomes readable.  name prefixes the messages it sends
  * back ("rank 2 (node7): plugin 'x' not found ...").  Returns 0 after

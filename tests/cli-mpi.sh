@@ -1,0 +1,164 @@
+# taskpool --mpi under Open MPI's mpirun: the same outputs and outcomes as
+# the fork transport, errors that name the rank, nothing left behind.
+# Skipped (exit 77) when taskpool was built without MPI or mpirun is absent.
+. "$(dirname "$0")/lib.sh"
+[ "${TP_MPI_BUILT:-}" = yes ] || { echo "SKIP: built without MPI"; exit 77; }
+command -v mpirun >/dev/null || { echo "SKIP: no mpirun"; exit 77; }
+mark="mpi-$$-$(date +%s%N)"
+MPIRUN="mpirun -q --oversubscribe"
+[ "$(id -u)" = 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
+host=$(hostname)
+
+# mrun K ARGS...: mpirun -n K taskpool --mpi ARGS (stdin is the caller's)
+mrun() {
+    local k=$1
+    shift
+    timeout 60 $MPIRUN -n "$k" "$TASKPOOL" --mpi "$@" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    out=$(tr '\0' '\n' <"$tmp/out")
+    err=$(cat "$tmp/err")
+}
+
+expect_err() {
+    check "stderr" "$3" "$err"
+    check "stdout" "$2" "$out"
+    check "exit status" "$1" "$rc"
+}
+
+section() {
+    ( "$@" ) || failed="$failed $1"
+}
+failed=
+
+# 1. Byte for byte what the fork transport writes: lines, NUL records,
+# jsonl (apart from which worker ran what), a 64 MiB record.
+same_output() {
+    seq 100000 >"$tmp/in"
+    "$TASKPOOL" -j 2 seed:double <"$tmp/in" >"$tmp/fork"
+    mrun 3 -j 1 seed:double <"$tmp/in"
+    check "status" 0 "$rc"
+    cmp -s "$tmp/out" "$tmp/fork" || fail "lines differ from the fork transport"
+    tr '\n' '\0' <"$tmp/in" >"$tmp/in0"
+    "$TASKPOOL" -j 2 -0 --print0 seed:double <"$tmp/in0" >"$tmp/fork"
+    mrun 3 -j 1 -0 --print0 seed:double <"$tmp/in0"
+    cmp -s "$tmp/out" "$tmp/fork" || fail "NUL records differ"
+    printf '1\nx\n3\n' >"$tmp/in3"
+    "$TASKPOOL" -j 2 --format jsonl seed:double <"$tmp/in3" |
+        sed -E 's/"worker":[0-9]+,//; s/"ms":[0-9.]+//' >"$tmp/fork"
+    mrun 3 -j 1 --format jsonl seed:double <"$tmp/in3"
+    check "jsonl" "$(cat "$tmp/fork")" \
+        "$(sed -E 's/"worker":[0-9]+,"rank":[12],//; s/"ms":[0-9.]+//' "$tmp/out")"
+    check "jsonl ranks" 3 "$(grep -c '"rank":[12],' "$tmp/out")"
+    { echo 5; head -c 67108864 /dev/zero | tr '\0' 7; echo; echo 6; } >"$tmp/big"
+    mrun 3 -j 1 -a "$tmp/big" text:length
+    expect_err 0 "1${nl}67108864${nl}1" ""
+}
+
+# 2. Kernels that crash, hang or write garbage cost the outcomes they cost
+# without MPI, one per input, and leave no process behind.
+faults() {
+    set -- ok:a segv hang garbage exit:3 ok:b fail:no bigframe
+    "$TASKPOOL" -j 2 --timeout 1 --format jsonl chaos:act "$@" |
+        sed -E 's/"worker":[0-9]+,//; s/worker [0-9]+/worker W/; s/"ms":[0-9.]+//' >"$tmp/fork"
+    mrun 3 -j 1 --timeout 1 --format jsonl --init-arg "$mark" chaos:act "$@"
+    check "status" 1 "$rc"
+    check "outcomes" "$(cat "$tmp/fork")" \
+        "$(sed -E 's/"worker":[0-9]+,"rank":[12],//; s/worker [0-9]+/worker W/; s/"ms":[0-9.]+//' "$tmp/out")"
+    check "leftovers" 0 "$(leftovers "$mark")"
+}
+
+# 3. Retries, recycling and halting work on the ranks as without MPI.
+policies() {
+    mrun 3 -j 1 --retries 1 --format jsonl chaos:act "once:$tmp/once:segv"
+    check "retry" '"status":"ok","output":"second time lucky"' \
+        "$(printf '%s' "$out" | grep -o '"status":"ok","output":"[^"]*"')"
+    check "retry attempts" '"attempts":2' "$(printf '%s' "$out" | grep -o '"attempts":[0-9]*')"
+    mrun 3 -j 1 --max-tasks-per-child 1 chaos:pid 1 2 3 4 5 6
+    check "recycle status" 0 "$rc"
+    check "a worker per task" 6 "$(printf '%s\n' "$out" | sort -u | wc -l)"
+    mrun 3 -j 1 --halt now chaos:act ok:1 fail:stop sleep:20000 sleep:20000
+    expect_err 1 "1" "taskpool: input 2 (fail:stop): stop${nl}taskpool: halted: 1 input failed"
+}
+
+# 4. What goes wrong before any input names the rank: exit 2.
+start_errors() {
+    mrun 2 -j 1 seed:double 1 : -n 1 -x TASKPOOL_PLUGIN_PATH=/nonexistent \
+        "$TASKPOOL" --mpi -j 1 seed:double 1
+    expect_err 2 "" "taskpool: rank 2 ($host): plugin 'seed' not found (searched: /nonexistent, $TP_PLUGINDIR)"
+    mrun 3 -j 1 --init-arg fail chaos:act ok:1
+    check "init status" 2 "$rc"
+    printf '%s\n' "$err" | grep -Eqx "taskpool: rank [12] \($host\): chaos: init failed: asked to fail by --init-arg" ||
+        fail "init failure: $err"
+    mrun 1 seed:double 1
+    expect_err 2 "" "taskpool: --mpi needs at least 2 ranks: rank 0 reads the inputs and writes the results, the others run the tasks"
+    run --mpi seed:double 1
+    expect 2 "" "taskpool: --mpi: not started by an MPI launcher; run it as: mpirun -n 3 taskpool --mpi [OPTION]... PLUGIN:TASK"
+}
+
+# The pids of one rank: its bridge (taskpool-mpi) and its taskpool.
+rank_pids() {
+    local b
+    for b in $(pgrep -f "taskpool-mpi [0-9]+ [0-9]+$"); do
+        tr '\0' ' ' </proc/"$b"/environ 2>/dev/null |
+            grep -q "OMPI_COMM_WORLD_RANK=$1 " && echo "$b $(pgrep -P "$b" | head -1)"
+    done
+}
+
+# 5. A rank lost mid-run: its taskpool killed (the run ends, naming it,
+# exit 3), or its MPI process killed (mpirun ends the job); the joblog
+# holds what finished; nothing is left behind.
+lost_rank() {
+    for what in taskpool bridge; do
+        rm -f "$tmp/log"
+        $MPIRUN -n 3 "$TASKPOOL" --mpi -j 1 --joblog "$tmp/log" \
+            --init-arg "$mark" bench:sleep 10 10 10 20000 20000 20000 \
+            >"$tmp/out" 2>"$tmp/err" &
+        job=$!
+        for _ in $(seq 100); do
+            [ "$(tail -n +2 "$tmp/log" 2>/dev/null | wc -l)" = 3 ] && break
+            sleep 0.1
+        done
+        set -- $(rank_pids 2)
+        [ $# = 2 ] || fail "rank 2's processes not found"
+        if [ $what = taskpool ]; then kill -9 "$2"; else kill -9 "$1"; fi
+        wait $job
+        rc=$?
+        check "$what: finished inputs logged" 3 "$(tail -n +2 "$tmp/log" | wc -l)"
+        if [ $what = taskpool ]; then
+            check "$what: status" 3 "$rc"
+            check "$what: message" "taskpool: rank 2 ($host) was lost with inputs in flight (its process or its node is gone)" \
+                "$(cat "$tmp/err")"
+        else
+            [ "$rc" != 0 ] || fail "bridge: status 0"
+            grep -qx "taskpool: terminated by mpirun (Ctrl-C, or a rank was lost); finished inputs are in the joblog, if any" "$tmp/err" ||
+                fail "bridge: message: $(cat "$tmp/err")"
+        fi
+        wait_procs "$mark" 0
+    done
+}
+
+# 6. Ctrl-C to mpirun: it ends the job (status 1, Open MPI's), and every
+# rank's workers are gone.
+sigint() {
+    $MPIRUN -n 3 "$TASKPOOL" --mpi -j 1 --init-arg "$mark" bench:sleep \
+        20000 20000 20000 20000 >"$tmp/out" 2>"$tmp/err" &
+    job=$!
+    # mpirun, 3 taskpools, 2 keepers and 2 workers carry the mark
+    for _ in $(seq 100); do
+        [ "$(leftovers "$mark")" -ge 8 ] && break
+        sleep 0.1
+    done
+    check "running" 8 "$(leftovers "$mark")"
+    kill -INT $job
+    wait $job
+    check "status" 1 "$?"
+    wait_procs "$mark" 0
+}
+
+section same_output
+section faults
+section policies
+section start_errors
+section lost_rank
+section sigint
+[ -z "$failed" ] || fail "sections failed:$failed"
