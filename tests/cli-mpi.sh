@@ -80,6 +80,19 @@ policies() {
     expect_err 1 "1" "taskpool: input 2 (fail:stop): stop${nl}taskpool: halted: 1 input failed"
 }
 
+# 3b. The other options mean what they mean without --mpi.
+options() {
+    mrun 3 -j 1 --tag --unordered seed:double 1 2 3
+    check "tag unordered" "1	2${nl}2	4${nl}3	6" "$(printf '%s\n' "$out" | sort)"
+    mrun 3 -j 1 --joblog "$tmp/log" --progress seed:double 1 2 x
+    check "joblog run" 1 "$rc"
+    check "joblog workers" "0 ok written${nl}1 ok written${nl}2 error written" \
+        "$(tail -n +2 "$tmp/log" | awk -F'\t' '$2 ~ /^[12]:[0-9]+$/ { print $1, $6, $8 }' | sort -n)"
+    check "progress" "taskpool: 3 inputs in" "$(printf '%s\n' "$err" | grep -o '^taskpool: 3 inputs in')"
+    mrun 3 -j 1 --joblog "$tmp/log" --resume-failed seed:double 1 2 x 4
+    expect_err 1 "8" "taskpool: input 3 (x): not an integer"
+}
+
 # 4. What goes wrong before any input names the rank: exit 2.
 start_errors() {
     mrun 2 -j 1 seed:double 1 : -n 1 -x TASKPOOL_PLUGIN_PATH=/nonexistent \
@@ -158,6 +171,7 @@ sigint() {
 section same_output
 section faults
 section policies
+section options
 section start_errors
 section lost_rank
 section sigint
