@@ -14,7 +14,7 @@
 #include "taskpool/pool.h"
 #include "wire.h"
 
-#define QMAX 8 /* requests in flight; the host sends at most DEPTH (2) */
+#define QMAX 8 /* requests in flight; the host sends at most REMOTE_DEPTH */
 
 struct req {
     uint32_t seq, left;

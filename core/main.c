@@ -605,6 +605,7 @@ static int run_mpi(struct cli *cl)
                 "the tasks\n");
         status = EXIT_USAGE;
     } else if (role.rank == 0) {
+        tp_mpi_direct_stdout();
         int fd = open_input(cl);
         cl->opt.remote_fds = role.fds;
         cl->opt.nremote = (unsigned)role.nfds;

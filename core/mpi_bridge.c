@@ -241,7 +241,9 @@ static int pump_in(struct peer *p)
     return moved;
 }
 
-static void sleep_on(struct peer *peers, int n, int pidfd, long ns)
+/* Sleep up to ns, or until a socket can move or the child exits (then
+ * returns 1). */
+static int sleep_on(struct peer *peers, int n, int pidfd, long ns)
 {
     struct pollfd f[n + 1];
     int k = 0;
@@ -253,7 +255,7 @@ static void sleep_on(struct peer *peers, int n, int pidfd, long ns)
     }
     f[k++] = (struct pollfd){pidfd, POLLIN, 0};
     struct timespec t = {0, ns};
-    ppoll(f, (nfds_t)k, &t, NULL);
+    return ppoll(f, (nfds_t)k, &t, NULL) > 0 && f[k - 1].revents;
 }
 
 static int child_status(pid_t child, int *status)
@@ -272,7 +274,8 @@ static int bridge(struct peer *peers, int n, pid_t child)
 {
     int pidfd = (int)syscall(SYS_pidfd_open, child, 0), status = 0, gone = 0;
     long ns = SLEEP_MIN_NS;
-    uint64_t hot_until = 0;
+    uint64_t hot_until = 0, look_at = 0;
+    int exited = pidfd < 0; /* without a pidfd, ask now and then */
     for (;;) {
         if (pending_sig) {
             kill(child, pending_sig);
@@ -284,18 +287,23 @@ static int bridge(struct peer *peers, int n, pid_t child)
             moved |= pump_in(&peers[i]);
             open += !(peers[i].eof_sent && peers[i].got_eof);
         }
-        if (!gone && (gone = child_status(child, &status)))
-            moved = 1;
+        uint64_t now = now_ns();
+        /* waitpid only when the pidfd said so (or every 50 ms without
+         * one): not a system call per round */
+        if (!gone && (exited || now >= look_at)) {
+            look_at = now + 50000000u;
+            if ((gone = child_status(child, &status)))
+                moved = 1;
+        }
         if (gone && !open)
             break;
-        uint64_t now = now_ns();
         if (moved)
             hot_until = now + HOT_NS;
         ns = now < hot_until         ? SLEEP_MIN_NS
              : ns * 2 > SLEEP_MAX_NS ? SLEEP_MAX_NS
                                      : ns * 2;
-        if (!moved)
-            sleep_on(peers, n, gone ? -1 : pidfd, ns);
+        if (!moved && sleep_on(peers, n, gone ? -1 : pidfd, ns))
+            exited = 1;
     }
     if (pidfd >= 0)
         close(pidfd);
@@ -317,6 +325,9 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* this loop sleeps by itself: Open MPI's sched_yield in every idle
+     * MPI_Test (its default when ranks outnumber cores) only costs */
+    setenv("OMPI_MCA_mpi_yield_when_idle", "0", 0);
     int provided;
     if (MPI_Init_thread(&argc, &argv, MPI_THREAD_SINGLE, &provided) !=
         MPI_SUCCESS) {

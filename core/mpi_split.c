@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mpi_role.h"
@@ -152,6 +153,58 @@ int tp_mpi_start(struct tp_mpi_role *role, char *err, size_t errlen)
     if (r != 0)
         snprintf(err, errlen, "--mpi: no word from the MPI bridge (did "
                  "MPI_Init fail?)");
+    return r;
+}
+
+/* The parent of pid, or -1. */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *e = strrchr(buf, ')'); /* the name may hold anything */
+    long pp;
+    return e && sscanf(e + 1, " %*c %ld", &pp) == 1 ? (pid_t)pp : -1;
+}
+
+static int is_launcher(pid_t pid)
+{
+    static const char *const names[] = {"mpirun", "mpiexec", "orterun",
+                                        "prterun"};
+    char path[64], comm[64] = "";
+    snprintf(path, sizeof path, "/proc/%ld/comm", (long)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return 0;
+    if (!fgets(comm, sizeof comm, f))
+        comm[0] = '\0';
+    fclose(f);
+    comm[strcspn(comm, "\n")] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcmp(comm, names[i]))
+            return 1;
+    return 0;
+}
+
+int tp_mpi_direct_stdout(void)
+{
+    pid_t launcher = parent_of(getppid());
+    if (launcher <= 1 || !is_launcher(launcher))
+        return -1;
+    int pidfd = (int)syscall(SYS_pidfd_open, launcher, 0);
+    if (pidfd < 0)
+        return -1;
+    int fd = (int)syscall(SYS_pidfd_getfd, pidfd, 1, 0);
+    close(pidfd);
+    if (fd < 0)
+        return -1;
+    int r = dup2(fd, 1) == 1 ? 0 : -1;
+    close(fd);
     return r;
 }
 

@@ -348,7 +348,8 @@ int tp_pool_open(tp_pool **out, const char *spec,
                           : 1;
     /* the window bounds memory (see room); the spare slots hold records
      * taken back from a worker (when none is spare, nothing is) */
-    p->window = p->jobs * (DEPTH + 1) + 1;
+    p->depth = p->remote ? REMOTE_DEPTH : DEPTH;
+    p->window = p->jobs * (p->depth + 1) + 1;
     p->nslots = (p->window > MAX_SLOTS ? p->window : MAX_SLOTS) + p->jobs;
     p->cap = MAX_CHUNK * (p->remote ? REMOTE_SCALE : 1);
     p->chunk_bytes = CHUNK_BYTES * (p->remote ? REMOTE_SCALE : 1);

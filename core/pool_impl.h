@@ -22,6 +22,8 @@
 #include "wire.h"
 
 #define DEPTH 2          /* requests outstanding per worker */
+#define REMOTE_DEPTH 4   /* ... per remote worker, which answers after a
+                            round trip through MPI */
 #define NO_REC UINT32_MAX
 #define SAMPLES 1024     /* task times kept for --timeout P% */
 
@@ -81,7 +83,8 @@ struct chunk {
 struct worker {
     struct tp_link link;
     int ready;
-    int q[DEPTH];         /* chunk slots sent or being sent, oldest first */
+    int q[REMOTE_DEPTH];  /* chunk slots sent or being sent, oldest first
+                             (at most p->depth) */
     unsigned nq, nsent;   /* queued; fully written */
     size_t send_off;      /* bytes of q[nsent]'s frame written */
     uint8_t rseq;         /* sequence of the next request */
@@ -123,6 +126,7 @@ struct tp_pool {
     char *file, *task;
     unsigned jobs, nslots, window;
     int remote;             /* the workers are options.remote_fds */
+    unsigned depth;         /* requests outstanding per worker */
     struct worker *w;
     struct chunk *c;
     int *freel, *dq, *order, *pend;

@@ -129,7 +129,7 @@ static struct worker *pick(tp_pool *p, const struct chunk *c)
     int want_fresh = c->retry_at == c->done;
     for (unsigned i = 0; i < p->jobs; i++) {
         struct worker *w = &p->w[i];
-        if (w->link.fd < 0 || w->nq >= DEPTH || (!w->ready && !want_fresh))
+        if (w->link.fd < 0 || w->nq >= p->depth || (!w->ready && !want_fresh))
             continue;
         if (p->o.max_tasks && !p->remote && w->assigned >= p->o.max_tasks) {
             if (w->nq == 0 && may_restart(p) && restart(p, w) != 0)
@@ -401,7 +401,7 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
         tp_pool_fail(p, TP_ERR_INIT, "%s while starting", msg);
         return;
     }
-    int q[DEPTH];
+    int q[REMOTE_DEPTH];
     unsigned nq = w->nq, nsent = w->nsent;
     memcpy(q, w->q, sizeof q);
     for (unsigned i = nq; i-- > 1;) {

@@ -91,6 +91,10 @@ options() {
     check "progress" "taskpool: 3 inputs in" "$(printf '%s\n' "$err" | grep -o '^taskpool: 3 inputs in')"
     mrun 3 -j 1 --joblog "$tmp/log" --resume-failed seed:double 1 2 x 4
     expect_err 1 "8" "taskpool: input 3 (x): not an integer"
+    # results go to mpirun's own stdout: a file offset shared with the
+    # shell stays right around them
+    { echo header; $MPIRUN -n 3 "$TASKPOOL" --mpi -j 1 seed:double 1 2 3; echo footer; } >"$tmp/f"
+    check "shared stdout" "header${nl}2${nl}4${nl}6${nl}footer" "$(cat "$tmp/f")"
 }
 
 # 4. What goes wrong before any input names the rank: exit 2.
