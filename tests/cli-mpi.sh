@@ -135,8 +135,12 @@ lost_rank() {
             [ "$(tail -n +2 "$tmp/log" 2>/dev/null | wc -l)" = 3 ] && break
             sleep 0.1
         done
-        set -- $(rank_pids 2)
-        [ $# = 2 ] || fail "rank 2's processes not found"
+        for _ in $(seq 100); do
+            set -- $(rank_pids 2)
+            [ $# = 2 ] && break
+            sleep 0.1
+        done
+        [ $# = 2 ] || { kill -9 $job; fail "rank 2's processes not found: $(ps -ef | grep -c taskpool-mpi)"; }
         if [ $what = taskpool ]; then kill -9 "$2"; else kill -9 "$1"; fi
         wait $job
         rc=$?
