@@ -28,6 +28,10 @@ struct tp_jl_rec {
     int skip;
 };
 
+struct tp_jl_ready {
+    uint64_t index, end;
+};
+
 struct tp_jl_pend {
     uint64_t index;
     off_t at; /* 0: an empty slot (no line starts at the header) */
@@ -190,34 +194,42 @@ void tp_joblog_finished(struct tp_joblog *j, const struct tp_result *r)
         fail_write(j);
 }
 
-void tp_joblog_delivered(struct tp_joblog *j, uint64_t index)
+void tp_joblog_delivered(struct tp_joblog *j, uint64_t index, uint64_t end)
 {
     if (!j->seekable)
         return;
     if (j->nready == j->rcap) {
         size_t cap = j->rcap ? j->rcap * 2 : 256;
-        uint64_t *v = realloc(j->ready, cap * sizeof *v);
+        struct tp_jl_ready *v = malloc(cap * sizeof *v);
         if (!v) {
             fail_write(j);
             return;
         }
+        for (size_t i = 0; i < j->nready; i++)
+            v[i] = j->ready[(j->rhead + i) % j->rcap];
+        free(j->ready);
         j->ready = v;
+        j->rhead = 0;
         j->rcap = cap;
     }
-    j->ready[j->nready++] = index;
+    j->ready[(j->rhead + j->nready++) % j->rcap] =
+        (struct tp_jl_ready){index, end};
 }
 
-void tp_joblog_written(struct tp_joblog *j)
+void tp_joblog_written(struct tp_joblog *j, uint64_t total)
 {
     /* through the shared mapping, a mark is a store, not a system call;
      * only bytes within the file may be touched (else SIGBUS), so a log
      * that someone cut short is an error, not a crash */
     struct stat st;
     off_t size = 0;
-    if (j->nready && j->map && fstat(j->fd, &st) == 0)
+    if (j->nready && j->ready[j->rhead].end <= total && j->map &&
+        fstat(j->fd, &st) == 0)
         size = st.st_size;
-    for (size_t i = 0; i < j->nready; i++) {
-        off_t at = pend_take(j, j->ready[i]);
+    while (j->nready && j->ready[j->rhead].end <= total) {
+        off_t at = pend_take(j, j->ready[j->rhead].index);
+        j->rhead = (j->rhead + 1) % j->rcap;
+        j->nready--;
         if (!at)
             continue;
         if (at + 7 <= size && (uint64_t)at + 7 <= MAP_SPAN)
@@ -225,7 +237,6 @@ void tp_joblog_written(struct tp_joblog *j)
         else if (put_at(j->fd, "written", 7, at) != 0)
             fail_write(j);
     }
-    j->nready = 0;
     /* the pages marked stay in the page cache, not in this process */
     if (j->map && (uint64_t)j->end - j->dropped > DROP_EVERY &&
         (uint64_t)j->end <= MAP_SPAN) {
@@ -327,8 +338,19 @@ static int read_back(struct tp_joblog *j, enum tp_resume mode, char *err,
             }
             continue;
         }
-        if (m < 0 || (in.eof && rec + len == in.buf + in.end))
-            break; /* the end, or a last line without its newline */
+        if (m < 0)
+            break;
+        if (in.eof && rec + len == in.buf + in.end) {
+            /* a last line without its newline: cut short by a kill (then
+             * dropped), or whole (then kept, and its newline added) */
+            char *copy = strndup(rec, len);
+            int whole = copy && line > 0 && parse_line(j, copy, line + 1,
+                                                       mode) == 0;
+            free(copy);
+            if (whole)
+                at += (off_t)len, j->newline_at = at;
+            break;
+        }
         line++;
         char *s = (char *)rec;
         s[len] = '\0';
@@ -355,8 +377,34 @@ static int read_back(struct tp_joblog *j, enum tp_resume mode, char *err,
     return r;
 }
 
+/* The log must not be a file the run also reads or writes: it would be
+ * truncated under them, or they would write over it. */
+static int shared_with(const struct stat *log, int input_fd, char *err,
+                       size_t errlen, const char *file)
+{
+    static const char *const what[] = {"the input", "standard output",
+                                       "standard error"};
+    int fds[] = {input_fd, 1, 2};
+    for (int i = 0; i < 3; i++) {
+        struct stat st;
+        if (fds[i] >= 0 && fstat(fds[i], &st) == 0 &&
+            st.st_dev == log->st_dev && st.st_ino == log->st_ino &&
+            (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))) {
+            snprintf(err, errlen, "%s is also %s: the joblog needs a file of "
+                     "its own", file, what[i]);
+            return 1;
+        }
+    }
+    if (S_ISFIFO(log->st_mode) || S_ISSOCK(log->st_mode)) {
+        snprintf(err, errlen, "%s: a pipe or socket cannot hold a joblog (a "
+                 "reader that stops would stop the run): use a file", file);
+        return 1;
+    }
+    return 0;
+}
+
 int tp_joblog_open(struct tp_joblog *j, const char *file, enum tp_resume mode,
-                   char *err, size_t errlen)
+                   int input_fd, char *err, size_t errlen)
 {
     memset(j, 0, sizeof *j);
     j->file = file;
@@ -379,6 +427,8 @@ int tp_joblog_open(struct tp_joblog *j, const char *file, enum tp_resume mode,
         snprintf(err, errlen, "%s: %s", file, strerror(errno));
         goto fail;
     }
+    if (shared_with(&st, input_fd, err, errlen, file))
+        goto fail;
     j->seekable = S_ISREG(st.st_mode);
     if (!j->seekable) {
         if (mode != TP_RESUME_NONE) {
@@ -397,6 +447,13 @@ int tp_joblog_open(struct tp_joblog *j, const char *file, enum tp_resume mode,
     if (ftruncate(j->fd, j->end) != 0) {
         snprintf(err, errlen, "%s: %s", file, strerror(errno));
         goto fail;
+    }
+    if (j->newline_at && j->newline_at == j->end) {
+        if (put_at(j->fd, "\n", 1, j->end) != 0) {
+            snprintf(err, errlen, "%s: %s", file, strerror(errno));
+            goto fail;
+        }
+        j->end++;
     }
     if (j->end == 0) {
         if (put_at(j->fd, header, sizeof header - 1, 0) != 0) {

@@ -21,6 +21,7 @@ enum tp_resume {
 
 struct tp_jl_rec; /* an input the log records (joblog.c) */
 struct tp_jl_pend;
+struct tp_jl_ready;
 
 struct tp_joblog {
     int fd;
@@ -28,28 +29,32 @@ struct tp_joblog {
     off_t end;                 /* where the next line goes */
     struct tp_jl_pend *pend;   /* index -> offset of its "pending" */
     size_t npend, pcap;        /* an open-addressing table, pcap = 2^k */
-    uint64_t *ready;           /* handed to the output, not yet written */
-    size_t nready, rcap;
+    struct tp_jl_ready *ready; /* handed to the output, not yet written: */
+    size_t rhead, nready, rcap; /* a ring, in the order of the stream */
     struct tp_jl_rec *rec;     /* resume: recorded inputs by index */
     size_t nrec, next;
     char *map;                 /* the file, shared, to mark it; or NULL */
     uint64_t dropped;          /* map pages below this were let go */
+    off_t newline_at;          /* a whole last line lacked its newline */
     int seekable;              /* a regular file: marks, resuming */
     int err;                   /* errno of the first failed log write */
 };
 
 /* Open FILE: a new log (truncated), or with a resume mode the existing one,
- * read back (a missing file is a new log).  0, or -1 with a one-line
- * message in err (without "taskpool: "). */
+ * read back (a missing file is a new log).  FILE may not be the input
+ * (input_fd, or -1), standard output or error, a pipe or a socket.  0, or
+ * -1 with a one-line message in err (without "taskpool: "). */
 int tp_joblog_open(struct tp_joblog *j, const char *file, enum tp_resume mode,
-                   char *err, size_t errlen);
+                   int input_fd, char *err, size_t errlen);
 
 /* Input r finished: its line, output "pending". */
 void tp_joblog_finished(struct tp_joblog *j, const struct tp_result *r);
-/* Input index has been handed to the output buffer. */
-void tp_joblog_delivered(struct tp_joblog *j, uint64_t index);
-/* Everything handed to the output buffer has been written: mark it. */
-void tp_joblog_written(struct tp_joblog *j);
+/* Input index has been handed to the output: it is written once the
+ * output's stream has been written up to end (struct tp_output's
+ * put_total after it). */
+void tp_joblog_delivered(struct tp_joblog *j, uint64_t index, uint64_t end);
+/* The output's stream has been written up to total: mark what is in. */
+void tp_joblog_written(struct tp_joblog *j, uint64_t total);
 
 /* Resume, called for increasing i: 1 if input i (rec, len) is to be
  * skipped, 0 if it runs, -1 if it is not the input the log recorded

@@ -23,6 +23,7 @@
  * output writes through this flag. */
 static int sig_pipe[2] = {-1, -1};
 static volatile sig_atomic_t got_signal;
+static int stdout_closed; /* fd 1 was closed at start (now /dev/null) */
 
 static void on_signal(int sig)
 {
@@ -54,12 +55,15 @@ static int setup_signals(void)
 /* Descriptors 0-2 must be open, or a pipe or socket would land there. */
 static int std_fds_open(void)
 {
-    for (int fd = 0; fd < 3; fd++)
+    for (int fd = 0; fd < 3; fd++) {
         /* a closed stdout is held by /dev/null opened read-only: results
          * written there fail (EBADF) and say so, instead of vanishing */
-        if (fcntl(fd, F_GETFD) < 0 &&
-            open("/dev/null", fd == 1 ? O_RDONLY : O_RDWR) != fd)
+        if (fcntl(fd, F_GETFD) >= 0)
+            continue;
+        if (open("/dev/null", fd == 1 ? O_RDONLY : O_RDWR) != fd)
             return -1;
+        stdout_closed |= fd == 1;
+    }
     return 0;
 }
 
@@ -126,6 +130,35 @@ struct cli {
     char **args; /* inputs given as arguments */
     int nargs;
 };
+
+/* Why getopt refused the long option arg: an argument given to one that
+ * takes none, an abbreviation of several, or none at all. */
+static int bad_long_option(const struct option *lo, const char *arg)
+{
+    const char *name = arg + (arg[0] == '-' && arg[1] == '-' ? 2 : 0);
+    size_t len = strcspn(name, "=");
+    const struct option *hit = NULL;
+    int hits = 0;
+    for (; lo->name; lo++) {
+        if (strncmp(lo->name, name, len) != 0)
+            continue;
+        hit = lo;
+        if (strlen(lo->name) == len) {
+            hits = 1;
+            break;
+        }
+        hits++;
+    }
+    if (hits == 1 && name[len] == '=' && hit->has_arg == no_argument)
+        return usage_error("option '--%s' doesn't allow an argument",
+                           hit->name);
+    if (hits > 1) {
+        char what[128];
+        snprintf(what, sizeof what, "%.*s", (int)len, name);
+        return usage_error("option '--%s' is ambiguous", what);
+    }
+    return usage_error("unrecognized option '%s'", arg);
+}
 
 /* Parse the options into cl: -1 to go on, else the exit status (--help,
  * --version, a usage error). */
@@ -239,6 +272,8 @@ parse:
             cl->tag = 1;
             break;
         case OPT_JOBLOG:
+            if (!*optarg)
+                return usage_error("%s", "--joblog needs a FILE");
             cl->joblog = optarg;
             break;
         case OPT_RESUME:
@@ -285,10 +320,10 @@ parse:
             return usage_error("option '%s' requires an argument",
                                argv[optind - 1]);
         default:
-            if (optopt)
+            if (optopt > 0 && optopt < 256)
                 return usage_error("invalid option -- '%s'",
                                    (char[]){(char)optopt, 0});
-            return usage_error("unrecognized option '%s'", argv[optind - 1]);
+            return bad_long_option(longopts, argv[optind - 1]);
         }
     }
     /* --list [PLUGIN] [OPTION]...: options may follow the PLUGIN (not
@@ -369,8 +404,12 @@ static int on_result(void *arg, const struct tp_result *r)
 {
     struct sink *s = arg;
     int e = tp_output_result(&s->o, r);
-    if (s->logging)
-        tp_joblog_delivered(&s->jl, r->index);
+    if (s->logging && !s->o.msg_lost)
+        tp_joblog_delivered(&s->jl, r->index, s->o.put_total);
+    /* a failure's line went to stderr at once: it is marked as soon as
+     * the results before it are */
+    if (s->logging && r->status != TP_RESULT_OK && !s->o.jsonl)
+        tp_joblog_written(&s->jl, s->o.written_total);
     return e;
 }
 
@@ -379,9 +418,9 @@ static int on_idle(void *arg)
     return tp_output_flush(&((struct sink *)arg)->o);
 }
 
-static void on_wrote(void *arg)
+static void on_wrote(void *arg, uint64_t total)
 {
-    tp_joblog_written(arg);
+    tp_joblog_written(arg, total);
 }
 
 static int on_text(void *arg, const char *data, size_t len, uint64_t n)
@@ -411,15 +450,15 @@ static void pool_output_options(struct cli *cl)
 
 /* The output, the joblog and the pool's options for them.  0, or an exit
  * status after a message. */
-static int setup_output(struct cli *cl, struct sink *s)
+static int setup_output(struct cli *cl, struct sink *s, int input_fd)
 {
     char err[1024];
     s->logging = 0;
     if (tp_output_init(&s->o, 1) != 0)
         return EXIT_RUNTIME;
     if (cl->joblog) {
-        if (tp_joblog_open(&s->jl, cl->joblog, cl->resume, err,
-                           sizeof err) != 0) {
+        if (tp_joblog_open(&s->jl, cl->joblog, cl->resume,
+                           cl->nargs ? -1 : input_fd, err, sizeof err) != 0) {
             fprintf(stderr, "taskpool: %s\n", err);
             tp_output_free(&s->o);
             return EXIT_USAGE;
@@ -531,7 +570,11 @@ static tp_pool *open_pool(const struct cli *cl, struct sink *s, int *status)
 static int run(struct cli *cl, int fd)
 {
     struct sink s;
-    int status = setup_output(cl, &s);
+    if (stdout_closed) { /* before anything runs, not after every input */
+        fprintf(stderr, "taskpool: standard output is closed\n");
+        return EXIT_RUNTIME;
+    }
+    int status = setup_output(cl, &s, fd);
     if (status != 0)
         return status;
     struct tp_feed f = {.resume = cl->resume ? &s.jl : NULL,

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,22 +37,17 @@ int tp_output_init(struct tp_output *o, int fd)
 void tp_output_free(struct tp_output *o)
 {
     free(o->buf);
+    free(o->ends);
     o->buf = NULL;
+    o->ends = NULL;
+    o->nends = o->capends = 0;
 }
 
-/* write(2) all of it; EINTR retries unless a signal asked us to stop
- * (stop may be NULL).  0, or -1 with errno. */
-static int write_fd(int fd, const void *buf, size_t n,
-                    volatile sig_atomic_t *stop)
+/* write(2) all of it (stderr: messages and progress).  0, or -1. */
+static int write_fd(int fd, const void *buf, size_t n)
 {
     const char *p = buf;
     while (n) {
-        /* a signal that cut a write short must not be lost in the retry:
-         * with a reader that stopped reading, it would block for good */
-        if (stop && *stop) {
-            errno = EINTR;
-            return -1;
-        }
         ssize_t w = write(fd, p, n);
         if (w < 0) {
             if (errno == EINTR)
@@ -63,18 +60,107 @@ static int write_fd(int fd, const void *buf, size_t n,
     return 0;
 }
 
+/* The record end after written_total, or 0 (none is being written). */
+static uint64_t next_end(struct tp_output *o)
+{
+    while (o->nends && o->ends[o->ends_head] <= o->written_total) {
+        o->ends_head = (o->ends_head + 1) % o->capends;
+        o->nends--;
+    }
+    return o->nends ? o->ends[o->ends_head] : 0;
+}
+
+/* A record ends here in the stream (best effort: without memory, a
+ * signal simply stops the write where it is). */
+static void end_record(struct tp_output *o)
+{
+    next_end(o);
+    if (o->nends == o->capends) {
+        size_t cap = o->capends ? 2 * o->capends : 256;
+        uint64_t *e = malloc(cap * sizeof *e);
+        if (!e)
+            return;
+        for (size_t i = 0; i < o->nends; i++)
+            e[i] = o->ends[(o->ends_head + i) % o->capends];
+        free(o->ends);
+        o->ends = e;
+        o->ends_head = 0;
+        o->capends = cap;
+    }
+    o->ends[(o->ends_head + o->nends++) % o->capends] = o->put_total;
+}
+
+/* After a signal: how much of n may still be written, to end the record
+ * under way within a second of the first look; 0 to stop now. */
+static size_t grace(struct tp_output *o, size_t n, uint64_t *deadline)
+{
+    uint64_t end = next_end(o), now = now_ns();
+    if (!end)
+        return 0;
+    if (!*deadline)
+        *deadline = now + 1000000000u;
+    struct pollfd f = {o->fd, POLLOUT, 0};
+    int ms = now < *deadline ? (int)((*deadline - now) / 1000000u) : 0;
+    if (ms <= 0 || poll(&f, 1, ms) <= 0)
+        return 0;
+    /* pieces a pipe takes without blocking, up to the record's end */
+    uint64_t k = end - o->written_total;
+    if (k > PIPE_BUF)
+        k = PIPE_BUF;
+    return k < n ? (size_t)k : n;
+}
+
+/* Write p (the stream from written_total on), counting what got there. */
 static int write_out(struct tp_output *o, const char *p, size_t n)
 {
-    if (write_fd(o->fd, p, n, o->stop) != 0) {
-        o->err = errno;
-        return -1;
+    uint64_t deadline = 0;
+    while (n) {
+        size_t k = n;
+        if (o->stop && *o->stop && !(k = grace(o, n, &deadline))) {
+            o->err = EINTR;
+            return -1;
+        }
+        ssize_t w = write(o->fd, p, k);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            o->err = errno;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+        o->written_total += (uint64_t)w;
+        if (o->wrote)
+            o->wrote(o->wrote_arg, o->written_total);
     }
+    return 0;
+}
+
+/* The buffer is full: write its whole records, keep the record begun at
+ * its end (so that what reaches fd ends at a record's end, unless one
+ * record alone fills the buffer). */
+static int make_room(struct tp_output *o)
+{
+    uint64_t last = o->nends ? o->ends[(o->ends_head + o->nends - 1) %
+                                       o->capends]
+                             : 0;
+    size_t whole = last > o->written_total
+                       ? (size_t)(last - o->written_total) : 0;
+    if (!whole)
+        return tp_output_flush(o);
+    if (write_out(o, o->buf, whole) != 0)
+        return -1;
+    memmove(o->buf, o->buf + whole, o->len - whole);
+    o->len -= whole;
     return 0;
 }
 
 static int put(struct tp_output *o, const char *p, size_t n)
 {
     if (o->err)
+        return -1;
+    o->put_total += n;
+    if (o->cap - o->len < n && make_room(o) != 0)
         return -1;
     if (o->cap - o->len < n) {
         if (tp_output_flush(o) != 0)
@@ -97,8 +183,6 @@ int tp_output_flush(void *arg)
     if (o->len && write_out(o, o->buf, o->len) != 0)
         return -1;
     o->len = 0;
-    if (o->wrote)
-        o->wrote(o->wrote_arg);
     return 0;
 }
 
@@ -283,7 +367,7 @@ void tp_output_progress(struct tp_output *o, int final)
                      o->done_failed, rate, final ? "\n" : "");
     }
     if (n > 0)
-        (void)write_fd(2, line, (size_t)n, NULL);
+        (void)write_fd(2, line, (size_t)n);
 }
 
 int tp_output_text(void *arg, const char *data, size_t len, uint64_t n)
@@ -292,30 +376,38 @@ int tp_output_text(void *arg, const char *data, size_t len, uint64_t n)
     (void)n;
     if (o->progress && o->progress_tty)
         tp_output_progress(o, 0);
-    return put(o, data, len);
+    if (put(o, data, len) != 0)
+        return -1;
+    end_record(o);
+    return 0;
 }
 
 int tp_output_result(void *arg, const struct tp_result *r)
 {
     struct tp_output *o = arg;
+    o->msg_lost = 0;
     if (r->status != TP_RESULT_OK)
         o->failed++;
     if (o->progress && o->progress_tty)
         tp_output_progress(o, 0);
-    if (o->jsonl)
-        return json_result(o, r);
+    if (o->jsonl) {
+        if (json_result(o, r) != 0)
+            return -1;
+        end_record(o);
+        return 0;
+    }
     if (r->status == TP_RESULT_OK) {
         if (!o->tag && !o->err && o->cap - o->len > r->len) {
             memcpy(o->buf + o->len, r->data, r->len); /* one copy, usually */
             o->len += r->len;
             o->buf[o->len++] = o->term;
-            return 0;
+            o->put_total += r->len + 1;
+        } else if ((o->tag && (put(o, r->input, r->input_len) != 0 ||
+                               put(o, "\t", 1) != 0)) ||
+                   put(o, r->data, r->len) != 0 || put(o, &o->term, 1) != 0) {
+            return -1;
         }
-        if (o->tag && (put(o, r->input, r->input_len) != 0 ||
-                       put(o, "\t", 1) != 0))
-            return -1;
-        if (put(o, r->data, r->len) != 0 || put(o, &o->term, 1) != 0)
-            return -1;
+        end_record(o);
         return 0;
     }
     char in[4 * SHORT_INPUT + 4], msg[4 * SHORT_MSG + 4], line[2048];
@@ -325,8 +417,8 @@ int tp_output_result(void *arg, const struct tp_result *r)
                      " (%s): %s\n", o->progress && o->progress_tty ? "\r\033[K"
                                                                    : "",
                      r->index + 1, in, msg);
-    if (n > 0)
-        (void)write_fd(2, line, (size_t)n < sizeof line ? (size_t)n
-                                                       : sizeof line - 1, NULL);
+    if (n <= 0 || write_fd(2, line, (size_t)n < sizeof line ? (size_t)n
+                                                           : sizeof line - 1) != 0)
+        o->msg_lost = 1; /* the run goes on; a log must not say it was told */
     return o->err ? -1 : 0;
 }

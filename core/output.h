@@ -23,8 +23,16 @@ struct tp_output {
     uint64_t t_start, t_drawn;
     volatile sig_atomic_t *stop; /* a blocked write gives up once set */
     int err;         /* errno of a failed write to fd (EPIPE: reader left) */
-    /* optional: called after the buffer has been written to fd */
-    void (*wrote)(void *arg);
+    /* Bytes of fd's stream: handed to it, and written so far.  Where each
+     * record ends (put_total after it) waits in a ring until written, so
+     * that a signal lets the record being written finish (for a second at
+     * most) and a log can tell which results reached fd. */
+    uint64_t put_total, written_total;
+    uint64_t *ends;
+    size_t ends_head, nends, capends;
+    int msg_lost;    /* the last result's line for stderr was not written */
+    /* optional: called each time bytes reached fd, with written_total */
+    void (*wrote)(void *arg, uint64_t written_total);
     void *wrote_arg;
     uint64_t failed; /* inputs that did not succeed */
 };

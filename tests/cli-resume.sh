@@ -198,6 +198,80 @@ kill_unordered() {
     check "each once" "$N" "$(wc -l <"$R")"
 }
 
+# 9. A signal never leaves half a record: the record being written is
+# finished (within a second), so both outputs join exactly, with --tag,
+# jsonl and a reader that takes 4 KiB every 20 ms.
+signals() {
+    seq 1 200000 >"$tmp/g.in"
+    "$TASKPOOL" --tag -a "$tmp/g.in" seed:double >"$tmp/g.full"
+    for sig in INT TERM INT TERM; do
+        rm -f "$tmp/g.log"
+        "$TASKPOOL" --tag -j 2 --joblog "$tmp/g.log" -a "$tmp/g.in" seed:double \
+            >"$tmp/g.1" &
+        p=$!
+        sleep 0.0$((RANDOM % 9 + 1))
+        kill -s $sig $p
+        wait $p
+        trun --tag -j 2 --joblog "$tmp/g.log" --resume -a "$tmp/g.in" seed:double
+        cat "$tmp/g.1" "$tmp/out" | cmp -s - "$tmp/g.full" ||
+            fail "SIG$sig: the outputs do not join: $(tail -c 20 "$tmp/g.1" | od -c | head -2)"
+    done
+    rm -f "$tmp/g.log" "$tmp/fifo"
+    mkfifo "$tmp/fifo"
+    : >"$tmp/g.1"
+    ( while :; do
+          n=$(dd bs=4096 count=1 status=none | tee -a "$tmp/g.1" | wc -c)
+          [ "$n" -gt 0 ] || break
+          sleep 0.02
+      done ) <"$tmp/fifo" &
+    reader=$!
+    "$TASKPOOL" --joblog "$tmp/g.log" -a "$tmp/g.in" seed:double >"$tmp/fifo" &
+    p=$!
+    sleep 1
+    kill -INT $p
+    wait $p
+    check "slow reader: SIGINT" 130 "$?"
+    wait $reader
+    trun --joblog "$tmp/g.log" --resume -a "$tmp/g.in" seed:double
+    seq 2 2 400000 >"$tmp/g.want"
+    cat "$tmp/g.1" "$tmp/out" | cmp -s - "$tmp/g.want" ||
+        fail "slow reader: the outputs do not join ($(wc -l <"$tmp/g.1") lines first)"
+}
+
+# 10. The log's own rules: not a pipe, not the input or the output; a
+# whole last line without its newline is kept; a message that could not
+# be written is not marked; a closed stdout is found before anything runs.
+rules() {
+    mkfifo "$tmp/f.log"
+    trun --joblog "$tmp/f.log" seed:double 1
+    expect_err 2 "" "taskpool: $tmp/f.log: a pipe or socket cannot hold a joblog (a reader that stops would stop the run): use a file"
+    "$TASKPOOL" --joblog /dev/stdout seed:double 1 >"$tmp/so" 2>"$tmp/err"
+    check "joblog is stdout" "2 taskpool: /dev/stdout is also standard output: the joblog needs a file of its own" \
+        "$? $(cat "$tmp/err")"
+    check "stdout untouched" "" "$(cat "$tmp/so")"
+    seq 1 3 >"$tmp/same"
+    trun --joblog "$tmp/same" -a "$tmp/same" seed:double
+    expect_err 2 "" "taskpool: $tmp/same is also the input: the joblog needs a file of its own"
+    check "input untouched" "1${nl}2${nl}3" "$(cat "$tmp/same")"
+    L=$tmp/n.log
+    trun --joblog "$L" seed:double 1 2 3
+    truncate -s -1 "$L"
+    trun --joblog "$L" --resume seed:double 1 2 3 4
+    expect_err 0 "8" ""
+    check "newline restored" "0 ok written${nl}1 ok written${nl}2 ok written${nl}3 ok written" "$(lines "$L")"
+    "$TASKPOOL" --joblog "$tmp/m.log" seed:double 1 x 2>/dev/full >/dev/null
+    check "message lost, not marked" "0 ok written${nl}1 error pending" "$(lines "$tmp/m.log")"
+    "$TASKPOOL" --joblog "$tmp/c.log" chaos:act "note:$tmp/ran:ok:a" >&- 2>"$tmp/err"
+    check "stdout closed" "3 taskpool: standard output is closed" "$? $(cat "$tmp/err")"
+    [ ! -e "$tmp/ran" ] || fail "an input ran with stdout closed"
+    trun --resume=yes seed:double 1
+    expect_err 2 "" "taskpool: option '--resume' doesn't allow an argument (try 'taskpool --help')"
+    trun --resu seed:double 1
+    expect_err 2 "" "taskpool: option '--resu' is ambiguous (try 'taskpool --help')"
+    trun --joblog= seed:double 1
+    expect_err 2 "" "taskpool: --joblog needs a FILE (try 'taskpool --help')"
+}
+
 section args
 section stdin
 section changed
@@ -206,4 +280,6 @@ section torn
 section locked
 section kill_ordered
 section kill_unordered
+section signals
+section rules
 [ -z "$failed" ] || fail "sections failed:$failed"
