@@ -671,6 +671,9 @@ int main(int argc, char **argv)
         return EXIT_RUNTIME;
     }
     int status = parse_options(argc, argv, &cl);
+    if (status < 0 && cl.mpi && (cl.do_list || cl.dry_run) &&
+        tp_mpi_rank_env() > 0)
+        status = EXIT_OK; /* one listing for the job: rank 0's */
     if (status < 0 && cl.do_list) {
         status = tp_cli_list(cl.path.v, cl.list_only, cl.opt.init_timeout,
                              cl.format && !strcmp(cl.format, "tsv"));

@@ -29,6 +29,18 @@ static int launched(void)
     return 0;
 }
 
+int tp_mpi_rank_env(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK",
+                                       "PMI_RANK"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v)
+            return atoi(v);
+    }
+    return -1;
+}
+
 const char *tp_mpi_bridge_path(void)
 {
     const char *env = getenv("TASKPOOL_MPI_BRIDGE");

@@ -12,6 +12,9 @@ struct tp_mpi_role {
     char version[64]; /* the MPI library, e.g. "Open MPI v4.1.4" */
 };
 
+/* This process's rank as the launcher's environment says, or -1. */
+int tp_mpi_rank_env(void);
+
 /* The MPI bridge program, or NULL if built without MPI. */
 const char *tp_mpi_bridge_path(void);
 

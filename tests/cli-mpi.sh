@@ -110,6 +110,9 @@ start_errors() {
     expect_err 2 "" "taskpool: --mpi needs at least 2 ranks: rank 0 reads the inputs and writes the results, the others run the tasks"
     run --mpi seed:double 1
     expect 2 "" "taskpool: --mpi: not started by an MPI launcher; run it as: mpirun -n 3 taskpool --mpi [OPTION]... PLUGIN:TASK"
+    # one listing for the job, rank 0's
+    mrun 3 --dry-run seed:double 1
+    check "dry run once" 1 "$(printf '%s\n' "$out" | grep -c '^task ')"
 }
 
 # The pids of one rank: its bridge (taskpool-mpi) and its taskpool.
