@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -184,14 +183,8 @@ int tp_probe(const char *file, double timeout, struct tp_probe *out,
     uint64_t limit = (uint64_t)(timeout * 1000);
     int got = read_until(fd, &out->buf, &len, now_ms() + limit);
     close(fd);
-    if (got == 2) { /* it died: let its keeper record how (it exits then) */
-        struct pollfd pf = {(int)syscall(SYS_pidfd_open, pid, 0), POLLIN, 0};
-        if (pf.fd >= 0) {
-            while (poll(&pf, 1, 1000) < 0 && errno == EINTR)
-                ;
-            close(pf.fd);
-        }
-    }
+    if (got == 2) /* it died: let its keeper record how (it exits then) */
+        tp_wait_exit(pid, 1000);
     kill(pid, SIGKILL); /* and whatever the plugin started, with it */
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
