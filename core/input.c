@@ -76,8 +76,13 @@ int tp_input_fill(struct tp_input *in)
         in->buf = b;
         in->cap *= 2;
     }
+    /* no more than can still end the record begun: a record longer than
+     * max then always meets the check above, however the reads fall */
+    size_t want = in->cap - in->end, left = in->max - (in->end - in->start);
+    if (left < want)
+        want = left + 1;
     for (;;) {
-        ssize_t r = read(in->fd, in->buf + in->end, in->cap - in->end);
+        ssize_t r = read(in->fd, in->buf + in->end, want);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)

@@ -29,8 +29,9 @@ int tp_input_next(struct tp_input *in, const char **rec, size_t *len);
  * record at the end of the input). */
 int tp_input_records(struct tp_input *in, const char **rec, size_t *len);
 
-/* One read(2) into the buffer.  Returns 0, or -1 with errno (EFBIG when a
- * record is longer than max). */
+/* One read(2) into the buffer, when tp_input_next or tp_input_records
+ * found no record in it.  Returns 0, or -1 with errno (EFBIG when a record
+ * is longer than max: no record longer is ever given). */
 int tp_input_fill(struct tp_input *in);
 
 #endif

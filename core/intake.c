@@ -148,43 +148,30 @@ static int take_text(tp_pool *p, struct worker *w, struct chunk *c, char *why,
                      size_t len)
 {
     size_t blen = (size_t)w->rf.len, fpos = 0;
-    uint32_t count = w->rf.count, prev = 0, prev_off = 0;
+    uint32_t count = w->rf.count;
     unsigned att = 1;
-    /* a remote worker's entries say how, where and in how many attempts */
-    size_t rec = TP_WIRE_FAIL_REC + (p->remote ? TP_WIRE_FAIL_REMOTE : 0);
+    struct tp_wire_fail f, prev;
     if (count && answer_mark(p, c, tp_link_pid(&w->link), &att) != 0)
         return 0;
     for (uint32_t i = 0; i < w->nfails; i++) {
-        if (w->fails.len - fpos < rec) {
+        /* a remote worker's entries say how, by whom and in how many
+         * attempts */
+        if (tp_wire_get_fail(w->fails.p, w->fails.len, &fpos,
+                             i ? &prev : NULL, count, blen, p->remote,
+                             &f) != 0) {
             snprintf(why, len, "malformed FAILS frame");
             return -1;
         }
-        const char *e = w->fails.p + fpos;
-        struct fail_hdr f = {tp_get32(e), tp_get32(e + 4), TP_RESULT_ERROR,
-                             1, tp_get32(e + 8), tp_link_pid(&w->link)};
-        if (p->remote) {
-            f.status = tp_get32(e + 12);
-            f.pid = (pid_t)tp_get32(e + 16);
-            f.attempts = tp_get32(e + 20);
-        }
-        if (w->fails.len - fpos - rec < f.len || f.index >= count ||
-            (i && f.index <= prev) || f.text_off > blen ||
-            f.text_off < prev_off || f.status == TP_RESULT_OK ||
-            f.status > TP_RESULT_PROTOCOL || !f.attempts) {
-            snprintf(why, len, "malformed FAILS frame");
-            return -1;
-        }
-        prev = f.index;
-        prev_off = f.text_off;
-        if (f.index == 0 && !p->remote)
-            f.attempts = att;
-        f.index += c->done;
-        f.text_off += (uint32_t)c->out.len;
-        if (tp_add_fail(c, &f, e + rec) != 0) {
+        prev = f;
+        struct fail_hdr h = {f.index + c->done,
+                             f.text_off + (uint32_t)c->out.len, f.status,
+                             p->remote ? f.attempts : f.index == 0 ? att : 1,
+                             f.len,
+                             p->remote ? (pid_t)f.pid : tp_link_pid(&w->link)};
+        if (tp_add_fail(c, &h, f.msg) != 0) {
             tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
             return 0;
         }
-        fpos += rec + f.len;
     }
     w->fails.len = 0;
     w->nfails = 0;

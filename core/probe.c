@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -112,13 +111,13 @@ static int read_until(int fd, char **buf, size_t *len, uint64_t deadline)
     }
 }
 
-/* Parse "OK\0name\0version\0(task\0summary\0)*" into out. */
-static int parse(struct tp_probe *out, char *b, size_t len)
+int tp_probe_parse(struct tp_probe *out, char *b, size_t len)
 {
     size_t n = 0;
     for (size_t i = 0; i < len; i++)
         n += b[i] == '\0';
-    if (len == 0 || b[len - 1] != '\0' || n < 3 || (n - 3) % 2)
+    if (len < 3 || memcmp(b, "OK", 3) != 0 || b[len - 1] != '\0' || n < 3 ||
+        (n - 3) % 2)
         return -1;
     size_t ntasks = (n - 3) / 2;
     out->tasks = calloc(ntasks + 1, sizeof *out->tasks);
@@ -184,14 +183,8 @@ int tp_probe(const char *file, double timeout, struct tp_probe *out,
     uint64_t limit = (uint64_t)(timeout * 1000);
     int got = read_until(fd, &out->buf, &len, now_ms() + limit);
     close(fd);
-    if (got == 2) { /* it died: let its keeper record how (it exits then) */
-        struct pollfd pf = {(int)syscall(SYS_pidfd_open, pid, 0), POLLIN, 0};
-        if (pf.fd >= 0) {
-            while (poll(&pf, 1, 1000) < 0 && errno == EINTR)
-                ;
-            close(pf.fd);
-        }
-    }
+    if (got == 2) /* it died: let its keeper record how (it exits then) */
+        tp_wait_exit(pid, 1000);
     kill(pid, SIGKILL); /* and whatever the plugin started, with it */
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
@@ -203,7 +196,7 @@ int tp_probe(const char *file, double timeout, struct tp_probe *out,
         out->buf[len] = '\0';
         snprintf(err, errlen, "%s", body + 4);
     } else if (got == 1 && blen >= 3 && !memcmp(body, "OK", 3)) {
-        r = parse(out, body, blen);
+        r = tp_probe_parse(out, body, blen);
         if (r != 0)
             snprintf(err, errlen, "%s: unreadable description", file);
     } else if (got == 0) {

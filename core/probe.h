@@ -21,4 +21,9 @@ int tp_probe(const char *file, double timeout, struct tp_probe *out,
              char *err, size_t errlen);
 void tp_probe_free(struct tp_probe *p);
 
+/* Read a probe's answer, "OK\0name\0version\0(task\0summary\0)*" (len
+ * bytes at b, written by plugin code: anything), into out, whose strings
+ * then point into b.  0, or -1 if it is malformed or out of memory. */
+int tp_probe_parse(struct tp_probe *out, char *b, size_t len);
+
 #endif

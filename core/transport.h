@@ -100,6 +100,11 @@ void tp_link_retire(struct tp_link *l, struct tp_retiree *r, int grace_ms);
  * force).  Returns 1 when r is gone, 0 while it still runs. */
 int tp_retiree_check(struct tp_retiree *r, uint64_t now_ns, int force);
 
+/* Wait for pid, a child, to exit, at most ms, leaving it to be reaped:
+ * poll a pidfd; where there is none (kernels before 5.3, valgrind), check
+ * every ms. */
+void tp_wait_exit(pid_t pid, int ms);
+
 /* Wait up to grace_ms for the worker to exit (0: not at all), then kill its
  * process group; reap it, and kill what is left of its group (a kernel's
  * children).  Stores the wait status in *wstatus if not NULL.  Returns 0,

@@ -199,9 +199,7 @@ void tp_link_close(struct tp_link *l)
     l->fd = -1;
 }
 
-/* Wait for pid to exit, at most ms, leaving it to be reaped: poll a pidfd;
- * where there is none (kernels before 5.3, valgrind), check every ms. */
-static void wait_exit(pid_t pid, int ms)
+void tp_wait_exit(pid_t pid, int ms)
 {
     int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (pfd >= 0) {
@@ -227,7 +225,7 @@ int tp_link_reap(struct tp_link *l, int grace_ms, int *wstatus)
     tp_link_close(l);
     if (l->pid > 0) {
         if (grace_ms > 0)
-            wait_exit(l->pid, grace_ms);
+            tp_wait_exit(l->pid, grace_ms);
         kill(-l->pid, SIGKILL);
         kill(l->pid, SIGKILL);
         pid_t w;

@@ -68,6 +68,29 @@ int tp_wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp_frame *f,
     return 0;
 }
 
+int tp_wire_get_fail(const char *body, size_t blen, size_t *pos,
+                     const struct tp_wire_fail *prev, uint32_t count,
+                     size_t tlen, int remote, struct tp_wire_fail *f)
+{
+    size_t p = *pos, h = TP_WIRE_FAIL_REC + (remote ? TP_WIRE_FAIL_REMOTE : 0);
+    if (p > blen || blen - p < h)
+        return -1;
+    f->index = tp_get32(body + p);
+    f->text_off = tp_get32(body + p + 4);
+    f->len = tp_get32(body + p + 8);
+    f->status = remote ? tp_get32(body + p + 12) : 1;
+    f->pid = remote ? tp_get32(body + p + 16) : 0;
+    f->attempts = remote ? tp_get32(body + p + 20) : 1;
+    p += h;
+    if (blen - p < f->len || f->index >= count || f->text_off > tlen ||
+        (prev && (f->index <= prev->index || f->text_off < prev->text_off)) ||
+        f->status < 1 || f->status > 4 || !f->attempts)
+        return -1;
+    f->msg = body + p;
+    *pos = p + f->len;
+    return 0;
+}
+
 int tp_write_all(int fd, const void *p, size_t n)
 {
     const char *c = p;

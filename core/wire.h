@@ -190,6 +190,25 @@ static inline size_t tp_wire_put_res(char *p, uint32_t len, uint32_t status,
     return tp_wire_res_hdr(timed);
 }
 
+/* One entry of a FAILS body. */
+struct tp_wire_fail {
+    uint32_t index, text_off, len; /* relative to the TEXT frame */
+    /* a remote worker's entry says these; else TP_RESULT_ERROR (1), 0, 1 */
+    uint32_t status, pid, attempts;
+    const char *msg;               /* len bytes, in the body */
+};
+
+/* Read the FAILS entry at *pos and check it against the TEXT frame it
+ * describes (count records, tlen bytes of text) and the entry before it
+ * (prev, NULL for the first): indexes rise and stay below count, offsets
+ * never go back nor past the text, so that the text between two failures
+ * is a span of it; a remote entry (TP_REQ_REMOTE) has a status that is a
+ * failure's (1 to 4) and at least one attempt.  Returns 0 and advances
+ * *pos, or -1 if malformed. */
+int tp_wire_get_fail(const char *body, size_t blen, size_t *pos,
+                     const struct tp_wire_fail *prev, uint32_t count,
+                     size_t tlen, int remote, struct tp_wire_fail *f);
+
 /* Blocking I/O that retries on EINTR and short counts.
  * tp_write_all: returns 0, or -1 with errno.
  * tp_read_all: returns 1 when n bytes were read, 0 on EOF before the first

@@ -110,6 +110,73 @@ START_TEST(records_walk_and_bounds)
 }
 END_TEST
 
+/* A FAILS entry: index, text offset, message length, message. */
+static size_t put_fail(char *p, uint32_t index, uint32_t off, const char *msg)
+{
+    uint32_t n = (uint32_t)strlen(msg);
+    tp_put32(p, index);
+    tp_put32(p + 4, off);
+    tp_put32(p + 8, n);
+    memcpy(p + TP_WIRE_FAIL_REC, msg, n);
+    return TP_WIRE_FAIL_REC + n;
+}
+
+/* Each FAILS entry is checked against its TEXT frame and the one before:
+ * a worker cannot make the host read outside the text or go back in it. */
+START_TEST(fails_entries_checked)
+{
+    char body[64];
+    size_t n = put_fail(body, 0, 0, "bad");
+    n += put_fail(body + n, 2, 4, "");
+    struct tp_wire_fail f, prev;
+    size_t pos = 0;
+    ck_assert_int_eq(tp_wire_get_fail(body, n, &pos, NULL, 3, 4, 0, &f), 0);
+    ck_assert_uint_eq(f.index, 0);
+    ck_assert_uint_eq(f.len, 3);
+    ck_assert_int_eq(memcmp(f.msg, "bad", 3), 0);
+    prev = f;
+    ck_assert_int_eq(tp_wire_get_fail(body, n, &pos, &prev, 3, 4, 0, &f), 0);
+    ck_assert_uint_eq(f.index, 2);
+    ck_assert_uint_eq(f.text_off, 4);
+    ck_assert_uint_eq(pos, n);
+    /* past the body; a message that runs off its end */
+    ck_assert_int_eq(tp_wire_get_fail(body, n, &pos, &prev, 3, 4, 0, &f), -1);
+    pos = 0;
+    ck_assert_int_eq(tp_wire_get_fail(body, 14, &pos, NULL, 3, 4, 0, &f), -1);
+    ck_assert_uint_eq(pos, 0);
+    /* an index beyond the TEXT frame's count, an offset beyond its text */
+    ck_assert_int_eq(tp_wire_get_fail(body, n, &pos, NULL, 0, 4, 0, &f), -1);
+    n = put_fail(body, 1, 5, "x");
+    ck_assert_int_eq(tp_wire_get_fail(body, n, &pos, NULL, 3, 4, 0, &f), -1);
+    /* indexes must rise, offsets must not go back */
+    prev = (struct tp_wire_fail){.index = 1, .text_off = 2, .msg = body};
+    n = put_fail(body, 1, 3, "x");
+    ck_assert_int_eq(tp_wire_get_fail(body, n, &pos, &prev, 3, 4, 0, &f), -1);
+    n = put_fail(body, 2, 1, "x");
+    ck_assert_int_eq(tp_wire_get_fail(body, n, &pos, &prev, 3, 4, 0, &f), -1);
+    n = put_fail(body, 2, 2, "x");
+    ck_assert_int_eq(tp_wire_get_fail(body, n, &pos, &prev, 3, 4, 0, &f), 0);
+    /* a remote worker's entry: status, pid and attempts follow; a status
+     * that is no failure's, or no attempt, is malformed */
+    uint32_t v[7] = {1, 0, 1, 2 /* crashed */, 4242, 2, 0};
+    for (int i = 0; i < 6; i++)
+        tp_put32(body + 4 * i, v[i]);
+    body[24] = 'x';
+    pos = 0;
+    ck_assert_int_eq(tp_wire_get_fail(body, 25, &pos, NULL, 3, 4, 1, &f), 0);
+    ck_assert_uint_eq(f.status, 2);
+    ck_assert_uint_eq(f.pid, 4242);
+    ck_assert_uint_eq(f.attempts, 2);
+    ck_assert_uint_eq(pos, 25);
+    tp_put32(body + 12, 0); /* ok */
+    pos = 0;
+    ck_assert_int_eq(tp_wire_get_fail(body, 25, &pos, NULL, 3, 4, 1, &f), -1);
+    tp_put32(body + 12, 1);
+    tp_put32(body + 20, 0);
+    ck_assert_int_eq(tp_wire_get_fail(body, 25, &pos, NULL, 3, 4, 1, &f), -1);
+}
+END_TEST
+
 /* A child writes a frame one byte at a time; the reader gets it whole. */
 START_TEST(read_byte_by_byte)
 {
@@ -215,6 +282,7 @@ int main(void)
     tcase_add_test(tc, header_round_trip);
     tcase_add_test(tc, header_rejects);
     tcase_add_test(tc, records_walk_and_bounds);
+    tcase_add_test(tc, fails_entries_checked);
     suite_add_tcase(s, tc);
     tc = tcase_create("io");
     tcase_add_test(tc, read_byte_by_byte);
