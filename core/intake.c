@@ -67,44 +67,39 @@ static void took(struct chunk *c, uint32_t k, size_t blen)
  * the far end ran it and in how many attempts, and may have any status.
  * Those go to marks; the records are rewritten in place, shorter, as a
  * local worker's. */
+struct remote_ctx {
+    tp_pool *p;
+    struct chunk *c;
+};
+
+static int remote_record(void *arg, uint32_t k,
+                         const struct tp_wire_remote *r)
+{
+    struct remote_ctx *x = arg;
+    if (r->status == TP_RESULT_OK && x->p->o.timeout_pct > 0 &&
+        x->p->req_flags & TP_REQ_TIMES)
+        add_sample(x->p, r->usec);
+    return tp_add_mark(x->c, x->c->done + k, (pid_t)r->pid, r->attempts);
+}
+
 static int take_remote(tp_pool *p, struct worker *w, struct chunk *c,
                        char *why, size_t len)
 {
-    char *body = c->out.p + c->out.len;
-    int timed = (p->req_flags & TP_REQ_TIMES) != 0;
-    size_t h = tp_wire_res_hdr(timed), pos = 0, to = 0;
-    size_t blen = (size_t)w->rf.len;
-    uint32_t k = 0;
-    while (pos < blen) {
-        if (blen - pos < h + TP_WIRE_RES_REMOTE ||
-            blen - pos - h - TP_WIRE_RES_REMOTE < tp_get32(body + pos))
-            break;
-        uint32_t n = tp_get32(body + pos), st = tp_get32(body + pos + 4);
-        uint32_t pid = tp_get32(body + pos + h);
-        uint32_t att = tp_get32(body + pos + h + 4);
-        if (st > TP_RESULT_PROTOCOL || !att) {
-            snprintf(why, len, "result with unknown status %u or attempts "
-                     "%u", (unsigned)st, (unsigned)att);
-            return -1;
-        }
-        if (st == TP_RESULT_OK && timed && p->o.timeout_pct > 0)
-            add_sample(p, tp_get32(body + pos + 8));
-        if (tp_add_mark(c, c->done + k, (pid_t)pid, att) != 0) {
-            tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
-            return 0;
-        }
-        memmove(body + to, body + pos, h);
-        memmove(body + to + h, body + pos + h + TP_WIRE_RES_REMOTE, n);
-        to += h + n;
-        pos += h + TP_WIRE_RES_REMOTE + n;
-        k++;
+    struct remote_ctx x = {p, c};
+    long long n = tp_wire_take_remote(c->out.p + c->out.len,
+                                      (size_t)w->rf.len,
+                                      (p->req_flags & TP_REQ_TIMES) != 0,
+                                      w->rf.count, remote_record, &x);
+    if (n == -2) {
+        tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+        return 0;
     }
-    if (pos != blen || k != w->rf.count) {
-        snprintf(why, len, "malformed result frame (%u records declared, "
-                 "%u found)", (unsigned)w->rf.count, (unsigned)k);
+    if (n < 0) {
+        snprintf(why, len, "malformed result frame (%u records declared)",
+                 (unsigned)w->rf.count);
         return -1;
     }
-    took(c, k, to);
+    took(c, w->rf.count, (size_t)n);
     return 0;
 }
 

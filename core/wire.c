@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 void tp_wire_put_hdr(unsigned char raw[TP_WIRE_HDR], uint32_t type,
@@ -89,6 +90,36 @@ int tp_wire_get_fail(const char *body, size_t blen, size_t *pos,
     f->msg = body + p;
     *pos = p + f->len;
     return 0;
+}
+
+long long tp_wire_take_remote(char *body, size_t blen, int timed,
+                              uint32_t count,
+                              int (*each)(void *arg, uint32_t k,
+                                          const struct tp_wire_remote *rec),
+                              void *arg)
+{
+    size_t h = tp_wire_res_hdr(timed), pos = 0, to = 0;
+    uint32_t k = 0;
+    while (pos < blen && k < count) {
+        if (blen - pos < h + TP_WIRE_RES_REMOTE)
+            return -1;
+        uint32_t n = tp_get32(body + pos);
+        if (blen - pos - h - TP_WIRE_RES_REMOTE < n)
+            return -1;
+        struct tp_wire_remote r = {
+            tp_get32(body + pos + 4), timed ? tp_get32(body + pos + 8) : 0,
+            tp_get32(body + pos + h), tp_get32(body + pos + h + 4)};
+        if (r.status > 4 || !r.attempts) /* tp_status ends at PROTOCOL */
+            return -1;
+        if (each && each(arg, k, &r) != 0)
+            return -2;
+        memmove(body + to, body + pos, h);
+        memmove(body + to + h, body + pos + h + TP_WIRE_RES_REMOTE, n);
+        to += h + n;
+        pos += h + TP_WIRE_RES_REMOTE + n;
+        k++;
+    }
+    return pos == blen && k == count ? (long long)to : -1;
 }
 
 int tp_write_all(int fd, const void *p, size_t n)

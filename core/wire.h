@@ -209,6 +209,25 @@ int tp_wire_get_fail(const char *body, size_t blen, size_t *pos,
                      const struct tp_wire_fail *prev, uint32_t count,
                      size_t tlen, int remote, struct tp_wire_fail *f);
 
+/* One record of a remote worker's RESULT body, as tp_wire_take_remote
+ * found it (before the body is rewritten past it). */
+struct tp_wire_remote {
+    uint32_t status, usec, pid, attempts;
+};
+
+/* A remote worker's RESULT body (TP_REQ_REMOTE): count records, each a
+ * result record's header, u32 pid, u32 attempts, its bytes.  Checks it
+ * (any tp_status, at least one attempt, exactly count records covering the
+ * body) and rewrites it in place as a local worker's (the 8 bytes gone),
+ * calling each(arg, k, &rec) for record k first (non-zero stops it).
+ * Returns the new length, -1 if malformed (the body is then garbage), or
+ * -2 if each stopped it. */
+long long tp_wire_take_remote(char *body, size_t blen, int timed,
+                              uint32_t count,
+                              int (*each)(void *arg, uint32_t k,
+                                          const struct tp_wire_remote *rec),
+                              void *arg);
+
 /* Blocking I/O that retries on EINTR and short counts.
  * tp_write_all: returns 0, or -1 with errno.
  * tp_read_all: returns 1 when n bytes were read, 0 on EOF before the first

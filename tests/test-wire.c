@@ -177,6 +177,59 @@ START_TEST(fails_entries_checked)
 }
 END_TEST
 
+static int count_remote(void *arg, uint32_t k, const struct tp_wire_remote *r)
+{
+    uint32_t *seen = arg;
+    seen[k] = r->pid * 10 + r->attempts;
+    return 0;
+}
+
+/* A remote worker's records carry pid and attempts; the body is rewritten
+ * as a local worker's, which tp_wire_next_res then reads. */
+START_TEST(remote_results_rewritten)
+{
+    char body[128];
+    size_t n = 0;
+    const char *out[2] = {"ab", "c"};
+    uint32_t st[2] = {0, 2};
+    for (int i = 0; i < 2; i++) {
+        n += tp_wire_put_res(body + n, (uint32_t)strlen(out[i]), st[i], 7,
+                             99, 1);
+        tp_put32(body + n, 40 + (uint32_t)i);
+        tp_put32(body + n + 4, 1 + (uint32_t)i);
+        memcpy(body + n + 8, out[i], strlen(out[i]));
+        n += 8 + strlen(out[i]);
+    }
+    char copy[128];
+    memcpy(copy, body, n);
+    uint32_t seen[2] = {0, 0};
+    long long len = tp_wire_take_remote(body, n, 1, 2, count_remote, seen);
+    ck_assert_int_eq(len, (long long)(n - 16));
+    ck_assert_uint_eq(seen[0], 401);
+    ck_assert_uint_eq(seen[1], 412);
+    size_t pos = 0;
+    struct tp_wire_res r;
+    ck_assert_int_eq(tp_wire_next_res(body, (size_t)len, &pos, &r, 1), 1);
+    ck_assert_int_eq(memcmp(r.rec, "ab", 2), 0);
+    ck_assert_uint_eq(r.usec, 7);
+    ck_assert_int_eq(tp_wire_next_res(body, (size_t)len, &pos, &r, 1), 1);
+    ck_assert_uint_eq(r.status, 2);
+    ck_assert_int_eq(tp_wire_next_res(body, (size_t)len, &pos, &r, 1), 0);
+    /* one record fewer than declared, bytes left over, a status past
+     * protocol, no attempt */
+    memcpy(body, copy, n);
+    ck_assert_int_eq(tp_wire_take_remote(body, n, 1, 3, NULL, NULL), -1);
+    memcpy(body, copy, n);
+    ck_assert_int_eq(tp_wire_take_remote(body, n, 1, 1, NULL, NULL), -1);
+    memcpy(body, copy, n);
+    tp_put32(body + 4, 5);
+    ck_assert_int_eq(tp_wire_take_remote(body, n, 1, 2, NULL, NULL), -1);
+    memcpy(body, copy, n);
+    tp_put32(body + 24, 0);
+    ck_assert_int_eq(tp_wire_take_remote(body, n, 1, 2, NULL, NULL), -1);
+}
+END_TEST
+
 /* A child writes a frame one byte at a time; the reader gets it whole. */
 START_TEST(read_byte_by_byte)
 {
@@ -283,6 +336,7 @@ int main(void)
     tcase_add_test(tc, header_rejects);
     tcase_add_test(tc, records_walk_and_bounds);
     tcase_add_test(tc, fails_entries_checked);
+    tcase_add_test(tc, remote_results_rewritten);
     suite_add_tcase(s, tc);
     tc = tcase_create("io");
     tcase_add_test(tc, read_byte_by_byte);
