@@ -2,7 +2,7 @@
 . "$(dirname "$0")/lib.sh"
 
 run --version
-expect 0 "taskpool $TP_VERSION (plugin ABI 1.0)" ""
+expect 0 "taskpool $TP_VERSION (plugin ABI 1.1)" ""
 
 run --help
 check "--help status" 0 "$rc"
