@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "pool_impl.h"
+#include "sandbox.h"
 
 _Static_assert(TP_RECORD_MAX == TP_POOL_RECORD_MAX, "pool.h states the limit");
 
@@ -289,6 +290,28 @@ void tp_pool_close(tp_pool *p)
     free(p);
 }
 
+/* The limits and the sandbox asked for: possible here, or TP_ERR_USAGE
+ * before any worker starts (a sandbox is never silently left out). */
+static int check_confine(const struct tp_pool_options *o, char *err,
+                         size_t errlen)
+{
+    if (o->cpu_limit != 0 && !(o->cpu_limit >= 0.1)) {
+        snprintf(err, errlen, "cpu limit of %g s: the least is 0.1 s",
+                 o->cpu_limit);
+        return TP_ERR_USAGE;
+    }
+    if (o->allow_read && o->allow_read[0] && !o->sandbox) {
+        snprintf(err, errlen, "directories allowed for reading, but no "
+                 "sandbox (allow_read needs sandbox)");
+        return TP_ERR_USAGE;
+    }
+    struct tp_confine c = {o->mem_limit, o->cpu_limit, o->max_procs,
+                           o->sandbox, o->allow_read};
+    if (o->sandbox && tp_sandbox_check(&c, err, errlen) != 0)
+        return TP_ERR_USAGE;
+    return 0;
+}
+
 int tp_pool_open(tp_pool **out, const char *spec,
                  const struct tp_pool_options *opt,
                  const struct tp_pool_callbacks *cb, char *err,
@@ -313,7 +336,9 @@ int tp_pool_open(tp_pool **out, const char *spec,
         snprintf(err, errlen, "text_results needs a text callback");
         return TP_ERR_USAGE;
     }
-    int r = tp_load_spec(p, spec, err, errlen);
+    int r = check_confine(&p->o, err, errlen);
+    if (r == 0)
+        r = tp_load_spec(p, spec, err, errlen);
     if (r != 0) {
         tp_pool_close(p);
         return r;
