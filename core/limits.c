@@ -73,12 +73,16 @@ void tp_guard_end(struct tp_guard *g, int cause, int sig)
 
 void tp_human_size(uint64_t b, char *buf, size_t len)
 {
-    if (b >= (1u << 30) && b % (1u << 30) == 0)
-        snprintf(buf, len, "%llu GiB", (unsigned long long)(b >> 30));
-    else if (b >= (1u << 20))
-        snprintf(buf, len, "%.3g MiB", (double)b / (1u << 20));
-    else
-        snprintf(buf, len, "%.3g KiB", (double)b / 1024);
+    static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = (double)b / 1024;
+    int u = 0;
+    while (v >= 1024 && u < 4)
+        v /= 1024, u++;
+    char num[32];
+    int n = snprintf(num, sizeof num, "%.1f", v);
+    if (n >= 2 && !strcmp(num + n - 2, ".0")) /* "64", not "64.0" */
+        num[n - 2] = '\0';
+    snprintf(buf, len, "%s %s", num, unit[u]);
 }
 
 /* The data field of /proc/self/statm (private writable memory and stack)

@@ -49,7 +49,7 @@ struct tp_guard *tp_guard_find(void);
  * ends the worker, when the handler returns (which it must do at once). */
 void tp_guard_end(struct tp_guard *g, int cause, int sig);
 
-/* "64 MiB", "1.5 GiB", "512 KiB": sizes in messages. */
+/* "64 MiB", "1.5 GiB", "512 KiB": sizes in messages (one decimal). */
 void tp_human_size(uint64_t bytes, char *buf, size_t len);
 
 #endif

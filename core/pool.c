@@ -287,14 +287,16 @@ void tp_pool_close(tp_pool *p)
     free(p->samples);
     free(p->file);
     free(p->task);
+    free((void *)p->confine.filter);
     free(p);
 }
 
-/* The limits and the sandbox asked for: possible here, or TP_ERR_USAGE
- * before any worker starts (a sandbox is never silently left out). */
-static int check_confine(const struct tp_pool_options *o, char *err,
-                         size_t errlen)
+/* The limits and the sandbox asked for, into p->confine: possible here,
+ * or TP_ERR_USAGE before any worker starts (a sandbox is never silently
+ * left out). */
+static int check_confine(tp_pool *p, char *err, size_t errlen)
 {
+    const struct tp_pool_options *o = &p->o;
     if (o->cpu_limit != 0 && !(o->cpu_limit >= 0.1)) {
         snprintf(err, errlen, "cpu limit of %g s: the least is 0.1 s",
                  o->cpu_limit);
@@ -305,9 +307,11 @@ static int check_confine(const struct tp_pool_options *o, char *err,
                  "sandbox (allow_read needs sandbox)");
         return TP_ERR_USAGE;
     }
-    struct tp_confine c = {o->mem_limit, o->cpu_limit, o->max_procs,
-                           o->sandbox, o->allow_read};
-    if (o->sandbox && tp_sandbox_check(&c, err, errlen) != 0)
+    p->confine = (struct tp_confine){o->mem_limit, o->cpu_limit, o->max_procs,
+                                     o->sandbox,
+                                     o->sandbox ? o->allow_read : NULL, NULL,
+                                     0};
+    if (o->sandbox && tp_sandbox_prepare(&p->confine, err, errlen) != 0)
         return TP_ERR_USAGE;
     return 0;
 }
@@ -336,7 +340,7 @@ int tp_pool_open(tp_pool **out, const char *spec,
         snprintf(err, errlen, "text_results needs a text callback");
         return TP_ERR_USAGE;
     }
-    int r = check_confine(&p->o, err, errlen);
+    int r = check_confine(p, err, errlen);
     if (r == 0)
         r = tp_load_spec(p, spec, err, errlen);
     if (r != 0) {

@@ -11,9 +11,12 @@
 
 /* In the host, before any worker starts: can this system hold c's
  * sandbox (this build has libseccomp, the kernel has Landlock and seccomp
- * filters, each allow_read entry is a directory)?  0, or -1 with a
- * one-line message: the pool must not start then, never unconfined. */
-int tp_sandbox_check(const struct tp_confine *c, char *err, size_t errlen);
+ * filters, each allow_read entry is a directory)?  Then build the system
+ * call filter once for every worker (c->filter, malloc'd: free it when the
+ * workers are gone) where it does not depend on the worker (Landlock ABI
+ * 6 or later), else leave c->filter NULL.  0, or -1 with a one-line
+ * message: the pool must not start then, never unconfined. */
+int tp_sandbox_prepare(struct tp_confine *c, char *err, size_t errlen);
 
 /* In a worker that has run init and entered its limits (g): no new
  * privileges, Landlock (no file access but reading below allow_read),

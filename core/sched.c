@@ -708,10 +708,8 @@ unsigned tp_sched_busy(const tp_pool *p)
 
 int tp_sched_start(tp_pool *p, char *err, size_t errlen)
 {
-    p->spec = (struct tp_worker_spec){
-        p->file, p->task, p->o.init_arg,
-        {p->o.mem_limit, p->o.cpu_limit, p->o.max_procs, p->o.sandbox,
-         p->o.sandbox ? p->o.allow_read : NULL}};
+    p->spec = (struct tp_worker_spec){p->file, p->task, p->o.init_arg,
+                                      p->confine};
     for (unsigned i = 0; i < p->jobs; i++)
         p->w[i].link = (struct tp_link){-1, -1, NULL, -1};
     for (unsigned i = 0; i < p->jobs; i++)

@@ -20,6 +20,10 @@ struct tp_confine {
     int sandbox;        /* Landlock and seccomp */
     const char *const *allow_read; /* with sandbox: readable directories,
                                       NULL-terminated, or NULL */
+    const void *filter; /* with sandbox: the seccomp program the host built
+                           (filter_len BPF instructions), or NULL: each
+                           worker builds its own (sandbox.c) */
+    uint32_t filter_len;
 };
 
 struct tp_worker_spec {
