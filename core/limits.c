@@ -4,10 +4,10 @@
  * would go over (mmap and brk fail with ENOMEM, malloc returns NULL), but
  * RLIMIT_AS also counts address space that holds no memory: glibc
  * reserves 64 MiB per thread arena, JITs, Go and the sanitizers reserve
- * far more, PROT_NONE.  Measured (bench/README.md): under RLIMIT_AS=200M a
- * program whose four threads had each malloc'd once could then allocate
- * 67 MiB; under RLIMIT_DATA=100M it allocated 98 MiB and a 1 GiB PROT_NONE
- * reservation passed.  RLIMIT_DATA counts private writable memory (heap,
+ * far more, PROT_NONE.  Measured (bench/memlimit): a program whose four
+ * threads had each malloc'd once could then allocate 67 MiB under
+ * RLIMIT_AS=200M, 197 MiB under RLIMIT_DATA=200M, where a 1 GiB PROT_NONE
+ * reservation also passed.  RLIMIT_DATA counts private writable memory (heap,
  * anonymous mappings, thread stacks, libraries' data); not shared
  * mappings (--sandbox blocks shared anonymous ones).
  * A kernel whose allocation is refused and that says so fails its input

@@ -206,9 +206,11 @@ static int rules(scmp_filter_ctx f, const struct tp_confine *c, int abi)
 {
     int r = 0;
     pid_t self = getpid();
-    for (size_t i = 0; i < sizeof allowed / sizeof allowed[0] && !r; i++)
-        if (nr(allowed[i]) >= 0)
-            r = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr(allowed[i]), 0);
+    for (size_t i = 0; i < sizeof allowed / sizeof allowed[0] && !r; i++) {
+        int n = nr(allowed[i]);
+        if (n >= 0)
+            r = seccomp_rule_add(f, SCMP_ACT_ALLOW, n, 0);
+    }
     /* private mappings, or file-backed shared ones: not shared anonymous
      * memory, which RLIMIT_DATA does not count */
     r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
@@ -256,9 +258,11 @@ static int rules(scmp_filter_ctx f, const struct tp_confine *c, int abi)
                              SCMP_A0(SCMP_CMP_MASKED_EQ, ns, 0));
         static const char *const more[] = {"fork", "vfork", "set_robust_list",
                                            "rseq", "set_tid_address"};
-        for (size_t i = 0; i < sizeof more / sizeof more[0] && !r; i++)
-            if (nr(more[i]) >= 0)
-                r = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr(more[i]), 0);
+        for (size_t i = 0; i < sizeof more / sizeof more[0] && !r; i++) {
+            int n = nr(more[i]);
+            if (n >= 0)
+                r = seccomp_rule_add(f, SCMP_ACT_ALLOW, n, 0);
+        }
     }
     return r;
 }
