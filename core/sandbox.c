@@ -14,20 +14,24 @@
  * call it was, and the host names it: "sandbox: blocked system call
  * execve".  Allowed: memory (no shared anonymous mappings, which
  * RLIMIT_DATA would not count), time, futex, read/write/close and the
- * like on descriptors, opening files (Landlock decides), signals to
- * itself (not to change SIGSYS's handler), identity and limit queries,
- * exit.  Not allowed, among all the rest: execve/execveat, fork/clone
- * (unless --max-procs allows more than one process: then clone without
- * new namespaces, never clone3's unreadable arguments), socket, connect,
- * bind, ptrace, mount, unshare, set*id, setrlimit/prlimit64 with a new
- * limit, prctl, chmod/chown.  Three calls get an error instead: ioctl
- * (ENOTTY: stdio asks whether a stream is a terminal), clone3 (ENOSYS:
- * glibc then uses clone) and clone for a thread (EAGAIN, see rules()).
- * Signals: with Landlock ABI 6 or later, which keeps them inside the
- * sandbox, to any process (a kernel's children); before, to itself only.
+ * like on descriptors, opening files (Landlock decides), signals (not
+ * SIGSYS's handler), identity and limit queries, exit.  Not allowed,
+ * among all the rest: execve/execveat, fork/clone (unless --max-procs
+ * allows more than one process: then clone without new namespaces, never
+ * clone3's unreadable arguments), socket, connect, bind, ptrace, mount,
+ * unshare, set*id, setrlimit/prlimit64 with a new limit, prctl,
+ * chmod/chown.  Three calls get an error instead: ioctl (ENOTTY: stdio
+ * asks whether a stream is a terminal), clone3 (ENOSYS: glibc then uses
+ * clone) and clone for a thread (EAGAIN, see rules()).  Signals: with
+ * Landlock ABI 6 or later, which keeps them inside the sandbox, to any
+ * process (a kernel's children); before, to itself only.
  *
  * Landlock holds only the thread that asks, so a worker whose plugin
- * started threads in its set-up refuses to sandbox itself.
+ * started threads in its set-up refuses to sandbox itself.  The handler
+ * finds the progress page through the alternate signal stack (limits.c),
+ * which is the worker's main thread's: a blocked call in a thread a kernel
+ * started (--max-procs above 1), or made with SIGSYS blocked, is reported
+ * without its name.
  *
  * Cost: libseccomp takes about 300 us to turn the rules into a program, so
  * the host builds it once per pool and each worker only loads it (the
@@ -185,7 +189,7 @@ static const char *const allowed[] = {
     "readlink", "readlinkat", "getcwd",
     /* signals to itself (kill and tgkill: below) */
     "rt_sigreturn", "rt_sigprocmask", "rt_sigpending", "rt_sigsuspend",
-    "rt_sigtimedwait",
+    "rt_sigtimedwait", "sigaltstack",
     /* who and where it is */
     "getpid", "gettid", "getppid", "getuid", "geteuid", "getgid", "getegid",
     "getresuid", "getresgid", "getgroups", "getpgrp", "getpgid", "getsid",
@@ -222,11 +226,9 @@ static int rules(scmp_filter_ctx f, const struct tp_confine *c, int abi)
     r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 2,
                                  SCMP_A0(SCMP_CMP_EQ, 3),
                                  SCMP_A4(SCMP_CMP_EQ, 0));
-    /* handlers, but not SIGSYS's; the alternate stack queried, not set */
+    /* handlers, but not SIGSYS's */
     r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 1,
                                  SCMP_A0(SCMP_CMP_NE, SIGSYS));
-    r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(sigaltstack), 1,
-                                 SCMP_A0(SCMP_CMP_EQ, 0));
     /* signals: Landlock 6 keeps them inside the sandbox; before it, to
      * itself only (raise, abort, the limits' own ends) */
     static const char *const kills[] = {"kill", "tgkill", "tkill"};

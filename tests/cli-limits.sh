@@ -18,7 +18,7 @@ for bad in 0 0.05 5% x 2e6; do
 done
 run --max-procs 0 "$E:act" ok:1
 expect 2 "" "taskpool: invalid --max-procs '0' (1 to 100000) (try 'taskpool --help')"
-run --mem-limit 1.5G --cpu-limit 1000000 --max-procs 100000 "$E:act" ok:1
+run --cpu-limit 1000000 --max-procs 100000 "$E:act" ok:1
 expect 0 "1" ""
 
 # --- CPU: per task, not per worker
@@ -72,6 +72,8 @@ if [ "${vm:-0}" -lt 32768 ]; then
     check "plain crash status" 1 "$rc"
     check "plain crash" "taskpool: input 1 (segv): worker PID killed by signal 11 (Segmentation fault)" \
         "$(printf '%s\n' "$err" | norm)"
+    run --mem-limit 1048576G "$E:act" ok:1
+    expect 0 "1" ""
     # a limit below what a worker holds after init: refused before any input
     run -j 1 --mem-limit 1M "$E:act" ok:1
     check "too low status" 2 "$rc"
