@@ -170,20 +170,20 @@ static int fail(char *err, size_t errlen, const char *what)
     return -1;
 }
 
-static int limit_memory(struct tp_guard *g, uint64_t limit, char *err,
-                        size_t errlen)
+static int limit_memory(struct tp_guard *g, uint64_t limit, size_t more,
+                        char *err, size_t errlen)
 {
     g->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     if (g->statm_fd < 0)
         return fail(err, errlen, "/proc/self/statm");
     g->mem_limit = limit;
-    uint64_t used = data_bytes(g);
+    uint64_t used = data_bytes(g) + more;
     if (used >= limit) {
         char l[32], u[32];
         tp_human_size(limit, l, sizeof l);
         tp_human_size(used, u, sizeof u);
         snprintf(err, errlen, "memory limit (%s) is below what a worker "
-                 "holds once the plugin is loaded and init has run (%s)", l,
+                 "needs once the plugin is loaded and init has run (%s)", l,
                  u);
         return -1;
     }
@@ -250,8 +250,8 @@ static int limit_procs(unsigned n, char *err, size_t errlen)
 }
 
 struct tp_guard *tp_limits_enter(const struct tp_confine *c,
-                                 struct tp_progress *prog, char *err,
-                                 size_t errlen)
+                                 struct tp_progress *prog, size_t more,
+                                 char *err, size_t errlen)
 {
     void *m = mmap(NULL, GUARD_STACK, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -269,7 +269,8 @@ struct tp_guard *tp_limits_enter(const struct tp_confine *c,
         return NULL;
     }
     g->magic = GUARD_MAGIC;
-    if ((c->mem_limit && limit_memory(g, c->mem_limit, err, errlen) != 0) ||
+    if ((c->mem_limit &&
+         limit_memory(g, c->mem_limit, more, err, errlen) != 0) ||
         (c->cpu_limit > 0 && limit_cpu(g, c->cpu_limit, err, errlen) != 0) ||
         (c->max_procs && limit_procs(c->max_procs, err, errlen) != 0))
         return NULL;

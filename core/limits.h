@@ -33,13 +33,14 @@ int tp_limits_precheck(const struct tp_confine *c,
                        size_t errlen);
 
 /* Enter what c asks of a worker that has run init: the guard, then
- * RLIMIT_DATA (with the attribution of crashes to it), the per-task CPU
- * ticks, RLIMIT_NPROC.  Returns the guard (also for the sandbox's
- * handler), or NULL with a one-line message in err: the worker must not
- * serve then. */
+ * RLIMIT_DATA (with the attribution of crashes to it; refused if what the
+ * worker holds and the `more` bytes it will allocate before its first task
+ * do not fit), the per-task CPU ticks, RLIMIT_NPROC.  Returns the guard
+ * (also for the sandbox's handler), or NULL with a one-line message in
+ * err: the worker must not serve then. */
 struct tp_guard *tp_limits_enter(const struct tp_confine *c,
-                                 struct tp_progress *prog, char *err,
-                                 size_t errlen);
+                                 struct tp_progress *prog, size_t more,
+                                 char *err, size_t errlen);
 
 /* From inside a signal handler: the guard, or NULL. */
 struct tp_guard *tp_guard_find(void);

@@ -25,6 +25,14 @@
 /* Results are sent in frames of about this size, so a chunk's output need
  * not fit one frame and the host sees progress. */
 #define FLUSH_AT (256u << 10)
+/* The buffers every worker allocates once it is ready. */
+#define OUT_BUFFER (FLUSH_AT + 4096)
+#define FAILS_BUFFER 4096
+/* What a ready worker allocates besides its tasks: those, a request of a
+ * full chunk (256 KiB) and malloc's own margins.  A memory limit must
+ * leave room for it, or the worker would die before any input could be
+ * blamed. */
+#define OWN_MEMORY (OUT_BUFFER + FAILS_BUFFER + (512u << 10))
 
 struct wctx {
     tp_ctx pub; /* first: the plugin's tp_ctx* is a struct wctx* */
@@ -410,7 +418,8 @@ static struct tp_guard *confine(int fd, const struct tp_confine *c,
     char err[1024];
     if (!c->mem_limit && !(c->cpu_limit > 0) && !c->max_procs && !c->sandbox)
         return NULL;
-    struct tp_guard *g = tp_limits_enter(c, prog, err, sizeof err);
+    struct tp_guard *g = tp_limits_enter(c, prog, OWN_MEMORY, err,
+                                         sizeof err);
     if (!g || (c->sandbox && tp_sandbox_enter(c, g, err, sizeof err) != 0))
         die_as(fd, TP_FATAL_INIT, err);
     return g;
@@ -438,12 +447,6 @@ void tp_worker_held(int fd, pid_t host, struct tp_progress *prog,
     __atomic_store_n(&prog->stage, TP_STAGE_INIT, __ATOMIC_RELEASE);
     run_init(fd, &l, spec->init_arg);
     __atomic_store_n(&prog->stage, TP_STAGE_CONFINE, __ATOMIC_RELEASE);
-    /* the buffers the worker always needs exist before any limit */
-    struct tp_buf in = {0}, out = {0}, fails = {0};
-    if (tp_buf_reserve(&out, FLUSH_AT + 4096) != 0 ||
-        tp_buf_reserve(&fails, 4096) != 0)
-        die(fd, "out of memory");
-    out.len = fails.len = TP_WIRE_HDR;
     volatile uint32_t unguarded = 0;
     struct tp_guard *g = confine(fd, c, prog);
     __atomic_store_n(&prog->stage, TP_STAGE_READY, __ATOMIC_RELEASE);
@@ -457,6 +460,12 @@ void tp_worker_held(int fd, pid_t host, struct tp_progress *prog,
     while (sent < 0 && errno == EINTR);
     if (sent != (ssize_t)sizeof h)
         goto done;
+
+    struct tp_buf in = {0}, out = {0}, fails = {0};
+    if (tp_buf_reserve(&out, OUT_BUFFER) != 0 ||
+        tp_buf_reserve(&fails, FAILS_BUFFER) != 0)
+        out_of_memory(fd, prog);
+    out.len = fails.len = TP_WIRE_HDR;
     for (;;) {
         struct tp_frame f;
         int r = tp_read_all(fd, h, sizeof h);

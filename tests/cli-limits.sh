@@ -79,7 +79,7 @@ if [ "${vm:-0}" -lt 32768 ]; then
     check "too low status" 2 "$rc"
     check "too low stdout" "" "$out"
     case $err in
-    "taskpool: memory limit (1 MiB) is below what a worker holds once the plugin is loaded and init has run ("*" MiB)") ;;
+    "taskpool: memory limit (1 MiB) is below what a worker needs once the plugin is loaded and init has run ("*" MiB)") ;;
     *) fail "too low stderr: $err" ;;
     esac
 else

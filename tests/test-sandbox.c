@@ -53,7 +53,7 @@ static int sandboxed_child(const struct tp_confine *c,
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         char err[512];
-        struct tp_guard *g = tp_limits_enter(c, prog, err, sizeof err);
+        struct tp_guard *g = tp_limits_enter(c, prog, 0, err, sizeof err);
         if (!g || tp_sandbox_enter(c, g, err, sizeof err) != 0) {
             fprintf(stderr, "%s\n", err);
             _exit(10);
