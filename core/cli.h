@@ -19,6 +19,7 @@ int tp_cli_parse_count(const char *s, unsigned *out);  /* 1 to 100000 */
 int tp_cli_parse_jobs(const char *s, unsigned *out);   /* N, N%, +N, -N */
 int tp_cli_parse_seconds(const char *s, double *out, int *pct);
 int tp_cli_parse_halt(const char *s, struct tp_pool_options *o);
+int tp_cli_parse_size(const char *s, uint64_t *out);   /* 1M to 1048576G */
 
 /* The plugin search path: -L dirs, then TASKPOOL_PLUGIN_PATH's. */
 struct paths {

@@ -12,7 +12,17 @@
  * Where namespaces are refused, the keeper runs without one, as a child
  * subreaper: orphans a kernel leaves are reparented to it, and it kills
  * them when the worker is gone.  Weaker: a keeper killed by SIGKILL leaves
- * them to init. */
+ * them to init.
+ *
+ * With --max-procs the worker gets a user namespace of its own as well
+ * (fork_held): since Linux 5.14 RLIMIT_NPROC counts the processes of a
+ * real uid per user namespace, so there it counts the worker and what it
+ * starts, nothing else.  Root is exempt from RLIMIT_NPROC (the kernel
+ * skips the check for uid 0, and for CAP_SYS_RESOURCE or CAP_SYS_ADMIN in
+ * the first namespace): a root worker's namespace maps every id to itself
+ * (files are reached exactly as before) and its real uid becomes
+ * NPROC_UID while its effective uid stays 0, and it has no capability
+ * outside its namespace. */
 #include "keeper.h"
 
 #include <errno.h>
@@ -24,9 +34,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "wire.h"
 
 
 pid_t tp_keeper_spawn(int *ns)
@@ -51,6 +64,11 @@ pid_t tp_keeper_spawn(int *ns)
     return fork();
 }
 
+/* The real uid of a root worker under --max-procs: not root, so that
+ * RLIMIT_NPROC applies (counted in its own namespace, so nobody's other
+ * processes do not count). */
+#define NPROC_UID 65534
+
 static int write_file(const char *path, const char *s)
 {
     int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -74,6 +92,99 @@ static int map_ids(uid_t uid, gid_t gid)
     snprintf(line, sizeof line, "%lu %lu 1\n", (unsigned long)gid,
              (unsigned long)gid);
     return write_file("/proc/self/gid_map", line);
+}
+
+/* The maps of the user namespace of the held process, whose /proc
+ * directory is dir: root maps every id to itself; anyone else maps their
+ * own uid and gid (as map_ids). */
+static int map_held(const char *dir, uid_t uid, gid_t gid)
+{
+    char path[96], line[64];
+    if (uid == 0) {
+        snprintf(path, sizeof path, "%s/uid_map", dir);
+        if (write_file(path, "0 0 4294967295\n") != 0)
+            return -1;
+        snprintf(path, sizeof path, "%s/gid_map", dir);
+        return write_file(path, "0 0 4294967295\n");
+    }
+    snprintf(path, sizeof path, "%s/uid_map", dir);
+    snprintf(line, sizeof line, "%lu %lu 1\n", (unsigned long)uid,
+             (unsigned long)uid);
+    if (write_file(path, line) != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/setgroups", dir);
+    if (write_file(path, "deny\n") != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/gid_map", dir);
+    snprintf(line, sizeof line, "%lu %lu 1\n", (unsigned long)gid,
+             (unsigned long)gid);
+    return write_file(path, line);
+}
+
+/* Our pid as /proc knows it: /proc is the host's, and we may be in a PID
+ * namespace of our own (NSpid's first field). */
+static long proc_pid(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    char line[256];
+    long pid = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "NSpid: %ld", &pid) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return pid > 0 ? pid : (long)getpid();
+}
+
+/* Fork the held process; with TP_KEEP_USERNS into a user namespace of its
+ * own, whose maps we write (from here: only the parent namespace may map
+ * more than one's own id) while it waits.  Where the namespace is refused
+ * it is forked as usual, and prog->userns_errno says why (the worker
+ * refuses to start then). */
+static pid_t fork_held(unsigned flags, uid_t uid, gid_t gid,
+                       struct tp_progress *prog)
+{
+    int sv[2];
+    if (!(flags & TP_KEEP_USERNS))
+        return fork();
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return -1;
+    pid_t w = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL,
+                             NULL, NULL);
+    if (w < 0) {
+        prog->userns_errno = errno;
+        close(sv[0]);
+        close(sv[1]);
+        return fork();
+    }
+    if (w == 0) {
+        char c = 0;
+        long me = proc_pid();
+        close(sv[0]);
+        if (tp_write_all(sv[1], &me, sizeof me) != 0 ||
+            tp_read_all(sv[1], &c, 1) != 1)
+            _exit(127); /* the keeper is gone */
+        close(sv[1]);
+        /* 'n': no maps (the keeper set userns_errno): the worker refuses
+         * to start, with a message */
+        if (c == 'y' && uid == 0 && setresuid(NPROC_UID, 0, 0) != 0)
+            prog->userns_errno = errno;
+        return 0;
+    }
+    close(sv[1]);
+    long pid = 0;
+    char ok = 'n', dir[64];
+    errno = 0;
+    if (tp_read_all(sv[0], &pid, sizeof pid) == 1) {
+        snprintf(dir, sizeof dir, "/proc/%ld", pid);
+        ok = map_held(dir, uid, gid) == 0 ? 'y' : 'n';
+    }
+    if (ok == 'n')
+        prog->userns_errno = errno ? errno : EIO;
+    if (tp_write_all(sv[0], &ok, 1) != 0 && ok == 'y')
+        prog->userns_errno = errno;
+    close(sv[0]);
+    return w;
 }
 
 /* Without a namespace: kill what was reparented to us, until none is. */
@@ -103,8 +214,8 @@ static void kill_orphans(void)
 }
 
 _Noreturn void tp_keeper_main(int fd, struct tp_progress *prog, int ns,
-                              uid_t uid, gid_t gid, tp_held_fn fn,
-                              const void *arg)
+                              uid_t uid, gid_t gid, unsigned flags,
+                              tp_held_fn fn, const void *arg)
 {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
         _exit(127);
@@ -125,7 +236,7 @@ _Noreturn void tp_keeper_main(int fd, struct tp_progress *prog, int ns,
     if (setpgid(0, 0) != 0 && getpgid(0) != getpid())
         _exit(127);
     pid_t self = getpid();
-    pid_t w = fork();
+    pid_t w = fork_held(flags, uid, gid, prog);
     if (w < 0)
         _exit(127);
     if (w == 0) {

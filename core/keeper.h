@@ -16,10 +16,15 @@ pid_t tp_keeper_spawn(int *ns);
 typedef void (*tp_held_fn)(int fd, pid_t parent, struct tp_progress *prog,
                            const void *arg);
 
+/* tp_keeper_main's flags: TP_KEEP_USERNS forks the held process into a
+ * user namespace of its own (for RLIMIT_NPROC: see keeper.c); where that
+ * is refused it is forked as usual and prog->userns_errno says why. */
+#define TP_KEEP_USERNS 1u
+
 /* In the child of tp_keeper_spawn: fork fn on fd and hold it (uid, gid:
  * the host's, mapped into a user namespace).  Never returns. */
 _Noreturn void tp_keeper_main(int fd, struct tp_progress *prog, int ns,
-                              uid_t uid, gid_t gid, tp_held_fn fn,
-                              const void *arg);
+                              uid_t uid, gid_t gid, unsigned flags,
+                              tp_held_fn fn, const void *arg);
 
 #endif

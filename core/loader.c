@@ -63,18 +63,23 @@ TP_SAME_FIELD(fini);
 
 /* The size a descriptor of each minor of TASKPOOL_ABI_MAJOR has: a plugin
  * declaring minor M (M <= TASKPOOL_ABI_MINOR) must have plugin_size[M].
- * The last line is the size of today's struct tp_plugin (checked below
- * while today is 1.0; test-loader checks it always). */
+ * The last line is the size of today's struct tp_plugin (test-loader
+ * checks it). */
 static const size_t plugin_size[] = {
     sizeof(struct tp_plugin_1_0), /* 1.0 */
+    sizeof(struct tp_plugin),     /* 1.1: flags */
 };
 _Static_assert(sizeof plugin_size / sizeof plugin_size[0] ==
                TASKPOOL_ABI_MINOR + 1,
                "plugin_size[] needs one line per minor of this major");
-#if TASKPOOL_ABI_MINOR == 0
-_Static_assert(sizeof(struct tp_plugin_1_0) == sizeof(struct tp_plugin),
-               "minor 0 is today's layout");
-#endif
+_Static_assert(offsetof(struct tp_plugin, flags) >=
+                   sizeof(struct tp_plugin_1_0),
+               "1.1 appends flags after the 1.0 layout");
+
+uint32_t tp_loader_flags(const struct tp_plugin *d)
+{
+    return d->abi_minor >= 1 ? d->flags : 0;
+}
 
 int tp_loader_check(const struct tp_plugin *d, const char *file, char *err,
                     size_t errlen)
@@ -105,6 +110,13 @@ int tp_loader_check(const struct tp_plugin *d, const char *file, char *err,
                  "%zu for ABI %u.%u", file, (unsigned)d->size,
                  plugin_size[d->abi_minor], (unsigned)d->abi_major,
                  (unsigned)d->abi_minor);
+        return -1;
+    }
+    if (tp_loader_flags(d) & ~TP_PLUGIN_FLAGS_KNOWN) {
+        snprintf(err, errlen, "%s: malformed descriptor: unknown flags 0x%x "
+                 "for ABI %u.%u", file,
+                 (unsigned)(tp_loader_flags(d) & ~TP_PLUGIN_FLAGS_KNOWN),
+                 (unsigned)d->abi_major, (unsigned)d->abi_minor);
         return -1;
     }
     if (!d->name || !d->version || !d->tasks) {

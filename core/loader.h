@@ -22,6 +22,10 @@ int tp_name_valid(const char *s, size_t n);
 int tp_loader_check(const struct tp_plugin *d, const char *file, char *err,
                     size_t errlen);
 
+/* The descriptor's flags (TP_PLUGIN_*): 0 for a plugin older than 1.1,
+ * which has no such field. */
+uint32_t tp_loader_flags(const struct tp_plugin *d);
+
 /* The shared object of plugin name (searching dirs, NULL-terminated, in
  * order: NAME.la, then NAME.so) or of a path (with '/', taken as libltdl
  * takes it), without opening it: the host never runs plugin code.  *file is

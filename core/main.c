@@ -73,14 +73,12 @@ static const char usage_text[] =
     "Run TASK of PLUGIN on each INPUT (or each line of standard input) in a\n"
     "pool of worker processes; write one result per input, in input order.\n"
     "\n"
-    "  -j, --jobs=N           workers: N, N% of the CPUs, or CPUs+N / CPUs-N\n"
-    "                         as +N / -N (default: one per CPU)\n"
+    "  -j, --jobs=N           workers: N, N% of CPUs, or +N/-N more/fewer than CPUs\n"
     "  -a, --arg-file=FILE    read inputs from FILE instead of standard input\n"
     "  -0, --null             inputs end with NUL instead of newline\n"
     "      --print0           end each result with NUL instead of newline\n"
     "      --tag              prefix each result with its input and a tab\n"
-    "      --format=FMT       text (default), or jsonl: a JSON object per input;\n"
-    "                         with --list: text or tsv\n"
+    "      --format=FMT       text, or jsonl: a JSON object per input (--list: tsv)\n"
     "      --unordered        write results in completion order\n"
     "      --chunk=N          send N inputs per request (default: adaptive)\n"
     "      --timeout=T        kill a task after T s, or T% of the median (>= 1 s)\n"
@@ -88,24 +86,27 @@ static const char usage_text[] =
     "      --retries=N        run a crashed or timed-out input N more times\n"
     "      --halt=WHEN[,fail=N|fail=P%]  never, soon or now after failures\n"
     "      --max-tasks-per-child=N  replace a worker after N tasks\n"
+    "      --mem-limit=SIZE   memory of a worker, at most (k, M, G)\n"
+    "      --cpu-limit=T      CPU seconds of a task, at most\n"
+    "      --max-procs=N      processes of a worker, itself included, at most\n"
+    "      --sandbox          tasks get no files, exec, processes or sockets\n"
+    "      --allow-read=DIR   with --sandbox: tasks may read below DIR\n"
     "      --joblog=FILE      write a TSV line per finished input to FILE\n"
     "      --resume           with --joblog: skip the inputs FILE has done\n"
-    "      --resume-failed    ...and run again those that failed\n"
+    "      --resume-failed    ... but those that failed\n"
     "      --progress         show progress on standard error\n"
     "      --init-arg=STR     pass STR to the plugin's init hook\n"
-    "      --mpi              under mpirun: rank 0 reads and writes, the others\n"
-    "                         each run -j workers (see man taskpool)\n"
+    "      --mpi              under mpirun: rank 0 reads and writes, others work\n"
     "  -L, --plugin-path=DIR  search DIR for plugins first (repeatable)\n"
     "      --list             list the plugins found and their tasks\n"
     "      --dry-run          say what would run, and exit\n"
     "  -h, --help             display this help and exit\n"
-    "  -V, --version          output version information and exit\n"
+    "  -V, --version          output version information (and MPI's) and exit\n"
     "\n"
-    "Plugins: each -L DIR, each dir of TASKPOOL_PLUGIN_PATH, then\n"
-    TP_PLUGINDIR "; a PLUGIN with '/' is a file.\n"
+    "Plugins: -L DIRs, TASKPOOL_PLUGIN_PATH, " TP_PLUGINDIR "; or a file\n"
     "Exit status: 0 all inputs succeeded, 1 some failed or --halt stopped\n"
-    "the run, 2 usage or plugin error, 3 system or I/O error, 129/130/143 on\n"
-    "SIGHUP/SIGINT/SIGTERM.\n"
+    "the run, 2 usage or plugin error (or a sandbox this system cannot hold),\n"
+    "3 system or I/O error, 129/130/143 on SIGHUP/SIGINT/SIGTERM.\n"
     "Full documentation: man taskpool; writing plugins: man taskpool-plugin\n";
 
 static int usage_error(const char *fmt, const char *arg)
@@ -120,6 +121,7 @@ static int usage_error(const char *fmt, const char *arg)
 struct cli {
     struct tp_pool_options opt;
     struct paths path;
+    struct paths allow_read; /* --allow-read DIRs */
     const char *arg_file, *joblog;
     const char *list_only, *format; /* --list PLUGIN, --format */
     char delim;
@@ -169,6 +171,8 @@ static int parse_options(int argc, char **argv, struct cli *cl)
         OPT_FORMAT, OPT_TIMEOUT, OPT_RETRIES, OPT_HALT, OPT_MAXTASKS,
         OPT_TAG, OPT_JOBLOG, OPT_PROGRESS, OPT_DRYRUN, OPT_INIT_TIMEOUT,
         OPT_RESUME, OPT_RESUME_FAILED, OPT_MPI,
+        OPT_MEM_LIMIT, OPT_CPU_LIMIT, OPT_MAX_PROCS, OPT_SANDBOX,
+        OPT_ALLOW_READ,
     };
     static const struct option longopts[] = {
         {"jobs", required_argument, NULL, 'j'},
@@ -183,6 +187,11 @@ static int parse_options(int argc, char **argv, struct cli *cl)
         {"retries", required_argument, NULL, OPT_RETRIES},
         {"halt", required_argument, NULL, OPT_HALT},
         {"max-tasks-per-child", required_argument, NULL, OPT_MAXTASKS},
+        {"mem-limit", required_argument, NULL, OPT_MEM_LIMIT},
+        {"cpu-limit", required_argument, NULL, OPT_CPU_LIMIT},
+        {"max-procs", required_argument, NULL, OPT_MAX_PROCS},
+        {"sandbox", no_argument, NULL, OPT_SANDBOX},
+        {"allow-read", required_argument, NULL, OPT_ALLOW_READ},
         {"tag", no_argument, NULL, OPT_TAG},
         {"joblog", required_argument, NULL, OPT_JOBLOG},
         {"resume", no_argument, NULL, OPT_RESUME},
@@ -268,6 +277,31 @@ parse:
                 return usage_error("invalid --max-tasks-per-child '%s' (1 to "
                                    "100000)", optarg);
             break;
+        case OPT_MEM_LIMIT:
+            if (tp_cli_parse_size(optarg, &cl->opt.mem_limit) != 0)
+                return usage_error("invalid memory limit '%s' (1M to 1048576G; "
+                                   "k, M and G are KiB, MiB and GiB)", optarg);
+            break;
+        case OPT_CPU_LIMIT: {
+            int pct;
+            if (tp_cli_parse_seconds(optarg, &cl->opt.cpu_limit, &pct) != 0 ||
+                pct || cl->opt.cpu_limit < 0.1)
+                return usage_error("invalid CPU limit '%s' (0.1 to 1000000 "
+                                   "seconds)", optarg);
+            break;
+        }
+        case OPT_MAX_PROCS:
+            if (tp_cli_parse_count(optarg, &cl->opt.max_procs) != 0)
+                return usage_error("invalid --max-procs '%s' (1 to 100000)",
+                                   optarg);
+            break;
+        case OPT_SANDBOX:
+            cl->opt.sandbox = 1;
+            break;
+        case OPT_ALLOW_READ:
+            if (tp_cli_paths_add(&cl->allow_read, optarg) != 0)
+                return EXIT_RUNTIME;
+            break;
         case OPT_TAG:
             cl->tag = 1;
             break;
@@ -335,6 +369,10 @@ parse:
     }
     if (tp_cli_paths_add_env(&cl->path) != 0)
         return EXIT_RUNTIME;
+    if (cl->allow_read.n && !cl->opt.sandbox)
+        return usage_error("%s", "--allow-read applies to --sandbox, which "
+                                 "is not given");
+    cl->opt.allow_read = cl->allow_read.v;
     if (cl->jsonl && (cl->tag || cl->print0))
         return usage_error("%s", "--tag and --print0 apply to text output, "
                                  "not to --format jsonl");
@@ -695,5 +733,6 @@ int main(int argc, char **argv)
     }
     free(cl.path.v);
     free(cl.path.env);
+    free(cl.allow_read.v);
     return status;
 }

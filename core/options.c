@@ -81,6 +81,33 @@ int tp_cli_parse_halt(const char *s, struct tp_pool_options *o)
     return 0;
 }
 
+/* N, N.Nk, NM, NG: bytes, KiB, MiB, GiB; 1 MiB to 1 PiB */
+int tp_cli_parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || !(v > 0) || *s == '-' || *s == '+')
+        return -1;
+    switch (*end) {
+    case 'k': case 'K':
+        v *= 1024, end++;
+        break;
+    case 'm': case 'M':
+        v *= 1024.0 * 1024, end++;
+        break;
+    case 'g': case 'G':
+        v *= 1024.0 * 1024 * 1024, end++;
+        break;
+    default:
+        break;
+    }
+    if (*end || v < 1024.0 * 1024 || v > 1024.0 * 1024 * 1024 * 1024 * 1024)
+        return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
 int tp_cli_parse_count(const char *s, unsigned *out)
 {
     char *end;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "pool_impl.h"
+#include "sandbox.h"
 
 _Static_assert(TP_RECORD_MAX == TP_POOL_RECORD_MAX, "pool.h states the limit");
 
@@ -303,7 +304,35 @@ void tp_pool_close(tp_pool *p)
     free(p->samples);
     free(p->file);
     free(p->task);
+    free((void *)p->confine.filter);
     free(p);
+}
+
+/* The limits and the sandbox asked for, into p->confine: possible here,
+ * or TP_ERR_USAGE before any worker starts (a sandbox is never silently
+ * left out). */
+static int check_confine(tp_pool *p, char *err, size_t errlen)
+{
+    const struct tp_pool_options *o = &p->o;
+    if (o->cpu_limit != 0 && !(o->cpu_limit >= 0.1)) {
+        snprintf(err, errlen, "cpu limit of %g s: the least is 0.1 s",
+                 o->cpu_limit);
+        return TP_ERR_USAGE;
+    }
+    if (o->allow_read && o->allow_read[0] && !o->sandbox) {
+        snprintf(err, errlen, "directories allowed for reading, but no "
+                 "sandbox (allow_read needs sandbox)");
+        return TP_ERR_USAGE;
+    }
+    p->confine = (struct tp_confine){o->mem_limit, o->cpu_limit, o->max_procs,
+                                     o->sandbox,
+                                     o->sandbox ? o->allow_read : NULL, NULL,
+                                     0};
+    /* remote workers confine their own workers, on their machines */
+    if (o->sandbox && !p->remote &&
+        tp_sandbox_prepare(&p->confine, err, errlen) != 0)
+        return TP_ERR_USAGE;
+    return 0;
 }
 
 int tp_pool_open(tp_pool **out, const char *spec,
@@ -336,7 +365,9 @@ int tp_pool_open(tp_pool **out, const char *spec,
         free(p);
         return TP_ERR_USAGE;
     }
-    int r = tp_load_spec(p, spec, err, errlen);
+    int r = check_confine(p, err, errlen);
+    if (r == 0)
+        r = tp_load_spec(p, spec, err, errlen);
     if (r != 0) {
         tp_pool_close(p);
         return r;

@@ -123,6 +123,8 @@ struct tp_pool {
     struct tp_pool_options o;
     struct tp_pool_callbacks cb;
     struct tp_worker_spec spec;
+    struct tp_confine confine; /* the limits and the sandbox; its filter
+                                  (built once for every worker) is ours */
     char *file, *task;
     unsigned jobs, nslots, window;
     int remote;             /* the workers are options.remote_fds */

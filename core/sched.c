@@ -7,13 +7,16 @@
  * arrived has been read. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pool_impl.h"
+#include "sandbox.h"
 #include "worker.h"
 
 #define GRACE_MS 2000       /* a worker told to go gets this long for fini */
@@ -298,14 +301,15 @@ static void dispatch_ended(tp_pool *p, int s)
 }
 
 /* The input at c->done + k killed its worker (why, msg): retry it, or
- * record the outcome once the inputs before it are through. */
+ * record the outcome once the inputs before it are through.  An input over
+ * a limit or stopped by the sandbox (final) would only do it again. */
 static void blame(tp_pool *p, struct chunk *c, uint32_t k, enum tp_status why,
-                  const char *msg, pid_t pid)
+                  const char *msg, pid_t pid, int final)
 {
     uint32_t at = c->done + k;
     c->lost = 0;
     unsigned attempts = c->retry_at == at ? c->retry_attempts : 1;
-    if (why != TP_RESULT_PROTOCOL && attempts <= p->o.retries) {
+    if (why != TP_RESULT_PROTOCOL && !final && attempts <= p->o.retries) {
         c->retry_at = at;
         c->retry_attempts = attempts + 1;
         return;
@@ -319,21 +323,48 @@ static void blame(tp_pool *p, struct chunk *c, uint32_t k, enum tp_status why,
     snprintf(c->stop_msg, sizeof c->stop_msg, "%s", msg);
 }
 
-/* Why the worker is gone, for the input it was running. */
-static void lost_msg(const struct worker *w, pid_t pid, enum tp_status why,
-                     const char *detail, int st, char *msg, size_t len)
+/* Why the worker is gone, for the input it was running.  Returns 1 when
+ * a limit or the sandbox ended it (the worker recorded it, and its wait
+ * status agrees): such an outcome is final, not retried. */
+static int lost_msg(const tp_pool *p, const struct worker *w, pid_t pid,
+                    enum tp_status why, const char *detail,
+                    const struct tp_end *end, char *msg, size_t len)
 {
-    char how[256];
+    char how[256], base[768], lim[64];
+    int st = end->wstatus, sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
     tp_describe_wait(st, how, sizeof how);
     if (w->fatal.len) /* it gave up later, e.g. out of memory: a crash */
-        snprintf(msg, len, "worker %d: %.*s", (int)pid,
+        snprintf(base, sizeof base, "worker %d: %.*s", (int)pid,
                  (int)(w->fatal.len < 512 ? w->fatal.len : 512), w->fatal.p);
     else if (why == TP_RESULT_PROTOCOL)
-        snprintf(msg, len, "worker %d: protocol error: %s", (int)pid, detail);
+        snprintf(base, sizeof base, "worker %d: protocol error: %s", (int)pid,
+                 detail);
     else if (why == TP_RESULT_TIMEOUT)
-        snprintf(msg, len, "worker %d %s", (int)pid, detail);
+        snprintf(base, sizeof base, "worker %d %s", (int)pid, detail);
     else
-        snprintf(msg, len, "worker %d %s", (int)pid, how);
+        snprintf(base, sizeof base, "worker %d %s", (int)pid, how);
+    if (why == TP_RESULT_CRASHED && p->o.sandbox && sig == SIGSYS) {
+        char name[64] = "(not reported)";
+        if (end->cause == TP_CAUSE_SYSCALL)
+            tp_sandbox_call_name(end->syscall_arch, end->syscall_nr, name,
+                                 sizeof name);
+        snprintf(msg, len, "sandbox: blocked system call %s", name);
+        return 1;
+    }
+    if (why == TP_RESULT_CRASHED && p->o.cpu_limit > 0 && sig == SIGXCPU &&
+        end->cause == TP_CAUSE_CPU) {
+        human_time((uint64_t)(p->o.cpu_limit * 1e9), lim, sizeof lim);
+        snprintf(msg, len, "cpu limit (%s): %s", lim, base);
+        return 1;
+    }
+    if (why == TP_RESULT_CRASHED && p->o.mem_limit &&
+        end->cause == TP_CAUSE_MEMORY && (sig || w->fatal.len)) {
+        tp_human_size(p->o.mem_limit, lim, sizeof lim);
+        snprintf(msg, len, "memory limit (%s): %s", lim, base);
+        return 1;
+    }
+    snprintf(msg, len, "%s", base);
+    return 0;
 }
 
 /* A remote worker is gone, and the inputs it had with it: the run ends
@@ -376,11 +407,11 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
     int stage = w->link.prog ? __atomic_load_n(&w->link.prog->stage,
                                                __ATOMIC_ACQUIRE)
                              : TP_STAGE_SETUP;
-    int st = 0;
+    struct tp_end end;
     char msg[1024];
     /* a worker that died is reaped by its keeper, which records how: give
      * it a moment (one that closed its socket and lives on is killed) */
-    tp_link_reap(&w->link, why == TP_RESULT_CRASHED ? 200 : 0, &st);
+    tp_link_reap(&w->link, why == TP_RESULT_CRASHED ? 200 : 0, &end);
     if (w->fatal.len && w->fatal_kind != TP_FATAL_LATER) {
         tp_pool_fail(p, w->fatal_kind == TP_FATAL_LOAD ? TP_ERR_LOAD
                                                        : TP_ERR_INIT,
@@ -390,13 +421,14 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
     if (!w->ready && why == TP_RESULT_CRASHED && !w->fatal.len) {
         /* plugin code killed it before it was ready */
         char how[256];
-        tp_describe_wait(st, how, sizeof how);
+        tp_describe_wait(end.wstatus, how, sizeof how);
         tp_stage_failure(stage, p->file, how, msg, sizeof msg);
-        tp_pool_fail(p, stage == TP_STAGE_INIT || stage == TP_STAGE_SETUP
+        tp_pool_fail(p, stage == TP_STAGE_INIT || stage == TP_STAGE_SETUP ||
+                                stage == TP_STAGE_CONFINE
                             ? TP_ERR_INIT : TP_ERR_LOAD, "%s", msg);
         return;
     }
-    lost_msg(w, pid, why, detail, st, msg, sizeof msg);
+    int final = lost_msg(p, w, pid, why, detail, &end, msg, sizeof msg);
     if (!w->ready) {
         tp_pool_fail(p, TP_ERR_INIT, "%s while starting", msg);
         return;
@@ -415,14 +447,14 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
         struct chunk *c = &p->c[q[0]];
         uint32_t answered = c->done - c->from;
         if (nsent && claimed > answered && !stale)
-            blame(p, c, claimed - answered - 1, why, msg, pid);
+            blame(p, c, claimed - answered - 1, why, msg, pid, final);
         else if ((nsent && why == TP_RESULT_PROTOCOL && !stale) ||
                  ++c->lost >= 3)
             /* a bad answer seen only once its batch ended (the worker may
              * have moved on), or workers keep dying before they start on
              * this chunk: blame its next input, so the run cannot go round
              * for ever */
-            blame(p, c, 0, why, msg, pid);
+            blame(p, c, 0, why, msg, pid, final);
         dispatch_ended(p, q[0]);
     }
     if (p->err == TP_ERR_NONE)
@@ -730,7 +762,8 @@ static int connect_remote(tp_pool *p)
 
 int tp_sched_start(tp_pool *p, char *err, size_t errlen)
 {
-    p->spec = (struct tp_worker_spec){p->file, p->task, p->o.init_arg};
+    p->spec = (struct tp_worker_spec){p->file, p->task, p->o.init_arg,
+                                      p->confine};
     for (unsigned i = 0; i < p->jobs; i++)
         p->w[i].link = (struct tp_link){-1, -1, NULL, -1};
     if (p->remote && connect_remote(p) != 0) {

@@ -9,10 +9,37 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+/* What a worker enters after init, before its first task (worker_limits.c,
+ * sandbox.c); zeros: nothing. */
+struct tp_confine {
+    uint64_t mem_limit; /* bytes of private writable memory (RLIMIT_DATA) */
+    double cpu_limit;   /* CPU seconds per task */
+    unsigned max_procs; /* processes and threads of the worker and what it
+                           starts (RLIMIT_NPROC in a user namespace of the
+                           worker's own) */
+    int sandbox;        /* Landlock and seccomp */
+    const char *const *allow_read; /* with sandbox: readable directories,
+                                      NULL-terminated, or NULL */
+    const void *filter; /* with sandbox: the seccomp program the host built
+                           (filter_len BPF instructions), or NULL: each
+                           worker builds its own (sandbox.c) */
+    uint32_t filter_len;
+};
+
 struct tp_worker_spec {
     const char *file;     /* the plugin's shared object, as the host found it */
     const char *task;
     const char *init_arg; /* may be NULL */
+    struct tp_confine confine;
+};
+
+/* Why a worker went, as it recorded it itself just before (worker_limits.c,
+ * sandbox.c): the host words the outcome from it and the wait status. */
+enum tp_cause {
+    TP_CAUSE_NONE = 0,
+    TP_CAUSE_MEMORY,  /* an allocation was refused under its memory limit */
+    TP_CAUSE_CPU,     /* a task ran past its CPU limit */
+    TP_CAUSE_SYSCALL, /* the sandbox blocked a system call */
 };
 
 /* Shared by the host and a worker (and its keeper).  Results travel in
@@ -32,6 +59,23 @@ struct tp_progress {
      * (exited set), recorded by the keeper that held it. */
     int32_t wpid, wstatus, exited;
     int32_t stage; /* enum tp_stage (worker.h): how far it got */
+    /* Written by the worker as a limit or the sandbox ends it: the cause
+     * (enum tp_cause) and, for a blocked call, its number and AUDIT_ARCH_*
+     * architecture. */
+    int32_t cause, syscall_nr;
+    uint32_t syscall_arch;
+    /* Written by the keeper: errno of its failed attempt to give the
+     * worker the user namespace of its own that max_procs needs. */
+    int32_t userns_errno;
+};
+
+/* How a worker ended: its wait status (as its keeper saw it) and what it
+ * recorded before it went. */
+struct tp_end {
+    int wstatus;
+    int cause; /* enum tp_cause */
+    int syscall_nr;
+    uint32_t syscall_arch;
 };
 
 struct tp_link {
@@ -107,9 +151,9 @@ void tp_wait_exit(pid_t pid, int ms);
 
 /* Wait up to grace_ms for the worker to exit (0: not at all), then kill its
  * process group; reap it, and kill what is left of its group (a kernel's
- * children).  Stores the wait status in *wstatus if not NULL.  Returns 0,
- * or -1 if waitpid failed. */
-int tp_link_reap(struct tp_link *l, int grace_ms, int *wstatus);
+ * children).  Stores how it ended in *end if not NULL.  Returns 0, or -1
+ * if waitpid failed. */
+int tp_link_reap(struct tp_link *l, int grace_ms, struct tp_end *end);
 
 /* "killed by signal 11 (Segmentation fault)" / "exited with status 3". */
 void tp_describe_wait(int wstatus, char *buf, size_t len);

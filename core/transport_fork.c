@@ -57,7 +57,9 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
     }
     if (pid == 0) {
         close(sv[0]);
-        tp_keeper_main(sv[1], l->prog, ns, uid, gid, tp_worker_held, spec);
+        tp_keeper_main(sv[1], l->prog, ns, uid, gid,
+                       spec->confine.max_procs ? TP_KEEP_USERNS : 0,
+                       tp_worker_held, spec);
     }
     close(sv[1]);
     l->fd = sv[0];
@@ -219,7 +221,7 @@ void tp_wait_exit(pid_t pid, int ms)
     }
 }
 
-int tp_link_reap(struct tp_link *l, int grace_ms, int *wstatus)
+int tp_link_reap(struct tp_link *l, int grace_ms, struct tp_end *end)
 {
     int st = 0, r = 0;
     tp_link_close(l);
@@ -241,12 +243,18 @@ int tp_link_reap(struct tp_link *l, int grace_ms, int *wstatus)
     if (l->pidfd >= 0)
         close(l->pidfd);
     l->pidfd = -1;
-    /* the worker's own status, as its keeper saw it */
+    /* the worker's own status, as its keeper saw it, and its last words */
+    struct tp_end e = {st, TP_CAUSE_NONE, 0, 0};
     if (l->prog && __atomic_load_n(&l->prog->exited, __ATOMIC_ACQUIRE))
-        st = l->prog->wstatus;
+        e.wstatus = l->prog->wstatus;
+    if (l->prog) {
+        e.cause = __atomic_load_n(&l->prog->cause, __ATOMIC_ACQUIRE);
+        e.syscall_nr = l->prog->syscall_nr;
+        e.syscall_arch = l->prog->syscall_arch;
+    }
     unmap(l);
-    if (wstatus)
-        *wstatus = st;
+    if (end)
+        *end = e;
     return r;
 }
 

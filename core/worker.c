@@ -1,5 +1,6 @@
-/* A worker: set up the process, load the plugin, run init, then answer
- * REQUEST frames with RESULT frames until the host closes the socket. */
+/* A worker: set up the process, load the plugin, run init, enter its
+ * limits and sandbox, then answer REQUEST frames with RESULT frames until
+ * the host closes the socket. */
 #include "worker.h"
 
 #include <errno.h>
@@ -15,13 +16,23 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "worker_limits.h"
 #include "loader.h"
+#include "sandbox.h"
 #include "wire.h"
 
 #define SOCK_FD 3
 /* Results are sent in frames of about this size, so a chunk's output need
  * not fit one frame and the host sees progress. */
 #define FLUSH_AT (256u << 10)
+/* The buffers every worker allocates once it is ready. */
+#define OUT_BUFFER (FLUSH_AT + 4096)
+#define FAILS_BUFFER 4096
+/* What a ready worker allocates besides its tasks: those, a request of a
+ * full chunk (256 KiB) and malloc's own margins.  A memory limit must
+ * leave room for it, or the worker would die before any input could be
+ * blamed. */
+#define OWN_MEMORY (OUT_BUFFER + FAILS_BUFFER + (512u << 10))
 
 struct wctx {
     tp_ctx pub; /* first: the plugin's tp_ctx* is a struct wctx* */
@@ -80,6 +91,14 @@ static _Noreturn void die_as(int fd, uint32_t kind, const char *msg)
 static _Noreturn void die(int fd, const char *msg)
 {
     die_as(fd, TP_FATAL_LATER, msg);
+}
+
+/* The worker's own buffers could not grow: under a memory limit, the
+ * limit's doing (the host says so only if there is one). */
+static _Noreturn void out_of_memory(int fd, struct tp_progress *prog)
+{
+    __atomic_store_n(&prog->cause, TP_CAUSE_MEMORY, __ATOMIC_RELEASE);
+    die(fd, "out of memory");
 }
 
 /* A fresh process: no fds but stdio and the socket, default signals, and
@@ -191,6 +210,7 @@ struct request {
     char *body;
     size_t blen;
     uint32_t flags;
+    volatile uint32_t *task; /* odd while a task runs (the CPU limit's) */
 };
 
 /* Run one record into out (or fails); returns whether it succeeded. */
@@ -213,7 +233,7 @@ static int run_one(int fd, const struct request *q, const char *rec,
     char *mrec = (char *)rec, saved = mrec[len];
     mrec[len] = '\0';
     if (tp_buf_reserve(out, TP_WIRE_RES_MAX + 64) != 0)
-        die(fd, "out of memory");
+        out_of_memory(fd, prog);
     size_t at = out->len;
     w.pub.cur = out->p + at + hdr;
     w.pub.end = out->p + out->cap;
@@ -226,7 +246,13 @@ static int run_one(int fd, const struct request *q, const char *rec,
                              (uint64_t)t0.tv_nsec,
                          __ATOMIC_RELAXED);
     }
+    /* a refused allocation during the task is told by errno (worker_limits.c) */
+    errno = 0;
+    ++*q->task;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     int rc = q->run(&w.pub, rec, len);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    ++*q->task;
     uint32_t us = 0;
     if (timed) {
         us = usec_since(&t0);
@@ -240,13 +266,13 @@ static int run_one(int fd, const struct request *q, const char *rec,
     size_t n = (size_t)(w.pub.cur - (out->p + at + hdr));
     if (text && ok) { /* the output and its terminator */
         if (tp_buf_reserve(out, n + 1) != 0)
-            die(fd, "out of memory");
+            out_of_memory(fd, prog);
         out->p[at + n] = term;
         out->len = at + n + 1;
     } else if (text) { /* the output is dropped; the message is filed */
         size_t m = strlen(w.err);
         if (tp_buf_reserve(fails, TP_WIRE_FAIL_REC + m) != 0)
-            die(fd, "out of memory");
+            out_of_memory(fd, prog);
         char *f = fails->p + fails->len;
         tp_put32(f, index);
         tp_put32(f + 4, (uint32_t)(at - TP_WIRE_HDR));
@@ -258,7 +284,7 @@ static int run_one(int fd, const struct request *q, const char *rec,
         if (!ok) {
             n = strlen(w.err);
             if (tp_buf_reserve(out, hdr + n) != 0)
-                die(fd, "out of memory");
+                out_of_memory(fd, prog);
             memcpy(out->p + at + hdr, w.err, n);
         }
         tp_wire_put_res(out->p + at, (uint32_t)n, ok ? TP_WS_OK : TP_WS_ERROR,
@@ -326,6 +352,8 @@ const char *tp_stage_name(int stage)
         return "reading the descriptor";
     case TP_STAGE_INIT:
         return "init";
+    case TP_STAGE_CONFINE:
+        return "entering its limits and sandbox";
     default:
         return "its set-up";
     }
@@ -339,6 +367,7 @@ void tp_stage_failure(int stage, const char *file, const char *how,
         [TP_STAGE_DESCRIBE] = "taskpool_plugin() crashed",
         [TP_STAGE_CHECK] = "malformed descriptor: reading it crashed",
         [TP_STAGE_INIT] = "init crashed",
+        [TP_STAGE_CONFINE] = "worker died entering its limits and sandbox",
     };
     if (stage > TP_STAGE_SETUP && stage < TP_STAGE_READY)
         snprintf(buf, len, "%s: %s: %s", file, what[stage], how);
@@ -346,14 +375,67 @@ void tp_stage_failure(int stage, const char *file, const char *how,
         snprintf(buf, len, "%s: worker %s while starting", file, how);
 }
 
+/* The plugin's init hook, if it has one; a failure ends the worker. */
+static void run_init(int fd, const struct tp_loaded *l, const char *arg)
+{
+    if (!l->desc->init)
+        return;
+    struct tp_buf scratch = {0};
+    if (tp_buf_reserve(&scratch, 256) != 0)
+        die(fd, "out of memory");
+    struct wctx w = {{&api, scratch.p, scratch.p + scratch.cap}, &scratch,
+                     {0}, 0};
+    int rc = l->desc->init(&w.pub, arg);
+    if (rc != TP_OK || w.failed) {
+        char msg[1200];
+        snprintf(msg, sizeof msg, "%s: init failed: %s", l->desc->name,
+                 w.failed ? w.err : "init hook returned an error");
+        die_as(fd, TP_FATAL_INIT, msg);
+    }
+    tp_buf_free(&scratch);
+}
+
+/* A plugin that declares it reads files cannot work in a sandbox that
+ * allows reading nothing: say so before its init runs. */
+static void check_flags(int fd, const struct tp_confine *c,
+                        const struct tp_loaded *l)
+{
+    if (!c->sandbox || (c->allow_read && c->allow_read[0]) ||
+        !(tp_loader_flags(l->desc) & TP_PLUGIN_READS_FILES))
+        return;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s: the plugin declares TP_PLUGIN_READS_FILES "
+             "(its tasks read files): in a sandbox it needs the directories "
+             "they may read (--allow-read DIR)", l->desc->name);
+    die_as(fd, TP_FATAL_LOAD, msg);
+}
+
+/* After init: the limits, then the sandbox (no way back).  The guard, or
+ * NULL when none is asked for; a failure ends the worker. */
+static struct tp_guard *confine(int fd, const struct tp_confine *c,
+                                struct tp_progress *prog)
+{
+    char err[1024];
+    if (!c->mem_limit && !(c->cpu_limit > 0) && !c->max_procs && !c->sandbox)
+        return NULL;
+    struct tp_guard *g = tp_limits_enter(c, prog, OWN_MEMORY, err,
+                                         sizeof err);
+    if (!g || (c->sandbox && tp_sandbox_enter(c, g, err, sizeof err) != 0))
+        die_as(fd, TP_FATAL_INIT, err);
+    return g;
+}
+
 void tp_worker_held(int fd, pid_t host, struct tp_progress *prog,
                     const void *arg)
 {
     const struct tp_worker_spec *spec = arg;
+    const struct tp_confine *c = &spec->confine;
     tp_worker_setup(fd, host);
     fd = SOCK_FD;
     __atomic_store_n(&prog->wpid, (int32_t)outer_pid(), __ATOMIC_RELEASE);
     char err[4096];
+    if (tp_limits_precheck(c, prog, err, sizeof err) != 0)
+        die_as(fd, TP_FATAL_INIT, err);
     struct tp_loaded l;
     if (tp_loader_open_now(spec->file, &l, &prog->stage, err,
                            sizeof err) != 0)
@@ -361,22 +443,12 @@ void tp_worker_held(int fd, pid_t host, struct tp_progress *prog,
     const struct tp_task *t = tp_loader_task(&l, spec->task, err, sizeof err);
     if (!t)
         die_as(fd, TP_FATAL_LOAD, err);
+    check_flags(fd, c, &l);
     __atomic_store_n(&prog->stage, TP_STAGE_INIT, __ATOMIC_RELEASE);
-    if (l.desc->init) {
-        struct tp_buf scratch = {0};
-        if (tp_buf_reserve(&scratch, 256) != 0)
-            die(fd, "out of memory");
-        struct wctx w = {{&api, scratch.p, scratch.p + scratch.cap},
-                         &scratch, {0}, 0};
-        int rc = l.desc->init(&w.pub, spec->init_arg);
-        if (rc != TP_OK || w.failed) {
-            char msg[1200];
-            snprintf(msg, sizeof msg, "%s: init failed: %s", l.desc->name,
-                     w.failed ? w.err : "init hook returned an error");
-            die_as(fd, TP_FATAL_INIT, msg);
-        }
-        tp_buf_free(&scratch);
-    }
+    run_init(fd, &l, spec->init_arg);
+    __atomic_store_n(&prog->stage, TP_STAGE_CONFINE, __ATOMIC_RELEASE);
+    volatile uint32_t unguarded = 0;
+    struct tp_guard *g = confine(fd, c, prog);
     __atomic_store_n(&prog->stage, TP_STAGE_READY, __ATOMIC_RELEASE);
     unsigned char h[TP_WIRE_HDR];
     tp_wire_put_hdr(h, TP_FRAME_READY, 0, 0, 0);
@@ -390,9 +462,9 @@ void tp_worker_held(int fd, pid_t host, struct tp_progress *prog,
         goto done;
 
     struct tp_buf in = {0}, out = {0}, fails = {0};
-    if (tp_buf_reserve(&out, FLUSH_AT + 4096) != 0 ||
-        tp_buf_reserve(&fails, 4096) != 0)
-        die(fd, "out of memory");
+    if (tp_buf_reserve(&out, OUT_BUFFER) != 0 ||
+        tp_buf_reserve(&fails, FAILS_BUFFER) != 0)
+        out_of_memory(fd, prog);
     out.len = fails.len = TP_WIRE_HDR;
     for (;;) {
         struct tp_frame f;
@@ -409,10 +481,11 @@ void tp_worker_held(int fd, pid_t host, struct tp_progress *prog,
         in.len = 0;
         /* one spare byte: the last record gets a NUL after it */
         if (tp_buf_reserve(&in, f.len + 1) != 0)
-            die(fd, "out of memory");
+            out_of_memory(fd, prog);
         if (f.len && tp_read_all(fd, in.p, f.len) != 1)
             _exit(1);
-        struct request q = {t->run, in.p, (size_t)f.len, f.flags};
+        struct request q = {t->run, in.p, (size_t)f.len, f.flags,
+                            g ? &g->task : &unguarded};
         if (serve(fd, &q, &out, &fails, prog) != 0)
             _exit(1);
     }

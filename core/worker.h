@@ -14,6 +14,7 @@ enum tp_stage {
     TP_STAGE_DESCRIBE,  /* calling taskpool_plugin() */
     TP_STAGE_CHECK,     /* checking the descriptor and its task table */
     TP_STAGE_INIT,      /* the plugin's init hook */
+    TP_STAGE_CONFINE,   /* entering its limits and sandbox */
     TP_STAGE_READY,
 };
 

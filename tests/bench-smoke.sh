@@ -11,3 +11,11 @@ for row in "tiny  *serial C loop" "tiny  *taskpool -j2" "tiny  *xargs -P2" \
     "big records \(MiB\) *taskpool -j2 length"; do
     grep -Eq "^$row " "$tmp/table" || fail "no row '$row' in the table"
 done
+# the sandbox's and the CPU limit's rows, with their cost after the table
+rows="tiny  *taskpool -j2 --cpu-limit|cpu \(primes 2000\) *taskpool -j2 --cpu-limit"
+[ "${TP_SECCOMP:-}" = yes ] &&
+    rows="$rows|tiny  *taskpool -j2 --sandbox|cpu \(primes 2000\) *taskpool -j2 --sandbox|startup  *taskpool -j2 --sandbox"
+(IFS='|'; for row in $rows; do
+    grep -Eq "^$row " "$tmp/table" || fail "no row '$row' in the table"
+done)
+grep -Eq '^tiny  *--cpu-limit ' "$tmp/table" || fail "no cost line for --cpu-limit"

@@ -88,6 +88,9 @@ want 'taskpool --joblog in' "input.txt" no taskpool --joblog in
 want 'taskpool -a in' "input.txt" no taskpool -a in
 want 'taskpool -L ' "plugdir" no taskpool -L ''
 want 'taskpool --plugin-path=p' "plugdir" no taskpool --plugin-path = p
+want 'taskpool --sandbox --allow-read ' "plugdir" no taskpool --sandbox --allow-read ''
+want 'taskpool --allow-read=p' "plugdir" no taskpool --allow-read = p
+want 'taskpool --mem-limit ' "" no taskpool --mem-limit ''
 # -L's argument is not PLUGIN:TASK
 want 'taskpool -0L ' "plugdir" no taskpool -0L ''
 

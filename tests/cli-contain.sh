@@ -94,7 +94,7 @@ expect 0 "a${nl}b" ""
 # on; stdout lists the good ones only; what the probes start dies with them
 TASKPOOL_PLUGIN_PATH= run --init-timeout 0.5 --init-arg "$mark" -L "$H" --list
 check "list status" 0 "$rc"
-check "list plugins" "ctorprint 1  $Hso/ctorprint.so${nl}daemon 1  $Hso/daemon.so${nl}finicrash 1  $Hso/finicrash.so" \
+check "list plugins" "ctorprint 1  $Hso/ctorprint.so${nl}daemon 1  $Hso/daemon.so${nl}escape 1  $Hso/escape.so${nl}finicrash 1  $Hso/finicrash.so" \
     "$(printf '%s\n' "$out" | grep -v '^ ' | grep "$Hso")"
 check "list stderr" "taskpool: skipping $Hso/ctorcrash.so: constructor crashed: killed by signal 11 (Segmentation fault)
 taskpool: skipping $Hso/ctorhang.so: did not answer within 0.5 s (stuck in a constructor)

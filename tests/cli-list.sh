@@ -20,7 +20,7 @@ case $out in *"  act     does what the input says"*) ;; *) fail "--list shows ch
 # a directory with a broken plugin: it is skipped with a note, the rest listed
 TASKPOOL_PLUGIN_PATH= run -L "$TP_TEST_PLUGINS" -L "$P" --list
 check "--list status" 0 "$rc"
-check "--list skips" "taskpool: skipping $TP_TEST_PLUGINS/.libs/badabi.so: ABI mismatch: plugin was built for taskpool ABI 2.0, this taskpool has ABI 1.0; rebuild the plugin against this taskpool
+check "--list skips" "taskpool: skipping $TP_TEST_PLUGINS/.libs/badabi.so: ABI mismatch: plugin was built for taskpool ABI 2.0, this taskpool has ABI 1.1; rebuild the plugin against this taskpool
 taskpool: skipping $TP_TEST_PLUGINS/.libs/badmagic.so: not a taskpool plugin (ABI magic 0xdeadbeef, expected 0x4c504b54)
 taskpool: skipping $TP_TEST_PLUGINS/.libs/nodesc.so: not a taskpool plugin (no taskpool_plugin symbol; declare it with TASKPOOL_PLUGIN)" "$err"
 check "--list plugins" "bench${nl}chaos${nl}hash${nl}seed${nl}text" "$(printf '%s\n' "$out" | grep -v '^ ' | cut -d' ' -f1)"

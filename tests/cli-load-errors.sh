@@ -21,7 +21,7 @@ run "$T/nodesc.la:x" 1
 expect 2 "" "taskpool: $T/.libs/nodesc.so: not a taskpool plugin (no taskpool_plugin symbol; declare it with TASKPOOL_PLUGIN)"
 
 run "$T/badabi.la:echo" 1
-expect 2 "" "taskpool: $T/.libs/badabi.so: ABI mismatch: plugin was built for taskpool ABI 2.0, this taskpool has ABI 1.0; rebuild the plugin against this taskpool"
+expect 2 "" "taskpool: $T/.libs/badabi.so: ABI mismatch: plugin was built for taskpool ABI 2.0, this taskpool has ABI 1.1; rebuild the plugin against this taskpool"
 
 run -L "$T" badmagic:echo 1
 expect 2 "" "taskpool: $T/.libs/badmagic.so: not a taskpool plugin (ABI magic 0xdeadbeef, expected 0x4c504b54)"

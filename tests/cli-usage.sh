@@ -3,10 +3,10 @@
 
 run --version
 case $TP_MPI_BUILT in
-yes) check "version" "taskpool $TP_VERSION (plugin ABI 1.0, MPI: yes, with Open MPI" \
+yes) check "version" "taskpool $TP_VERSION (plugin ABI 1.1, MPI: yes, with Open MPI" \
          "$(printf '%s' "$out" | sed 's/ [0-9.]*)$//')"
      check "version status" 0 "$rc" ;;
-*) expect 0 "taskpool $TP_VERSION (plugin ABI 1.0, MPI: no)" "" ;;
+*) expect 0 "taskpool $TP_VERSION (plugin ABI 1.1, MPI: no)" "" ;;
 esac
 
 run --help

@@ -21,7 +21,7 @@ static struct tp_plugin good(void)
 {
     return (struct tp_plugin){TASKPOOL_ABI_MAGIC, TASKPOOL_ABI_MAJOR,
                               TASKPOOL_ABI_MINOR, sizeof(struct tp_plugin),
-                              "t", "1", good_tasks, NULL, NULL};
+                              "t", "1", good_tasks, NULL, NULL, 0};
 }
 
 static const char *check_msg(const struct tp_plugin *d)
@@ -42,21 +42,26 @@ START_TEST(stamp_checks)
     d.magic = 1;
     ck_assert_str_eq(check_msg(&d), "x.so: not a taskpool plugin (ABI magic "
                      "0x00000001, expected 0x4c504b54)");
+    char want[256];
     d = good();
     d.abi_major = 0;
-    ck_assert_str_eq(check_msg(&d), "x.so: ABI mismatch: plugin was built for "
-                     "taskpool ABI 0.0, this taskpool has ABI 1.0; rebuild "
-                     "the plugin against this taskpool");
+    snprintf(want, sizeof want, "x.so: ABI mismatch: plugin was built for "
+             "taskpool ABI 0.%d, this taskpool has ABI 1.%d; rebuild the "
+             "plugin against this taskpool", TASKPOOL_ABI_MINOR,
+             TASKPOOL_ABI_MINOR);
+    ck_assert_str_eq(check_msg(&d), want);
     d = good();
     d.abi_minor = TASKPOOL_ABI_MINOR + 1;
-    ck_assert_str_eq(check_msg(&d), "x.so: ABI mismatch: plugin was built for "
-                     "taskpool ABI 1.1, this taskpool has ABI 1.0; rebuild "
-                     "the plugin against this taskpool");
+    snprintf(want, sizeof want, "x.so: ABI mismatch: plugin was built for "
+             "taskpool ABI 1.%d, this taskpool has ABI 1.%d; rebuild the "
+             "plugin against this taskpool", TASKPOOL_ABI_MINOR + 1,
+             TASKPOOL_ABI_MINOR);
+    ck_assert_str_eq(check_msg(&d), want);
     d = good();
     d.size = 8;
-    char want[128];
     snprintf(want, sizeof want, "x.so: malformed descriptor: size 8, "
-             "expected %zu for ABI 1.0", sizeof(struct tp_plugin));
+             "expected %zu for ABI 1.%d", sizeof(struct tp_plugin),
+             TASKPOOL_ABI_MINOR);
     ck_assert_str_eq(check_msg(&d), want);
     d = good();
     d.tasks = NULL;
@@ -140,6 +145,33 @@ START_TEST(minor_sizes)
         s.abi_minor = (uint16_t)(TASKPOOL_ABI_MINOR + k);
         ck_assert_str_eq(check_msg(&s), want);
     }
+}
+END_TEST
+
+/* 1.1's flags: read from 1.1 on, never from a 1.0 descriptor (which has no
+ * such field: the bytes after it are not the plugin's); a bit no minor
+ * defines is refused. */
+START_TEST(flags)
+{
+    char want[256];
+    if (sizeof(void *) == 8 && _Alignof(void *) == 8) /* LP64 */
+        ck_assert_uint_eq(sizeof(struct tp_plugin), 64);
+    struct tp_plugin d = good();
+    ck_assert_uint_eq(tp_loader_flags(&d), 0);
+    d.flags = TP_PLUGIN_READS_FILES;
+    ck_assert_str_eq(check_msg(&d), "ok");
+    ck_assert_uint_eq(tp_loader_flags(&d), TP_PLUGIN_READS_FILES);
+    d.flags = 0x6;
+    snprintf(want, sizeof want, "x.so: malformed descriptor: unknown flags "
+             "0x6 for ABI 1.%d", TASKPOOL_ABI_MINOR);
+    ck_assert_str_eq(check_msg(&d), want);
+    /* a 1.0 plugin: whatever follows its descriptor is not read */
+    d = good();
+    d.abi_minor = 0;
+    d.size = (uint32_t)offsetof(struct tp_plugin, flags);
+    d.flags = 0xff;
+    ck_assert_str_eq(check_msg(&d), "ok");
+    ck_assert_uint_eq(tp_loader_flags(&d), 0);
 }
 END_TEST
 
@@ -243,8 +275,9 @@ START_TEST(open_errors)
              "(no taskpool_plugin symbol; declare it with TASKPOOL_PLUGIN)", t);
     ck_assert_str_eq(open_err("nodesc", t), want);
     snprintf(want, sizeof want, "%s/.libs/badabi.so: ABI mismatch: plugin "
-             "was built for taskpool ABI 2.0, this taskpool has ABI 1.0; "
-             "rebuild the plugin against this taskpool", t);
+             "was built for taskpool ABI 2.0, this taskpool has ABI 1.%d; "
+             "rebuild the plugin against this taskpool", t,
+             TASKPOOL_ABI_MINOR);
     ck_assert_str_eq(open_err("badabi", t), want);
     snprintf(want, sizeof want, "%s/.libs/badmagic.so: not a taskpool plugin "
              "(ABI magic 0xdeadbeef, expected 0x4c504b54)", t);
@@ -279,6 +312,7 @@ int main(void)
     TCase *tc = tcase_create("stamp");
     tcase_add_test(tc, stamp_checks);
     tcase_add_test(tc, minor_sizes);
+    tcase_add_test(tc, flags);
     tcase_add_test(tc, task_table_checks);
     tcase_add_test(tc, names);
     suite_add_tcase(s, tc);

@@ -203,6 +203,55 @@ START_TEST(open_errors)
 }
 END_TEST
 
+/* Limits and the sandbox through the API: refused before any worker
+ * starts when they cannot be had or make no sense; a pure kernel runs
+ * the same under all of them. */
+START_TEST(confine_options)
+{
+    char err[1024];
+    struct collect c = {.in_order = 1};
+    struct tp_pool_callbacks cb = {.result = on_result, .arg = &c};
+    static const char *const dirs[] = {"/tmp", NULL};
+    path[0] = getenv("TASKPOOL_PLUGIN_PATH");
+    tp_pool *p;
+    struct tp_pool_options o = {.jobs = 1, .plugin_path = path,
+                                .allow_read = dirs};
+    ck_assert_int_eq(tp_pool_open(&p, "seed:double", &o, &cb, err,
+                                  sizeof err), TP_ERR_USAGE);
+    ck_assert_str_eq(err, "directories allowed for reading, but no sandbox "
+                     "(allow_read needs sandbox)");
+    o = (struct tp_pool_options){.jobs = 1, .plugin_path = path,
+                                 .cpu_limit = 0.05};
+    ck_assert_int_eq(tp_pool_open(&p, "seed:double", &o, &cb, err,
+                                  sizeof err), TP_ERR_USAGE);
+    ck_assert_str_eq(err, "cpu limit of 0.05 s: the least is 0.1 s");
+    /* (no memory limit: under AddressSanitizer a worker holds terabytes
+     * of shadow memory, and any limit is refused; cli-limits.sh) */
+    o = (struct tp_pool_options){.jobs = 2, .cpu_limit = 10, .max_procs = 4,
+                                 .sandbox = 1};
+    /* without libseccomp (or Landlock, or seccomp): refused, and run
+     * without the sandbox then */
+    const char *built = getenv("TP_SECCOMP");
+    o.plugin_path = path;
+    int r = tp_pool_open(&p, "seed:double", &o, &cb, err, sizeof err);
+    if (r != 0) {
+        ck_assert_int_eq(r, TP_ERR_USAGE);
+        ck_assert_msg(!strncmp(err, built && !strcmp(built, "yes")
+                                        ? "cannot sandbox: this kernel "
+                                        : "cannot sandbox: this taskpool",
+                               28), "%s", err);
+        o.sandbox = 0;
+        p = open_ok("seed:double", &o, &c);
+    }
+    feed_numbers(p, 1, 3000);
+    ck_assert_int_eq(tp_pool_finish(p), 0);
+    tp_pool_close(p);
+    ck_assert_uint_eq(c.n, 3000);
+    ck_assert(c.in_order);
+    ck_assert_int_eq(c.sum, (int64_t)3000 * 3001);
+}
+END_TEST
+
 /* Text mode: bulk text between failed records, fed as delimited blocks. */
 struct text_collect {
     char buf[256];
@@ -338,6 +387,7 @@ int main(void)
     tcase_add_test(tc, failed_inputs_are_results);
     tcase_add_test(tc, stop_from_callback);
     tcase_add_test(tc, open_errors);
+    tcase_add_test(tc, confine_options);
     tcase_add_test(tc, plugins_each);
     tcase_add_test(tc, unflushed_stdio_not_repeated);
     tcase_add_test(tc, text_mode_bulk);

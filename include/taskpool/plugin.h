@@ -21,6 +21,13 @@
  *     };
  *     TASKPOOL_PLUGIN("mine", "1.0", tasks, NULL, NULL)
  *
+ * A plugin whose tasks need more than memory and time says so with
+ * TASKPOOL_PLUGIN_FLAGS(name, version, tasks, init, fini, flags):
+ * TP_PLUGIN_READS_FILES declares that its tasks read files (the hash
+ * plugin reads the files its inputs name), so that `taskpool --sandbox`
+ * refuses to run it without `--allow-read DIR` instead of failing every
+ * input.
+ *
  * What the host guarantees:
  * - The plugin is loaded in each worker process by the worker itself; the
  *   host only opens it to check the stamp and read the task table.
@@ -31,12 +38,17 @@
  *   itself contain NUL bytes: `len` is the truth.
  * - Whatever a task writes to stdout goes to the host's stderr, never into
  *   the result stream.
+ * - Limits (--mem-limit, --cpu-limit, --max-procs) and the sandbox
+ *   (--sandbox) are entered after init: loading and init are never
+ *   restricted, tasks may be.
  *
  * What a plugin must not do:
  * - write to, close or dup onto file descriptors it did not open (the
  *   worker's socket and stdio belong to the host);
- * - call exit() or change signal dispositions (a worker that exits is
- *   recorded as crashed); keep state across tasks only if it is per-worker.
+ * - call exit() or change signal dispositions or the signal mask (a worker
+ *   that exits is recorded as crashed; the limits use SIGXCPU, SIGSEGV,
+ *   SIGBUS, SIGABRT and SIGSYS handlers and an alternate signal stack);
+ *   keep state across tasks only if it is per-worker.
  * - Plugins use only this header, libc and the libraries their kernels
  *   call (link those: -lm for sin); they need not link libtaskpool.
  *
@@ -66,7 +78,7 @@ extern "C" {
 
 #define TASKPOOL_ABI_MAGIC 0x4c504b54u /* "TKPL" read little-endian */
 #define TASKPOOL_ABI_MAJOR 1
-#define TASKPOOL_ABI_MINOR 0
+#define TASKPOOL_ABI_MINOR 1 /* 1.1: struct tp_plugin's flags */
 
 /* Status a task or init hook returns. */
 #define TP_OK 0
@@ -118,7 +130,16 @@ struct tp_plugin {
     int (*init)(tp_ctx *ctx, const char *arg);
     /* Optional (NULL): per-worker tear-down. */
     void (*fini)(void);
+    /* Since ABI 1.1 (the host reads it only from a 1.1 or later plugin):
+     * what the tasks need, TP_PLUGIN_* bits; 0 for pure computation. */
+    uint32_t flags;
 };
+
+/* struct tp_plugin's flags.  An unknown bit makes the descriptor malformed
+ * (a new flag comes with a new minor). */
+#define TP_PLUGIN_READS_FILES 0x1u /* tasks read files: --sandbox needs
+                                      --allow-read DIR */
+#define TP_PLUGIN_FLAGS_KNOWN 0x1u
 
 /* The one symbol the loader looks up.  A function, not data, because dlsym
  * is only promised to work on functions (the PostgreSQL reasoning). */
@@ -133,16 +154,20 @@ const struct tp_plugin *taskpool_plugin(void);
 #define TP__PRINTF(FMT, ARGS)
 #endif
 
-/* Define the descriptor: TASKPOOL_PLUGIN(name, version, tasks, init, fini) */
-#define TASKPOOL_PLUGIN(NAME, VERSION, TASKS, INIT, FINI)                      \
+/* Define the descriptor: TASKPOOL_PLUGIN(name, version, tasks, init, fini),
+ * or with flags (TP_PLUGIN_* bits):
+ * TASKPOOL_PLUGIN_FLAGS(name, version, tasks, init, fini, flags) */
+#define TASKPOOL_PLUGIN_FLAGS(NAME, VERSION, TASKS, INIT, FINI, FLAGS)         \
     TP__EXPORT const struct tp_plugin *taskpool_plugin(void)                  \
     {                                                                         \
         static const struct tp_plugin tp__descriptor = {                      \
             TASKPOOL_ABI_MAGIC, TASKPOOL_ABI_MAJOR, TASKPOOL_ABI_MINOR,       \
             (uint32_t)sizeof(struct tp_plugin), (NAME), (VERSION), (TASKS),   \
-            (INIT), (FINI)};                                                  \
+            (INIT), (FINI), (FLAGS)};                                         \
         return &tp__descriptor;                                               \
     }
+#define TASKPOOL_PLUGIN(NAME, VERSION, TASKS, INIT, FINI)                      \
+    TASKPOOL_PLUGIN_FLAGS(NAME, VERSION, TASKS, INIT, FINI, 0)
 
 /* Append n bytes to the result.  Returns TP_OK, or TP_FAIL if the result
  * would exceed the host's size limit (the task should then return TP_FAIL;

@@ -74,6 +74,26 @@ struct tp_pool_options {
     double init_timeout; /* seconds a worker may take to load the plugin
                             and run init, first start or replacement; past
                             it the pool fails with TP_ERR_INIT (0: 30 s) */
+    /* Limits per worker, entered after the plugin's init and before its
+     * first task (0: none; see taskpool(1)).  An input whose kernel goes
+     * over one is TP_RESULT_CRASHED with "memory limit (64 MiB): ..." or
+     * "cpu limit (2 s): ..." in its message, is not retried, and its
+     * worker is replaced. */
+    uint64_t mem_limit;  /* bytes of private writable memory (RLIMIT_DATA) */
+    double cpu_limit;    /* CPU seconds per task (at least 0.1) */
+    unsigned max_procs;  /* processes and threads a worker and everything it
+                            starts may have at once (RLIMIT_NPROC in a user
+                            namespace of the worker's own) */
+    /* The sandbox (Landlock and seccomp), entered after init and the
+     * limits: no file access but reading below allow_read, no exec, no
+     * new processes (unless max_procs > 1), no sockets, ...  An input
+     * that makes a blocked system call is TP_RESULT_CRASHED, "sandbox:
+     * blocked system call NAME", not retried.  tp_pool_open fails with
+     * TP_ERR_USAGE where the system cannot hold it: never unconfined. */
+    int sandbox;
+    const char *const *allow_read; /* directories whose files tasks may read
+                                      in the sandbox, NULL-terminated; may
+                                      be NULL (only with sandbox) */
     /* Remote workers (taskpool --mpi): instead of forking workers, use
      * these nremote connected stream sockets, each served by
      * tp_agent_serve at its far end, which runs a pool of its own and

@@ -81,4 +81,7 @@ static const struct tp_task hash_tasks[] = {
     {NULL, NULL, NULL},
 };
 
-TASKPOOL_PLUGIN("hash", TP_PACKAGE_VERSION, hash_tasks, NULL, NULL)
+/* it reads the files its inputs name: under --sandbox, only with
+ * --allow-read */
+TASKPOOL_PLUGIN_FLAGS("hash", TP_PACKAGE_VERSION, hash_tasks, NULL, NULL,
+                      TP_PLUGIN_READS_FILES)

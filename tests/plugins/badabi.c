@@ -13,6 +13,6 @@ const struct tp_plugin *taskpool_plugin(void)
 {
     static const struct tp_plugin d = {
         TASKPOOL_ABI_MAGIC, TASKPOOL_ABI_MAJOR + 1, 0,
-        sizeof(struct tp_plugin), "badabi", "1", tasks, NULL, NULL};
+        sizeof(struct tp_plugin), "badabi", "1", tasks, NULL, NULL, 0};
     return &d;
 }

@@ -13,6 +13,6 @@ const struct tp_plugin *taskpool_plugin(void)
 {
     static const struct tp_plugin d = {
         0xdeadbeefu, TASKPOOL_ABI_MAJOR, TASKPOOL_ABI_MINOR,
-        sizeof(struct tp_plugin), "badmagic", "1", tasks, NULL, NULL};
+        sizeof(struct tp_plugin), "badmagic", "1", tasks, NULL, NULL, 0};
     return &d;
 }

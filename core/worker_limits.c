@@ -1,0 +1,278 @@
+/* Limits a worker puts on itself after init, before its first task.
+ *
+ * Memory: RLIMIT_DATA, not RLIMIT_AS.  Both refuse an allocation that
+ * would go over (mmap and brk fail with ENOMEM, malloc returns NULL), but
+ * RLIMIT_AS also counts address space that holds no memory: glibc
+ * reserves 64 MiB per thread arena, JITs, Go and the sanitizers reserve
+ * far more, PROT_NONE.  Measured (bench/memlimit): a program whose four
+ * threads had each malloc'd once could then allocate 67 MiB under
+ * RLIMIT_AS=200M, 197 MiB under RLIMIT_DATA=200M, where a 1 GiB PROT_NONE
+ * reservation also passed.  RLIMIT_DATA counts private writable memory (heap,
+ * anonymous mappings, thread stacks, libraries' data); not shared
+ * mappings (--sandbox blocks shared anonymous ones).
+ * A kernel whose allocation is refused and that says so fails its input
+ * with its own message.  One that dies of it (a NULL dereference, xmalloc's
+ * abort, C++'s bad_alloc) dies of SIGSEGV, SIGBUS or SIGABRT; the handler
+ * below records it as the memory limit's doing if errno is ENOMEM then
+ * (the task's last failed call was an allocation: errno is cleared before
+ * each task, the worker's other calls succeed) or if the worker's data is
+ * within 1/8 of the limit, and the host words the outcome so.
+ *
+ * CPU: a per-task limit.  RLIMIT_CPU counts the whole life of the process
+ * in whole seconds; resetting it before each task (the CPU clock read and
+ * setrlimit: 575 ns, measured) would make the tiny workload (about 46 ns
+ * per input per worker) 13 times slower.  Instead a process CPU-time
+ * timer ticks every tenth of the limit and the worker counts tasks (two
+ * increments each): a task seen running at ten ticks in a row has used
+ * its limit, and the worker ends itself with SIGXCPU.  So a task is
+ * stopped after between 1 and 1.1 times its limit of CPU time (plus the
+ * kernel's timer resolution, a scheduler tick); time it spends blocked
+ * does not count, nor does the CPU time of processes it starts.
+ *
+ * Processes: RLIMIT_NPROC, counted in the user namespace of the worker's
+ * own that its keeper made (keeper.c), so that it counts the worker and
+ * what it starts, threads included, and also holds for root. */
+#include "worker_limits.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GUARD_MAGIC 0x64726175475054ull /* "TPGuard" */
+#define GUARD_STACK (64u << 10)         /* guard + alternate signal stack */
+#define TICKS 10 /* a task is stopped after 1 to 1 + 1/TICKS of its limit */
+
+struct tp_guard *tp_guard_find(void)
+{
+    stack_t ss;
+    if (sigaltstack(NULL, &ss) != 0 || !ss.ss_sp ||
+        ss.ss_size < sizeof(struct tp_guard))
+        return NULL;
+    struct tp_guard *g = ss.ss_sp;
+    return g->magic == GUARD_MAGIC ? g : NULL;
+}
+
+void tp_guard_end(struct tp_guard *g, int cause, int sig)
+{
+    if (g && g->prog)
+        __atomic_store_n(&g->prog->cause, cause, __ATOMIC_RELEASE);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(sig, &dfl, NULL);
+    /* blocked while its handler runs: delivered as it returns */
+    syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);
+}
+
+void tp_human_size(uint64_t b, char *buf, size_t len)
+{
+    static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = (double)b / 1024;
+    int u = 0;
+    while (v >= 1024 && u < 4)
+        v /= 1024, u++;
+    char num[32];
+    int n = snprintf(num, sizeof num, "%.1f", v);
+    if (n >= 2 && !strcmp(num + n - 2, ".0")) /* "64", not "64.0" */
+        num[n - 2] = '\0';
+    snprintf(buf, len, "%s %s", num, unit[u]);
+}
+
+/* The data field of /proc/self/statm (private writable memory and stack)
+ * in bytes, read with async-signal-safe calls; 0 if unknown. */
+static uint64_t data_bytes(const struct tp_guard *g)
+{
+    char b[128];
+    ssize_t n = g->statm_fd >= 0 ? pread(g->statm_fd, b, sizeof b - 1, 0) : -1;
+    if (n <= 0)
+        return 0;
+    b[n] = '\0';
+    const char *p = b;
+    for (int field = 0; field < 5; field++) { /* skip size ... lib */
+        while (*p && *p != ' ')
+            p++;
+        while (*p == ' ')
+            p++;
+    }
+    uint64_t v = 0;
+    for (; *p >= '0' && *p <= '9'; p++)
+        v = v * 10 + (uint64_t)(*p - '0');
+    return v * (uint64_t)g->page;
+}
+
+/* SIGSEGV, SIGBUS, SIGABRT under a memory limit: was the limit the cause? */
+static void on_crash(int sig, siginfo_t *si, void *uc)
+{
+    int e = errno;
+    (void)si;
+    (void)uc;
+    struct tp_guard *g = tp_guard_find();
+    int cause = TP_CAUSE_NONE;
+    if (g && g->mem_limit &&
+        (e == ENOMEM || data_bytes(g) >= g->mem_limit - g->mem_limit / 8))
+        cause = TP_CAUSE_MEMORY;
+    tp_guard_end(g, cause, sig);
+}
+
+/* SIGXCPU: a tick of the CPU-time timer (or RLIMIT_CPU, or a kill). */
+static void on_tick(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    struct tp_guard *g = si->si_code == SI_TIMER ? si->si_value.sival_ptr
+                                                 : NULL;
+    if (!g || g->magic != GUARD_MAGIC) { /* not our timer: as by default */
+        tp_guard_end(NULL, TP_CAUSE_NONE, sig);
+        return;
+    }
+    uint32_t t = g->task;
+    if (!(t & 1) || t != g->tick_task) { /* between tasks, or a new one */
+        g->tick_task = t;
+        g->ticks = 0;
+        return;
+    }
+    if (++g->ticks >= g->ticks_max)
+        tp_guard_end(g, TP_CAUSE_CPU, sig);
+}
+
+static int handle(int sig, void (*fn)(int, siginfo_t *, void *), int flags)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = fn;
+    sa.sa_flags = SA_SIGINFO | flags;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(sig, &sa, NULL);
+}
+
+/* Lower resource res to at most v (soft and hard: a kernel cannot raise
+ * it again); a hard limit already lower stays, since it holds too. */
+static int lower(int res, uint64_t v)
+{
+    struct rlimit r;
+    if (getrlimit(res, &r) != 0)
+        return -1;
+    if (r.rlim_max != RLIM_INFINITY && r.rlim_max < v)
+        v = r.rlim_max;
+    r.rlim_cur = r.rlim_max = (rlim_t)v;
+    return setrlimit(res, &r);
+}
+
+static int fail(char *err, size_t errlen, const char *what)
+{
+    snprintf(err, errlen, "%s: %s", what, strerror(errno));
+    return -1;
+}
+
+static int limit_memory(struct tp_guard *g, uint64_t limit, size_t more,
+                        char *err, size_t errlen)
+{
+    g->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (g->statm_fd < 0)
+        return fail(err, errlen, "/proc/self/statm");
+    g->mem_limit = limit;
+    uint64_t used = data_bytes(g) + more;
+    if (used >= limit) {
+        char l[32], u[32];
+        tp_human_size(limit, l, sizeof l);
+        tp_human_size(used, u, sizeof u);
+        snprintf(err, errlen, "memory limit (%s) is below what a worker "
+                 "needs once the plugin is loaded and init has run (%s)", l,
+                 u);
+        return -1;
+    }
+    if (lower(RLIMIT_DATA, limit) != 0)
+        return fail(err, errlen, "setrlimit(RLIMIT_DATA)");
+    if (handle(SIGSEGV, on_crash, SA_ONSTACK | SA_RESETHAND) != 0 ||
+        handle(SIGBUS, on_crash, SA_ONSTACK | SA_RESETHAND) != 0 ||
+        handle(SIGABRT, on_crash, SA_ONSTACK | SA_RESETHAND) != 0)
+        return fail(err, errlen, "sigaction");
+    return 0;
+}
+
+static int limit_cpu(struct tp_guard *g, double seconds, char *err,
+                     size_t errlen)
+{
+    /* a timer, not RLIMIT_CPU: see the top of this file */
+    if (handle(SIGXCPU, on_tick, SA_RESTART) != 0)
+        return fail(err, errlen, "sigaction");
+    struct sigevent ev;
+    memset(&ev, 0, sizeof ev);
+    ev.sigev_notify = SIGEV_SIGNAL;
+    ev.sigev_signo = SIGXCPU;
+    ev.sigev_value.sival_ptr = g;
+    timer_t t;
+    if (timer_create(CLOCK_PROCESS_CPUTIME_ID, &ev, &t) != 0)
+        return fail(err, errlen, "timer_create");
+    double period = seconds / TICKS;
+    struct itimerspec its;
+    its.it_interval.tv_sec = (time_t)period;
+    its.it_interval.tv_nsec = (long)((period - (double)(time_t)period) * 1e9);
+    if (!its.it_interval.tv_sec && !its.it_interval.tv_nsec)
+        its.it_interval.tv_nsec = 1;
+    its.it_value = its.it_interval;
+    g->ticks_max = TICKS;
+    if (timer_settime(t, 0, &its, NULL) != 0)
+        return fail(err, errlen, "timer_settime");
+    return 0;
+}
+
+int tp_limits_precheck(const struct tp_confine *c,
+                       const struct tp_progress *prog, char *err,
+                       size_t errlen)
+{
+    if (c->max_procs && prog->userns_errno) {
+        snprintf(err, errlen, "cannot limit processes: a worker cannot have "
+                 "the user namespace of its own that RLIMIT_NPROC needs (%s)",
+                 strerror(prog->userns_errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int limit_procs(unsigned n, char *err, size_t errlen)
+{
+    /* the keeper made our real uid one the limit applies to */
+    if (getuid() == 0) {
+        snprintf(err, errlen, "cannot limit processes: the worker's real "
+                 "uid is 0, which RLIMIT_NPROC does not hold");
+        return -1;
+    }
+    if (lower(RLIMIT_NPROC, n) != 0)
+        return fail(err, errlen, "setrlimit(RLIMIT_NPROC)");
+    return 0;
+}
+
+struct tp_guard *tp_limits_enter(const struct tp_confine *c,
+                                 struct tp_progress *prog, size_t more,
+                                 char *err, size_t errlen)
+{
+    void *m = mmap(NULL, GUARD_STACK, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        fail(err, errlen, "mmap");
+        return NULL;
+    }
+    struct tp_guard *g = m;
+    g->prog = prog;
+    g->statm_fd = -1;
+    g->page = sysconf(_SC_PAGESIZE);
+    stack_t ss = {.ss_sp = m, .ss_flags = 0, .ss_size = GUARD_STACK};
+    if (sigaltstack(&ss, NULL) != 0) {
+        fail(err, errlen, "sigaltstack");
+        return NULL;
+    }
+    g->magic = GUARD_MAGIC;
+    if ((c->mem_limit &&
+         limit_memory(g, c->mem_limit, more, err, errlen) != 0) ||
+        (c->cpu_limit > 0 && limit_cpu(g, c->cpu_limit, err, errlen) != 0) ||
+        (c->max_procs && limit_procs(c->max_procs, err, errlen) != 0))
+        return NULL;
+    return g;
+}
