@@ -302,6 +302,8 @@ static int parse_line(struct tp_joblog *j, char *s, uint64_t line,
 /* The last line for an index is the one that counts. */
 static void keep_last(struct tp_joblog *j)
 {
+    if (!j->nrec) /* (qsort may not be given NULL, even for nothing) */
+        return;
     qsort(j->rec, j->nrec, sizeof *j->rec, by_index);
     size_t k = 0;
     for (size_t i = 0; i < j->nrec; i++) {
