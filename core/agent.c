@@ -317,7 +317,12 @@ int tp_agent_serve(int fd, const char *spec, const struct tp_pool_options *opt,
         char tmp[4096];
         snprintf(tmp, sizeof tmp, "%s: %s", name, err);
         snprintf(err, errlen, "%s", tmp);
-        send_frame(fd, TP_FRAME_FATAL, TP_FATAL_LATER, 0, tmp, strlen(tmp));
+        /* a replacement that cannot load or init is still a plugin
+         * problem for the host (exit 2), whatever else is not */
+        send_frame(fd, TP_FRAME_FATAL, e == TP_ERR_INIT   ? TP_FATAL_INIT
+                                       : e == TP_ERR_LOAD ? TP_FATAL_LOAD
+                                                          : TP_FATAL_LATER,
+                   0, tmp, strlen(tmp));
     }
     tp_pool_close(a.pool);
     tp_buf_free(&a.out);

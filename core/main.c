@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
@@ -659,6 +660,7 @@ static int serve_rank(struct cli *cl, const struct tp_mpi_role *role)
 {
     char err[4096];
     pool_output_options(cl);
+    tp_mpi_scrub_env();
     int e = tp_agent_serve(role->fds[0], cl->spec, &cl->opt,
                            role->names[role->rank], err, sizeof err);
     if (got_signal)
@@ -695,6 +697,9 @@ static int run_mpi(struct cli *cl)
         if (fd > 0)
             close(fd);
     } else {
+        /* a node agent stopped by a signal must still go with its rank:
+         * SIGTERM would wait for a SIGCONT */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         status = serve_rank(cl, &role);
     }
     tp_mpi_free(&role);

@@ -36,6 +36,7 @@
 #define NAME_LEN 320
 #define SLEEP_MIN_NS 100000
 #define SLEEP_MAX_NS 2000000
+#define END_WAIT_NS 5000000000ull
 #define HOT_NS 20000000 /* after traffic, MPI is polled every 100 us this long */
 
 struct peer {
@@ -269,12 +270,15 @@ static int child_status(pid_t child, int *status)
 }
 
 /* Move bytes until the child has exited and every peer has ended both
- * ways; forward signals to the child meanwhile.  Its exit status. */
-static int bridge(struct peer *peers, int n, pid_t child)
+ * ways; forward signals to the child meanwhile.  Its exit status.  Rank 0
+ * whose host is done gives the others END_WAIT_NS to end; a rank still
+ * open then is frozen (stopped, or its node hangs), and only MPI_Abort,
+ * which has mpirun kill every rank, ends the job. */
+static int bridge(struct peer *peers, int n, pid_t child, int rank)
 {
     int pidfd = (int)syscall(SYS_pidfd_open, child, 0), status = 0, gone = 0;
     long ns = SLEEP_MIN_NS;
-    uint64_t hot_until = 0, look_at = 0;
+    uint64_t hot_until = 0, look_at = 0, gone_at = 0;
     int exited = pidfd < 0; /* without a pidfd, ask now and then */
     for (;;) {
         if (pending_sig) {
@@ -297,6 +301,10 @@ static int bridge(struct peer *peers, int n, pid_t child)
         }
         if (gone && !open)
             break;
+        if (!gone)
+            gone_at = now;
+        else if (rank == 0 && now - gone_at > END_WAIT_NS)
+            MPI_Abort(MPI_COMM_WORLD, status ? status : 3);
         if (moved)
             hot_until = now + HOT_NS;
         ns = now < hot_until         ? SLEEP_MIN_NS
@@ -352,7 +360,7 @@ int main(int argc, char **argv)
     if (hello(ctl, rank, size, peers, n) != 0)
         kill(child, SIGTERM); /* it could not be told: it must not wait */
     close(ctl);
-    int status = bridge(peers, n, child);
+    int status = bridge(peers, n, child, rank);
     MPI_Finalize();
     /* rank 0 says how the run went (a lost rank included); mpirun
      * returns the first non-zero status, which must be that one */

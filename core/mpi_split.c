@@ -220,6 +220,28 @@ int tp_mpi_direct_stdout(void)
     return r;
 }
 
+void tp_mpi_scrub_env(void)
+{
+    static const char *const prefixes[] = {"OMPI_", "PMIX_", "PMI_", "OPAL_",
+                                           "ORTE_", "PRTE_"};
+    extern char **environ;
+    for (size_t i = 0; environ && environ[i];) {
+        size_t n = strcspn(environ[i], "=");
+        int mpi = 0;
+        for (size_t k = 0; k < sizeof prefixes / sizeof *prefixes; k++)
+            mpi |= !strncmp(environ[i], prefixes[k], strlen(prefixes[k]));
+        char name[256];
+        if (!mpi || n >= sizeof name) {
+            i++;
+            continue;
+        }
+        memcpy(name, environ[i], n);
+        name[n] = '\0';
+        if (unsetenv(name) != 0) /* (environ shrank if it worked) */
+            i++;
+    }
+}
+
 void tp_mpi_free(struct tp_mpi_role *role)
 {
     for (int i = 0; role->fds && i < role->nfds; i++)

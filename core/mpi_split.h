@@ -29,6 +29,11 @@ int tp_mpi_start(struct tp_mpi_role *role, char *err, size_t errlen);
  * cannot (another node, no permission): then fd 1 is left as it was. */
 int tp_mpi_direct_stdout(void);
 
+/* Remove the MPI launcher's variables (OMPI_*, PMIX_*, ...) from the
+ * environment: the workers a node agent forks are not MPI processes, and
+ * a kernel that runs an MPI program of its own must not look like one. */
+void tp_mpi_scrub_env(void);
+
 /* Close the sockets and free. */
 void tp_mpi_free(struct tp_mpi_role *role);
 

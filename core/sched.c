@@ -637,6 +637,28 @@ static uint64_t reap_retirees(tp_pool *p, uint64_t now, int force)
     return next;
 }
 
+/* A remote worker enforces --timeout itself; one that says nothing for
+ * three limits (at least 10 s more than one) while it has work has
+ * frozen (a stopped process, a hung node): the run ends, naming it.
+ * Without --timeout a kernel may take any time, and so may a rank.
+ * Returns when to look again, or UINT64_MAX. */
+static uint64_t remote_silence(tp_pool *p, struct worker *w, uint64_t now)
+{
+    if (p->o.timeout <= 0 || !w->nq || w->link.fd < 0)
+        return UINT64_MAX;
+    uint64_t lim = (uint64_t)(p->o.timeout * 1e9);
+    uint64_t quiet = 3 * lim > lim + 10000000000ull ? 3 * lim
+                                                    : lim + 10000000000ull;
+    if (now < w->t_heard + quiet)
+        return w->t_heard + quiet;
+    char buf[64], t[64];
+    human_time(quiet, t, sizeof t);
+    tp_pool_fail(p, TP_ERR_SYSTEM, "%s has not answered for %s with inputs "
+                 "in flight (stopped, or its node hangs)",
+                 tp_remote_name(p, (unsigned)(w - p->w), buf, sizeof buf), t);
+    return UINT64_MAX;
+}
+
 /* Enforce every deadline; ms until the next one, or -1. */
 static int enforce(tp_pool *p)
 {
@@ -645,8 +667,12 @@ static int enforce(tp_pool *p)
         next = p->steal_at;
     for (unsigned i = 0; i < p->jobs && p->err == TP_ERR_NONE; i++) {
         struct worker *w = &p->w[i];
-        if (p->remote) /* its far end keeps the time */
+        if (p->remote) { /* its far end keeps the time, unless it froze */
+            uint64_t d = remote_silence(p, w, now);
+            if (d < next)
+                next = d;
             continue;
+        }
         if (w->link.fd >= 0 && w->link.pidfd < 0) {
             /* no pidfd: ask now and then whether it is still there */
             if (tp_link_exited(&w->link))

@@ -22,6 +22,7 @@
  *               time lucky"   leak:N, spin:N -> leaks N bytes, loops N times
  *   note:PATH:ACTION -> appends ACTION and a newline to PATH, then ACTION
  *               (counts the runs of each input)
+ *   env:NAME -> the value of environment variable NAME, or "(unset)"
  * init (--init-arg): fail -> init fails; hang -> init never returns;
  *   hang-respawn:PATH -> succeeds if PATH does not exist (creating it), else
  *   never returns (the first worker starts, its replacements hang); any
@@ -281,6 +282,12 @@ static int task_act(tp_ctx *ctx, const char *in, size_t len)
             return tp_fail(ctx, "write: %s", strerror(errno));
         sleep_ms(100);
         return tp_puts(ctx, "garbage sent");
+    }
+    if (!strncmp(in, "env:", 4)) {
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)(len - 4), in + 4);
+        const char *v = getenv(name);
+        return tp_puts(ctx, v ? v : "(unset)");
     }
     if (!strncmp(in, "note:", 5)) {
         const char *colon = strchr(in + 5, ':');

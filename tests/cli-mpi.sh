@@ -80,8 +80,11 @@ policies() {
     expect_err 1 "1" "taskpool: input 2 (fail:stop): stop${nl}taskpool: halted: 1 input failed"
 }
 
-# 3b. The other options mean what they mean without --mpi.
+# 3b. The other options mean what they mean without --mpi; workers do not
+# see the launcher's variables (they are no MPI processes).
 options() {
+    mrun 3 -j 1 chaos:act env:OMPI_COMM_WORLD_RANK env:PMIX_RANK env:PATH
+    check "no launcher variables" "(unset)${nl}(unset)${nl}$PATH" "$out"
     mrun 3 -j 1 --tag --unordered seed:double 1 2 3
     check "tag unordered" "1	2${nl}2	4${nl}3	6" "$(printf '%s\n' "$out" | sort)"
     mrun 3 -j 1 --joblog "$tmp/log" --progress seed:double 1 2 x
@@ -161,6 +164,28 @@ lost_rank() {
     done
 }
 
+# 5b. A rank that freezes (its taskpool stopped) with --timeout 1: the
+# run ends after 11 s of silence, naming it, instead of hanging; rank 0's
+# bridge then has mpirun end the frozen rank (MPI_Abort), nothing is left.
+frozen() {
+    $MPIRUN -n 3 "$TASKPOOL" --mpi -j 1 --timeout 1 --init-arg "$mark" \
+        bench:sleep 10 10 $(yes 800 | head -n 20) >"$tmp/out" 2>"$tmp/err" &
+    job=$!
+    for _ in $(seq 100); do
+        set -- $(rank_pids 1)
+        [ $# = 2 ] && break
+        sleep 0.1
+    done
+    sleep 1
+    kill -STOP "$2"
+    wait $job
+    check "status" 3 "$?"
+    check "message" "taskpool: rank 1 ($host) has not answered for 11 s with inputs in flight (stopped, or its node hangs)" \
+        "$(cat "$tmp/err")"
+    kill -CONT "$2" 2>/dev/null
+    wait_procs "$mark" 0
+}
+
 # 6. Ctrl-C to mpirun: it ends the job (status 1, Open MPI's), and every
 # rank's workers are gone.
 sigint() {
@@ -185,5 +210,6 @@ section policies
 section options
 section start_errors
 section lost_rank
+section frozen
 section sigint
 [ -z "$failed" ] || fail "sections failed:$failed"
