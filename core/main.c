@@ -110,8 +110,14 @@ static const char usage_text[] =
     "3 system or I/O error, 129/130/143 on SIGHUP/SIGINT/SIGTERM.\n"
     "Full documentation: man taskpool; writing plugins: man taskpool-plugin\n";
 
+/* Under mpirun with --mpi, every rank runs the same command line: only
+ * rank 0 tells what is wrong with it, once. */
+static int quiet_rank;
+
 static int usage_error(const char *fmt, const char *arg)
 {
+    if (quiet_rank)
+        return EXIT_USAGE;
     fprintf(stderr, "taskpool: ");
     fprintf(stderr, fmt, arg);
     fprintf(stderr, " (try 'taskpool --help')\n");
@@ -678,7 +684,8 @@ static int run_mpi(struct cli *cl)
     struct tp_mpi_role role;
     char err[1024];
     if (tp_mpi_start(&role, err, sizeof err) != 0) {
-        fprintf(stderr, "taskpool: %s\n", err);
+        if (!quiet_rank)
+            fprintf(stderr, "taskpool: %s\n", err);
         return EXIT_USAGE;
     }
     int status;
@@ -713,6 +720,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "taskpool: cannot set up: %s\n", strerror(errno));
         return EXIT_RUNTIME;
     }
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--mpi"))
+            quiet_rank = tp_mpi_rank_env() > 0;
     int status = parse_options(argc, argv, &cl);
     if (status < 0 && cl.mpi && (cl.do_list || cl.dry_run) &&
         tp_mpi_rank_env() > 0)

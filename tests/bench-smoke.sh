@@ -1,6 +1,7 @@
 # The benchmark in smoke mode: every system's output checks out and the
 # table has every row, so bench/run cannot rot.  No timing is asserted.
 . "$(dirname "$0")/lib.sh"
+skip_under_valgrind "bench/run runs the build's taskpool itself, not \$TASKPOOL"
 src=$(cd "$(dirname "$0")/.." && pwd)
 srcdir=$src "$SHELL" "$src/bench/run" --smoke >"$tmp/table" 2>"$tmp/err"
 check "bench/run --smoke status" 0 "$?"

@@ -3,6 +3,17 @@ set -u
 : "${TASKPOOL:?run through make check}"
 tmp=$(mktemp -d) || exit 99
 trap 'rm -rf "$tmp"' EXIT
+# make check TASKPOOL_VALGRIND=1: the host runs under valgrind
+# (valgrind-host.sh), which writes errors and definite leaks to a file per
+# process here; the test fails if any holds a report ("==PID==" lines:
+# "--PID--" ones are valgrind's own warnings, e.g. a syscall it does not
+# know).  Readable by all: cli-userns.sh runs the host as nobody.
+if [ -n "${TASKPOOL_VALGRIND:-}" ]; then
+    TP_VALGRIND_LOGS=$tmp/valgrind
+    export TP_VALGRIND_LOGS
+    chmod 755 "$tmp" && mkdir -m 1777 "$TP_VALGRIND_LOGS" || exit 99
+    trap 'rc=$?; valgrind_reports || rc=1; rm -rf "$tmp"; exit $rc' EXIT
+fi
 nl='
 '
 
@@ -53,4 +64,21 @@ wait_procs() {
         sleep 0.1
     done
     fail "expected $2 processes with $1, found $(leftovers "$1")"
+}
+
+# under valgrind: print its reports (stderr), 1 if there is any
+valgrind_reports() {
+    bad=$(grep -l '^==[0-9]*==' "$tmp"/valgrind/*.log 2>/dev/null)
+    [ -z "$bad" ] && return 0
+    printf 'FAIL: valgrind reports:\n' >&2
+    for f in $bad; do cat "$f" >&2; done
+    return 1
+}
+
+# skip_under_valgrind WHY: a test that cannot hold under valgrind (say, a
+# time it asserts) is skipped there, saying why
+skip_under_valgrind() {
+    [ -z "${TASKPOOL_VALGRIND:-}" ] && return 0
+    printf 'SKIP: under valgrind: %s\n' "$*"
+    exit 77
 }
