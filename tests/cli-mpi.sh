@@ -119,12 +119,15 @@ start_errors() {
     check "dry run once" 1 "$(printf '%s\n' "$out" | grep -c '^task ')"
 }
 
-# The pids of one rank: its bridge (taskpool-mpi) and its taskpool.
+# The pids of one rank of this test's job (its taskpool carries $mark; a
+# job of another test may run beside): its bridge and its taskpool.
 rank_pids() {
-    local b
+    local b c
     for b in $(pgrep -f "taskpool-mpi [0-9]+ [0-9]+$"); do
-        tr '\0' ' ' </proc/"$b"/environ 2>/dev/null |
-            grep -q "OMPI_COMM_WORLD_RANK=$1 " && echo "$b $(pgrep -P "$b" | head -1)"
+        c=$(pgrep -P "$b" | head -1)
+        [ -n "$c" ] && tr '\0' ' ' </proc/"$c"/cmdline 2>/dev/null | grep -q -- "$mark" &&
+            tr '\0' ' ' </proc/"$b"/environ 2>/dev/null |
+            grep -q "OMPI_COMM_WORLD_RANK=$1 " && echo "$b $c"
     done
 }
 
