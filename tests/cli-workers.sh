@@ -12,7 +12,10 @@ check "one line per input" 400 "$(wc -l <"$tmp/out")"
 awk '$1 != $2 { bad = 1 } END { exit bad }' "$tmp/out" ||
     fail "a task ran in a process that did not run init itself"
 grep -qw "$host" "$tmp/out" && fail "the host ($host) ran a task"
-check "distinct workers" 3 "$(cut -d' ' -f1 <"$tmp/out" | sort -u | wc -l)"
+# (all three get work only if they start before 400 tiny inputs are done:
+# under valgrind a worker starts too slowly for that to hold)
+[ -n "${TASKPOOL_VALGRIND:-}" ] ||
+    check "distinct workers" 3 "$(cut -d' ' -f1 <"$tmp/out" | sort -u | wc -l)"
 no_children $host
 
 # printf in a kernel: stderr gets it, stdout only has results
