@@ -77,8 +77,12 @@ policies() {
     # (--max-tasks-per-child under --mpi: an intermittent hang, seen twice
     # in CI under load and not yet understood, keeps its check out of
     # here for now; issue 12 says so)
+    # (input 1 runs on another rank: its result may not be in when the
+    # failure halts the run, and then it is not written)
     mrun 3 -j 1 --halt now chaos:act ok:1 fail:stop sleep:20000 sleep:20000
-    expect_err 1 "1" "taskpool: input 2 (fail:stop): stop${nl}taskpool: halted: 1 input failed"
+    check "halt status" 1 "$rc"
+    case $out in "" | 1) ;; *) fail "halt now stdout: $out" ;; esac
+    check "halt stderr" "taskpool: input 2 (fail:stop): stop${nl}taskpool: halted: 1 input failed" "$err"
 }
 
 # 3b. The other options mean what they mean without --mpi; workers do not
