@@ -7,19 +7,6 @@ mark="inittimeout-$$-$(date +%s%N)"
 chaos=$(cd "$TASKPOOL_PLUGIN_PATH/.libs" && pwd -P)/chaos.so
 msg="taskpool: $chaos: worker PID did not finish loading and init within 500 ms (stuck in init)"
 
-# trun ARGS...: like run, under timeout 20 (124 means it waited for ever)
-trun() {
-    timeout 20 "$TASKPOOL" "$@" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-    out=$(cat "$tmp/out")
-    err=$(cat "$tmp/err")
-}
-
-failed=
-section() {
-    ( "$@" ) || failed="$failed $1"
-}
-
 # a plugin that initialises in time is not affected
 in_time() {
     trun --init-timeout 5 seed:double 1 2

@@ -20,16 +20,6 @@ mrun() {
     err=$(cat "$tmp/err")
 }
 
-expect_err() {
-    check "stderr" "$3" "$err"
-    check "stdout" "$2" "$out"
-    check "exit status" "$1" "$rc"
-}
-
-section() {
-    ( "$@" ) || failed="$failed $1"
-}
-failed=
 
 # 1. Byte for byte what the fork transport writes: lines, NUL records,
 # jsonl (apart from which worker ran what), a 64 MiB record.

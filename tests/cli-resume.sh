@@ -6,25 +6,6 @@
 skip_under_valgrind "its kills land at times chosen for a native host, and its 200,000-input runs take minutes under valgrind; the other legs run it"
 mark="resume-$$-$(date +%s%N)"
 
-# trun ARGS...: like run, under timeout 30
-trun() {
-    timeout 30 "$TASKPOOL" "$@" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-    out=$(cat "$tmp/out")
-    err=$(cat "$tmp/err")
-}
-
-# expect_err RC OUT ERR: like expect, stderr first (it says why)
-expect_err() {
-    check "stderr" "$3" "$err"
-    check "stdout" "$2" "$out"
-    check "exit status" "$1" "$rc"
-}
-
-section() {
-    ( "$@" ) || failed="$failed $1"
-}
-failed=
 hdr="index	worker	start	runtime	attempts	status	error	output	digest"
 
 # index status output, sorted by index

@@ -11,30 +11,10 @@
 mark="sched-$$-$(date +%s%N)"
 pids() { sed -E 's/worker [0-9]+/worker PID/'; }
 
-# trun ARGS...: like run, under timeout 20
-trun() {
-    timeout 20 "$TASKPOOL" "$@" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-    out=$(cat "$tmp/out")
-    err=$(cat "$tmp/err")
-}
-
-# expect_err RC OUT ERR: like expect, stderr first (it says why)
-expect_err() {
-    check "stderr" "$3" "$err"
-    check "stdout" "$2" "$out"
-    check "exit status" "$1" "$rc"
-}
-
 # jsonl lines as "index status worker"
 jfields() {
     printf '%s\n' "$out" |
         sed -E 's/^\{"index":([0-9]+),.*"status":"([a-z]+)".*"worker":([0-9]+),.*/\1 \2 \3/'
-}
-
-failed=
-section() {
-    ( "$@" ) || failed="$failed $1"
 }
 
 # 1. Balance: the two slow inputs run on different workers (the second is

@@ -30,6 +30,29 @@ run() {
     err=$(cat "$tmp/err")
 }
 
+# trun ARGS...: like run, under timeout 30, so that a regression that
+# hangs fails (status 124) instead of hanging the suite
+trun() {
+    timeout 30 "$TASKPOOL" "$@" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    out=$(cat "$tmp/out")
+    err=$(cat "$tmp/err")
+}
+
+# expect_err RC OUT ERR: like expect, stderr first (it says why)
+expect_err() {
+    check "stderr" "$3" "$err"
+    check "stdout" "$2" "$out"
+    check "exit status" "$1" "$rc"
+}
+
+# section NAME: run the function NAME in a subshell, so that one failure
+# does not hide the others; the test ends with: [ -z "$failed" ] || fail
+failed=
+section() {
+    ( "$@" ) || failed="$failed $1"
+}
+
 # check WHAT EXPECTED ACTUAL
 check() {
     [ "$2" = "$3" ] && return 0
