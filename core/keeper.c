@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "wire.h"
+#include "worker.h"
 
 
 pid_t tp_keeper_spawn(int *ns)
@@ -121,21 +122,6 @@ static int map_held(const char *dir, uid_t uid, gid_t gid)
     return write_file(path, line);
 }
 
-/* Our pid as /proc knows it: /proc is the host's, and we may be in a PID
- * namespace of our own (NSpid's first field). */
-static long proc_pid(void)
-{
-    FILE *f = fopen("/proc/self/status", "re");
-    char line[256];
-    long pid = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "NSpid: %ld", &pid) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return pid > 0 ? pid : (long)getpid();
-}
-
 /* Fork the held process; with TP_KEEP_USERNS into a user namespace of its
  * own, whose maps we write (from here: only the parent namespace may map
  * more than one's own id) while it waits.  Where the namespace is refused
@@ -159,7 +145,7 @@ static pid_t fork_held(unsigned flags, uid_t uid, gid_t gid,
     }
     if (w == 0) {
         char c = 0;
-        long me = proc_pid();
+        long me = (long)tp_outer_pid(); /* as /proc knows it */
         close(sv[0]);
         if (tp_write_all(sv[1], &me, sizeof me) != 0 ||
             tp_read_all(sv[1], &c, 1) != 1)

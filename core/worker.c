@@ -143,9 +143,7 @@ void tp_worker_setup(int fd, pid_t host)
     setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
-/* Our pid as the host sees it: the first of NSpid (we may be inside a
- * PID namespace of our own), else getpid(). */
-static pid_t outer_pid(void)
+pid_t tp_outer_pid(void)
 {
     FILE *f = fopen("/proc/self/status", "re");
     char line[256];
@@ -432,7 +430,7 @@ void tp_worker_held(int fd, pid_t host, struct tp_progress *prog,
     const struct tp_confine *c = &spec->confine;
     tp_worker_setup(fd, host);
     fd = SOCK_FD;
-    __atomic_store_n(&prog->wpid, (int32_t)outer_pid(), __ATOMIC_RELEASE);
+    __atomic_store_n(&prog->wpid, (int32_t)tp_outer_pid(), __ATOMIC_RELEASE);
     char err[4096];
     if (tp_limits_precheck(c, prog, err, sizeof err) != 0)
         die_as(fd, TP_FATAL_INIT, err);

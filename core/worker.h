@@ -37,4 +37,8 @@ void tp_worker_setup(int fd, pid_t parent);
 void tp_worker_held(int fd, pid_t parent, struct tp_progress *prog,
                     const void *arg);
 
+/* Our pid as the host (and its /proc) sees it: the first of NSpid (we may
+ * be inside a PID namespace of our own), else getpid(). */
+pid_t tp_outer_pid(void);
+
 #endif
