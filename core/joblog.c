@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fnv.h"
 #include "input.h"
 #include "output.h"
 
@@ -19,13 +20,15 @@
 #define LINE_MAX_LEN (4 * SHORT_MSG + 256)
 #define MAP_SPAN (1ull << 36) /* address space for marks, not memory */
 #define DROP_EVERY (1u << 20)
+#define LINES_BUF (64u << 10) /* lines are written in batches of this */
 
 static const char header[] = "index\tworker\tstart\truntime\tattempts\tstatus"
                              "\terror\toutput\tdigest\n";
 
 struct tp_jl_rec {
     uint64_t index, digest, line;
-    int skip;
+    unsigned status, attempts;
+    int skip, pending;
 };
 
 struct tp_jl_ready {
@@ -33,16 +36,13 @@ struct tp_jl_ready {
 };
 
 struct tp_jl_pend {
-    uint64_t index;
+    uint64_t index, held; /* held: its record's seq in FILE.held */
     off_t at; /* 0: an empty slot (no line starts at the header) */
 };
 
 uint64_t tp_joblog_digest(const char *p, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 0x100000001b3ull;
-    return h;
+    return tp_fnv(TP_FNV_START, p, n);
 }
 
 static void fail_write(struct tp_joblog *j)
@@ -111,30 +111,31 @@ static int pend_grow(struct tp_joblog *j)
     return 0;
 }
 
-static int pend_add(struct tp_joblog *j, uint64_t index, off_t at)
+static int pend_add(struct tp_joblog *j, uint64_t index, off_t at,
+                    uint64_t held)
 {
     if ((j->npend + 1) * 2 > j->pcap && pend_grow(j) != 0)
         return -1;
     size_t s = slot_of(j, index);
     while (j->pend[s].at)
         s = (s + 1) & (j->pcap - 1);
-    j->pend[s].index = index;
-    j->pend[s].at = at;
+    j->pend[s] = (struct tp_jl_pend){index, held, at};
     j->npend++;
     return 0;
 }
 
-/* Remove index; returns where its word was, or 0 if it is not there. */
-static off_t pend_take(struct tp_joblog *j, uint64_t index)
+/* Remove index; returns its entry (at 0 if it is not there). */
+static struct tp_jl_pend pend_take(struct tp_joblog *j, uint64_t index)
 {
+    struct tp_jl_pend none = {0, 0, 0};
     if (!j->pcap)
-        return 0;
+        return none;
     size_t m = j->pcap - 1, s = slot_of(j, index);
     while (j->pend[s].at && j->pend[s].index != index)
         s = (s + 1) & m;
-    off_t at = j->pend[s].at;
-    if (!at)
-        return 0;
+    struct tp_jl_pend got = j->pend[s];
+    if (!got.at)
+        return none;
     /* backward-shift deletion keeps every probe chain unbroken: an entry
      * moves into the hole unless its home lies between hole and entry */
     size_t e = s;
@@ -148,7 +149,7 @@ static off_t pend_take(struct tp_joblog *j, uint64_t index)
         }
     }
     j->npend--;
-    return at;
+    return got;
 }
 
 /* ---- writing ---- */
@@ -156,6 +157,7 @@ static off_t pend_take(struct tp_joblog *j, uint64_t index)
 void tp_joblog_finished(struct tp_joblog *j, const struct tp_result *r)
 {
     char err[4 * SHORT_MSG + 4], line[LINE_MAX_LEN], who[48];
+    uint64_t digest = tp_joblog_digest(r->input, r->input_len), held = 0;
     if (r->status == TP_RESULT_OK)
         err[0] = '\0';
     else
@@ -172,7 +174,7 @@ void tp_joblog_finished(struct tp_joblog *j, const struct tp_result *r)
                      (unsigned)(r->start_ns / 1000000u % 1000u),
                      r->usec / 1e6, r->attempts,
                      tp_output_status_name(r->status), err,
-                     j->seekable ? "pending" : "-", tp_joblog_digest(r->input, r->input_len));
+                     j->seekable ? "pending" : "-", digest);
     if (n <= 0 || (size_t)n >= sizeof line) {
         errno = EOVERFLOW;
         fail_write(j);
@@ -183,15 +185,38 @@ void tp_joblog_finished(struct tp_joblog *j, const struct tp_result *r)
             fail_write(j);
         return;
     }
-    /* "pending\t" and 16 hex digits and "\n" end the line */
-    off_t word = j->end + n - 25;
-    if (put_at(j->fd, line, (size_t)n, j->end) != 0) {
+    /* the result first: a line says "pending" only with it kept */
+    if (tp_held_put(&j->held, r, digest, &held) != 0) {
         fail_write(j);
         return;
     }
-    j->end += n;
-    if (pend_add(j, r->index, word) != 0)
+    /* "pending\t" and 16 hex digits and "\n" end the line */
+    off_t word = j->end + n - 25;
+    if (j->llen + (size_t)n > LINES_BUF && tp_joblog_flush(j) != 0)
+        return;
+    if (!j->lines && !(j->lines = malloc(LINES_BUF))) {
         fail_write(j);
+        return;
+    }
+    memcpy(j->lines + j->llen, line, (size_t)n);
+    j->llen += (size_t)n;
+    j->end += n;
+    if (pend_add(j, r->index, word, held) != 0)
+        fail_write(j);
+}
+
+int tp_joblog_flush(struct tp_joblog *j)
+{
+    if (!j->llen)
+        return 0;
+    /* the results first: a line says "pending" only with its kept */
+    if (tp_held_flush(&j->held) != 0 ||
+        put_at(j->fd, j->lines, j->llen, j->end - (off_t)j->llen) != 0) {
+        fail_write(j);
+        return -1;
+    }
+    j->llen = 0;
+    return 0;
 }
 
 void tp_joblog_delivered(struct tp_joblog *j, uint64_t index, uint64_t end)
@@ -216,6 +241,13 @@ void tp_joblog_delivered(struct tp_joblog *j, uint64_t index, uint64_t end)
         (struct tp_jl_ready){index, end};
 }
 
+void tp_joblog_forget(struct tp_joblog *j, uint64_t index)
+{
+    struct tp_jl_pend p = pend_take(j, index);
+    if (p.at)
+        tp_held_done(&j->held, p.held);
+}
+
 void tp_joblog_written(struct tp_joblog *j, uint64_t total)
 {
     /* through the shared mapping, a mark is a store, not a system call;
@@ -223,11 +255,14 @@ void tp_joblog_written(struct tp_joblog *j, uint64_t total)
      * that someone cut short is an error, not a crash */
     struct stat st;
     off_t size = 0;
+    if (j->nready && j->ready[j->rhead].end <= total && tp_joblog_flush(j))
+        return;
     if (j->nready && j->ready[j->rhead].end <= total && j->map &&
         fstat(j->fd, &st) == 0)
         size = st.st_size;
     while (j->nready && j->ready[j->rhead].end <= total) {
-        off_t at = pend_take(j, j->ready[j->rhead].index);
+        struct tp_jl_pend p = pend_take(j, j->ready[j->rhead].index);
+        off_t at = p.at;
         j->rhead = (j->rhead + 1) % j->rcap;
         j->nready--;
         if (!at)
@@ -236,6 +271,8 @@ void tp_joblog_written(struct tp_joblog *j, uint64_t total)
             memcpy(j->map + at, "written", 7);
         else if (put_at(j->fd, "written", 7, at) != 0)
             fail_write(j);
+        /* after the mark: a kill in between leaves the result kept */
+        tp_held_done(&j->held, p.held);
     }
     /* the pages marked stay in the page cache, not in this process */
     if (j->map && (uint64_t)j->end - j->dropped > DROP_EVERY &&
@@ -291,8 +328,14 @@ static int parse_line(struct tp_joblog *j, char *s, uint64_t line,
             return -2;
         j->rec = v;
     }
+    unsigned status = 0, attempts = (unsigned)strtoul(f[4], &end, 10);
+    while (status <= TP_RESULT_PROTOCOL &&
+           strcmp(f[5], tp_output_status_name((enum tp_status)status)))
+        status++;
     j->rec[j->nrec++] = (struct tp_jl_rec){
         .index = index, .digest = digest, .line = line,
+        .status = status, .attempts = attempts,
+        .pending = !strcmp(f[7], "pending"),
         .skip = !strcmp(f[7], "written") &&
                 (mode == TP_RESUME_DONE || !strcmp(f[5], "ok")),
     };
@@ -405,10 +448,53 @@ static int shared_with(const struct stat *log, int input_fd, char *err,
     return 0;
 }
 
+/* A record in FILE.held that is the result of a line still "pending",
+ * and to be written out rather than run again, makes its input skipped. */
+static int want_held(void *arg, const struct tp_held_rec *h)
+{
+    struct tp_joblog *j = arg;
+    size_t lo = 0, hi = j->nrec;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (j->rec[mid].index < h->index)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    struct tp_jl_rec *r = lo < j->nrec ? &j->rec[lo] : NULL;
+    if (!r || r->index != h->index || !r->pending || r->digest != h->digest ||
+        r->status != h->status || r->attempts != h->attempts ||
+        (j->mode == TP_RESUME_FAILED && r->status != TP_RESULT_OK))
+        return 0;
+    r->skip = 1;
+    return 1;
+}
+
+/* FILE.held: emptied for a new log, read back to resume. */
+static int open_held(struct tp_joblog *j, enum tp_resume mode, int input_fd,
+                     char *err, size_t errlen)
+{
+    struct stat st;
+    if (tp_held_open(&j->held, j->file, err, errlen) != 0)
+        return -1;
+    if (fstat(j->held.fd, &st) != 0) {
+        snprintf(err, errlen, "%s: %s", j->held.path, strerror(errno));
+        return -1;
+    }
+    if (shared_with(&st, input_fd, err, errlen, j->held.path) ||
+        tp_held_begin(&j->held, mode != TP_RESUME_NONE, err, errlen) != 0)
+        return -1;
+    j->mode = mode;
+    return mode == TP_RESUME_NONE
+               ? 0
+               : tp_held_scan(&j->held, want_held, j, err, errlen);
+}
+
 int tp_joblog_open(struct tp_joblog *j, const char *file, enum tp_resume mode,
                    int input_fd, char *err, size_t errlen)
 {
     memset(j, 0, sizeof *j);
+    j->held.fd = -1;
     j->file = file;
     /* not O_TRUNC before the lock: that would wipe a running log */
     j->fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
@@ -445,6 +531,8 @@ int tp_joblog_open(struct tp_joblog *j, const char *file, enum tp_resume mode,
         return 0;
     }
     if (mode != TP_RESUME_NONE && read_back(j, mode, err, errlen) != 0)
+        goto fail;
+    if (open_held(j, mode, input_fd, err, errlen) != 0)
         goto fail;
     if (ftruncate(j->fd, j->end) != 0) {
         snprintf(err, errlen, "%s: %s", file, strerror(errno));
@@ -499,6 +587,8 @@ void tp_joblog_rewind(struct tp_joblog *j) { j->next = 0; }
 
 int tp_joblog_close(struct tp_joblog *j)
 {
+    if (j->fd >= 0 && j->seekable)
+        tp_joblog_flush(j);
     int e = j->err;
     if (j->fd >= 0 && close(j->fd) != 0 && !e)
         e = errno;
@@ -506,9 +596,12 @@ int tp_joblog_close(struct tp_joblog *j)
     if (j->map)
         munmap(j->map, MAP_SPAN);
     j->map = NULL;
+    tp_held_close(&j->held);
     free(j->pend);
     free(j->ready);
     free(j->rec);
+    free(j->lines);
+    j->lines = NULL;
     j->pend = NULL;
     j->ready = NULL;
     j->rec = NULL;

@@ -3,7 +3,10 @@
  * has been written to standard output, then "written" (patched in place),
  * so that a killed run's log tells what a resumed run may skip: a finished
  * input whose output was lost runs again.  --resume and --resume-failed
- * read the log back and append to it. */
+ * read the log back and append to it.  With a log that is a regular file,
+ * each result is also kept in FILE.held until it is written (held.h), and
+ * a resume writes out those whose line says "pending" instead of running
+ * them again. */
 #ifndef TP_JOBLOG_H
 #define TP_JOBLOG_H
 
@@ -11,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "held.h"
 #include "taskpool/pool.h"
 
 enum tp_resume {
@@ -27,16 +31,20 @@ struct tp_joblog {
     int fd;
     const char *file;
     off_t end;                 /* where the next line goes */
+    char *lines;               /* a batch of lines not yet written, */
+    size_t llen;               /* ending at end */
     struct tp_jl_pend *pend;   /* index -> offset of its "pending" */
     size_t npend, pcap;        /* an open-addressing table, pcap = 2^k */
     struct tp_jl_ready *ready; /* handed to the output, not yet written: */
     size_t rhead, nready, rcap; /* a ring, in the order of the stream */
     struct tp_jl_rec *rec;     /* resume: recorded inputs by index */
     size_t nrec, next;
+    enum tp_resume mode;
     char *map;                 /* the file, shared, to mark it; or NULL */
     uint64_t dropped;          /* map pages below this were let go */
     off_t newline_at;          /* a whole last line lacked its newline */
-    int seekable;              /* a regular file: marks, resuming */
+    int seekable;              /* a regular file: marks, resuming, and */
+    struct tp_held held;       /* the results not yet written (held.h) */
     int err;                   /* errno of the first failed log write */
 };
 
@@ -47,17 +55,24 @@ struct tp_joblog {
 int tp_joblog_open(struct tp_joblog *j, const char *file, enum tp_resume mode,
                    int input_fd, char *err, size_t errlen);
 
-/* Input r finished: its line, output "pending". */
+/* Input r finished: its line, output "pending", kept in a batch that is
+ * written when full, by tp_joblog_flush, and before any line is marked. */
 void tp_joblog_finished(struct tp_joblog *j, const struct tp_result *r);
+/* Write the batch (held results first).  0, or -1 (j->err set). */
+int tp_joblog_flush(struct tp_joblog *j);
 /* Input index has been handed to the output: it is written once the
  * output's stream has been written up to end (struct tp_output's
  * put_total after it). */
 void tp_joblog_delivered(struct tp_joblog *j, uint64_t index, uint64_t end);
+/* Input index's output was lost: its line stays "pending", its result is
+ * not kept (it runs again when resumed). */
+void tp_joblog_forget(struct tp_joblog *j, uint64_t index);
 /* The output's stream has been written up to total: mark what is in. */
 void tp_joblog_written(struct tp_joblog *j, uint64_t total);
 
 /* Resume, called for increasing i: 1 if input i (rec, len) is to be
- * skipped, 0 if it runs, -1 if it is not the input the log recorded
+ * skipped (it was written, or is to be written from FILE.held: see
+ * tp_held_next on j->held), 0 if it runs, -1 if it is not the input the log recorded
  * (message in err). */
 int tp_joblog_match(struct tp_joblog *j, uint64_t i, const char *rec,
                     size_t len, char *err, size_t errlen);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "joblog.h"
 #include "mpi_split.h"
 #include "output.h"
+#include "sink.h"
 #include "taskpool/pool.h"
 
 
@@ -436,50 +438,9 @@ static int open_input(const struct cli *cl)
     return fd;
 }
 
-/* Where results go: the output, and the joblog when there is one.  An
- * input's joblog line says its output is written once the output buffer
- * holding it has been written. */
-struct sink {
-    struct tp_output o;
-    struct tp_joblog jl;
-    int logging;
-};
-
-static int on_result(void *arg, const struct tp_result *r)
-{
-    struct sink *s = arg;
-    int e = tp_output_result(&s->o, r);
-    if (s->logging && !s->o.msg_lost)
-        tp_joblog_delivered(&s->jl, r->index, s->o.put_total);
-    /* a failure's line went to stderr at once: it is marked as soon as
-     * the results before it are */
-    if (s->logging && r->status != TP_RESULT_OK && !s->o.jsonl)
-        tp_joblog_written(&s->jl, s->o.written_total);
-    return e;
-}
-
-static int on_idle(void *arg)
-{
-    return tp_output_flush(&((struct sink *)arg)->o);
-}
-
 static void on_wrote(void *arg, uint64_t total)
 {
     tp_joblog_written(arg, total);
-}
-
-static int on_text(void *arg, const char *data, size_t len, uint64_t n)
-{
-    return tp_output_text(&((struct sink *)arg)->o, data, len, n);
-}
-
-/* A run without its record is not resumable: a failed log write stops it */
-static int on_finished(void *arg, const struct tp_result *r)
-{
-    struct sink *s = arg;
-    if (s->logging)
-        tp_joblog_finished(&s->jl, r);
-    return s->logging && s->jl.err ? -1 : 0;
 }
 
 /* What the output needs of the pool (the same on every rank of --mpi). */
@@ -495,10 +456,12 @@ static void pool_output_options(struct cli *cl)
 
 /* The output, the joblog and the pool's options for them.  0, or an exit
  * status after a message. */
-static int setup_output(struct cli *cl, struct sink *s, int input_fd)
+static int setup_output(struct cli *cl, struct tp_sink *s, int input_fd)
 {
     char err[1024];
     s->logging = 0;
+    s->held_err = 0;
+    s->unordered = cl->opt.unordered;
     if (tp_output_init(&s->o, 1) != 0)
         return EXIT_RUNTIME;
     if (cl->joblog) {
@@ -527,7 +490,7 @@ static int setup_output(struct cli *cl, struct sink *s, int input_fd)
 
 /* Close the output and the log: status, or 3 if the log could not be
  * written (after a message). */
-static int close_sink(const struct cli *cl, struct sink *s, int status)
+static int close_sink(const struct cli *cl, struct tp_sink *s, int status)
 {
     tp_output_free(&s->o);
     if (s->logging && tp_joblog_close(&s->jl) != 0 &&
@@ -593,10 +556,10 @@ static int feed_all(struct tp_feed *f, const struct cli *cl, int fd)
 }
 
 /* The pool for the run, or NULL with *status set after a message. */
-static tp_pool *open_pool(const struct cli *cl, struct sink *s, int *status)
+static tp_pool *open_pool(const struct cli *cl, struct tp_sink *s, int *status)
 {
-    struct tp_pool_callbacks cb = {on_result, on_idle, s, on_text,
-                                   on_finished};
+    struct tp_pool_callbacks cb = {tp_sink_result, tp_sink_idle, s,
+                                   tp_sink_text, tp_sink_finished};
     tp_pool *pool;
     char err[4096];
     int e = tp_pool_open(&pool, cl->spec, &cl->opt, &cb, err, sizeof err);
@@ -611,10 +574,24 @@ static tp_pool *open_pool(const struct cli *cl, struct sink *s, int *status)
     return NULL;
 }
 
+/* A held result could not be written out (tp_sink_replay): why, and the
+ * exit status. */
+static int held_failed(const struct cli *cl, struct tp_sink *s)
+{
+    if (!s->held_err)
+        return run_status(cl, &s->o, -1, TP_ERR_STOPPED, "cannot write "
+                          "the results", 0);
+    fprintf(stderr, "taskpool: %s: input %" PRIu64 "'s result cannot be "
+            "read back (%s): run again with --resume to run it\n",
+            s->jl.held.path, tp_held_next(&s->jl.held) + 1,
+            strerror(s->held_err));
+    return EXIT_RUNTIME;
+}
+
 /* The run itself: inputs through the pool to the output. */
 static int run(struct cli *cl, int fd)
 {
-    struct sink s;
+    struct tp_sink s;
     if (stdout_closed) { /* before anything runs, not after every input */
         fprintf(stderr, "taskpool: standard output is closed\n");
         return EXIT_RUNTIME;
@@ -631,6 +608,10 @@ static int run(struct cli *cl, int fd)
     }
     s.o.total = (uint64_t)cl->nargs - f.skipped;
     cl->opt.expected = s.o.total;
+    /* unordered, held results need no turn: out first, and their space
+     * in the held file is free for the run */
+    if (s.unordered && tp_sink_replay(&s, UINT64_MAX) != 0)
+        return close_sink(cl, &s, held_failed(cl, &s));
     if (!(f.pool = open_pool(cl, &s, &status)))
         return close_sink(cl, &s, status);
     s.o.pool = f.pool;
@@ -643,14 +624,22 @@ static int run(struct cli *cl, int fd)
     s.o.done = tp_pool_completed(f.pool, &s.o.done_failed);
     s.o.pool = NULL;
     tp_pool_close(f.pool); /* frees pmsg */
+    /* held results after the last input that ran */
+    if (r == 0 && !got_signal && (tp_sink_replay(&s, UINT64_MAX) != 0 ||
+                                  tp_sink_idle(&s) != 0)) {
+        r = -1;
+        pe = TP_ERR_STOPPED;
+    }
     /* results delivered before a halt or an error are written out */
     if (r != 0 && pe != TP_ERR_CANCELLED && !got_signal)
-        on_idle(&s);
+        tp_sink_idle(&s);
     if (f.changed && !got_signal) {
         fprintf(stderr, "taskpool: %s\n", f.msg);
         status = EXIT_USAGE;
     } else if (s.logging && s.jl.err && !got_signal) {
         status = EXIT_OK; /* close_sink says why */
+    } else if (s.held_err && !got_signal) {
+        status = held_failed(cl, &s);
     } else {
         status = run_status(cl, &s.o, r, pe, msg, f.read_err);
     }

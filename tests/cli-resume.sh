@@ -126,38 +126,122 @@ wait_runs() {
     fail "fast inputs did not run: $(wc -l <"$R")"
 }
 
-# 7. kill -9 in ordered mode while the slow input runs: the first half was
-# written; the second half finished but waited for the slow one, so the log
-# says "pending" and those run again.  Both outputs together are exactly
-# the output of one run.
-kill_ordered() {
-    L=$tmp/k.log R=$tmp/k.runs
-    inputs >"$tmp/k.in"
+# killed_run P: the inputs into $tmp/P.in, and a run of them in input order
+# killed (-9) while the slow one runs, its output in $tmp/P.out1.
+killed_run() {
+    inputs >"$tmp/$1.in"
     "$TASKPOOL" -j 2 --joblog "$L" --init-arg "$mark" chaos:act \
-        <"$tmp/k.in" >"$tmp/k.out1" 2>"$tmp/k.err1" &
+        <"$tmp/$1.in" >"$tmp/$1.out1" 2>"$tmp/$1.err1" &
     host=$!
     wait_runs
     sleep 0.2
     kill -KILL $host
     wait $host 2>/dev/null
     wait_procs "$mark" 0
+}
+
+# what one uninterrupted run of $tmp/P.in writes
+full_output() {
+    sed -e 's/^note:[^:]*:ok://' -e 's/^sleep:2000/slept 2000/' "$tmp/$1.in"
+}
+
+# 7. kill -9 in ordered mode while the slow input runs: the first half was
+# written; the second half finished but waited for the slow one, so the log
+# says "pending" and their results are in $L.held.  The resumed run runs
+# the slow input only and writes the held half after it: both outputs
+# together are exactly the output of one run, and no input ran twice.
+kill_ordered() {
+    L=$tmp/k.log R=$tmp/k.runs
+    killed_run k
     check "first output" "$(seq 1 $((N / 2)))" "$(cat "$tmp/k.out1")"
     check "first log" "$(seq 0 $((N / 2 - 1)) | sed 's/$/ ok written/')${nl}$(seq $((N / 2 + 1)) $N | sed 's/$/ ok pending/')" \
         "$(lines "$L")"
+    [ -s "$L.held" ] || fail "no $L.held after the kill"
     trun -j 2 --joblog "$L" --resume chaos:act <"$tmp/k.in"
     check "resumed status" 0 "$rc"
     check "union" "$(sed -e 's/^note:[^:]*:ok://' -e 's/^sleep:2000/slept 2000/' "$tmp/k.in")" \
         "$(cat "$tmp/k.out1" "$tmp/out")"
-    # runs: the written half once, the pending half twice
-    check "runs" "$(seq 1 $((N / 2)) | sed 's/^/1 ok:/')${nl}$(seq $((N / 2 + 1)) $N | sed 's/^/2 ok:/')" \
+    check "runs" "$(seq 1 $N | sed 's/^/1 ok:/')" \
         "$(sort "$R" | uniq -c | awk '{ print $1, $2 }' | sort -t: -k2 -n)"
     check "written once each" "$((N + 1))" \
         "$(tail -n +2 "$L" | awk -F'\t' '$8 == "written" { print $1 }' | sort -u | wc -l)"
     check "written lines" "$((N + 1))" "$(grep -c '	written	' "$L")"
+    # a held result is written again with its first run's worker and times
+    check "same worker" 1 "$(awk -F'\t' '$1 == '$N' { print $2, $3 }' "$L" | sort -u | wc -l)"
+    [ ! -e "$L.held" ] || fail "$L.held is left after a complete run"
 }
 
-# 8. The same with --unordered: every finished output was written, so only
-# the slow input runs again and no input runs twice.
+# 8. Killed again while resuming (before the held half's turn came): the
+# held results are still there for the third run, and still no fast
+# input ran twice.
+kill_twice() {
+    L=$tmp/t.log R=$tmp/t.runs
+    killed_run t
+    "$TASKPOOL" -j 2 --joblog "$L" --resume --init-arg "$mark" chaos:act \
+        <"$tmp/t.in" >"$tmp/t.out2" 2>"$tmp/t.err2" &
+    host=$!
+    sleep 0.5
+    kill -KILL $host
+    wait $host 2>/dev/null
+    wait_procs "$mark" 0
+    trun -j 2 --joblog "$L" --resume chaos:act <"$tmp/t.in"
+    check "resumed status" 0 "$rc"
+    check "union" "$(full_output t)" "$(cat "$tmp/t.out1" "$tmp/t.out2" "$tmp/out")"
+    check "runs" "$(seq 1 $N | sed 's/^/1 ok:/')" \
+        "$(sort "$R" | uniq -c | awk '{ print $1, $2 }' | sort -t: -k2 -n)"
+    [ ! -e "$L.held" ] || fail "$L.held is left after a complete run"
+}
+
+# 9. A damaged held file: a record whose checksum fails ends what is read
+# back, so those inputs run again (each at most twice) and the output is
+# still exact; a file that is not one of held results is refused.
+held_damaged() {
+    L=$tmp/d.log R=$tmp/d.runs
+    killed_run d
+    size=$(stat -c %s "$L.held")
+    printf 'X' | dd of="$L.held" bs=1 seek=$((size * 3 / 4)) conv=notrunc 2>/dev/null
+    trun -j 2 --joblog "$L" --resume chaos:act <"$tmp/d.in"
+    check "resumed status" 0 "$rc"
+    check "union" "$(full_output d)" "$(cat "$tmp/d.out1" "$tmp/out")"
+    twice=$(sort "$R" | uniq -c | awk '$1 == 2' | wc -l)
+    [ "$twice" -gt 0 ] && [ "$twice" -lt $((N / 2)) ] ||
+        fail "$twice inputs ran twice after damage 3/4 into the held file"
+    check "at most twice" "" "$(sort "$R" | uniq -c | awk '$1 > 2')"
+    printf 'garbage!garbage!' >"$L.held"
+    trun --joblog "$L" --resume seed:double 1
+    expect_err 2 "" "taskpool: $L.held: not a file of held results of this taskpool: cannot resume from it"
+    rm "$L.held"
+    mkdir "$L.held"
+    trun --joblog "$L" seed:double 1
+    expect_err 2 "" "taskpool: $L.held: Is a directory"
+}
+
+# 10. jsonl, and --resume-failed: a held failure runs again, a held
+# success is written from the held file; the lines join exactly.
+held_jsonl() {
+    L=$tmp/j.log R=$tmp/j.runs
+    bad=$((N / 2 + 5))
+    inputs | sed "s/^note:\(.*\):ok:$bad\$/note:\1:fail:$bad/" >"$tmp/j.in"
+    "$TASKPOOL" -j 2 --format jsonl --joblog "$L" --init-arg "$mark" \
+        chaos:act <"$tmp/j.in" >"$tmp/j.out1" 2>"$tmp/j.err1" &
+    host=$!
+    wait_runs
+    sleep 0.2
+    kill -KILL $host
+    wait $host 2>/dev/null
+    wait_procs "$mark" 0
+    trun -j 2 --format jsonl --joblog "$L" --resume-failed chaos:act <"$tmp/j.in"
+    check "resumed status" 1 "$rc"
+    sed "s#$R#$tmp/j.ref#" "$tmp/j.in" | "$TASKPOOL" --format jsonl chaos:act |
+        sed "s#$tmp/j.ref#$R#; s/,\"worker.*//" >"$tmp/j.want"
+    check "union" "$(cat "$tmp/j.want")" \
+        "$(cat "$tmp/j.out1" "$tmp/out" | sed 's/,"worker.*//')"
+    check "runs" "$(seq 1 $N | sed 's/^/1 ok:/; s/^1 ok:'$bad'$/2 fail:'$bad'/')" \
+        "$(sort "$R" | uniq -c | awk '{ print $1, $2 }' | sort -t: -k2 -n)"
+}
+
+# 11. The same as 7 with --unordered: every finished output was written,
+# so only the slow input runs again and no input runs twice.
 kill_unordered() {
     L=$tmp/u.log R=$tmp/u.runs
     inputs >"$tmp/u.in"
@@ -180,7 +264,7 @@ kill_unordered() {
     check "each once" "$N" "$(wc -l <"$R")"
 }
 
-# 9. A signal never leaves half a record: the record being written is
+# 12. A signal never leaves half a record: the record being written is
 # finished (within a second), so both outputs join exactly, with --tag,
 # jsonl and a reader that takes 4 KiB every 20 ms.
 signals() {
@@ -220,7 +304,7 @@ signals() {
         fail "slow reader: the outputs do not join ($(wc -l <"$tmp/g.1") lines first)"
 }
 
-# 10. The log's own rules: not a pipe, not the input or the output; a
+# 13. The log's own rules: not a pipe, not the input or the output; a
 # whole last line without its newline is kept; a message that could not
 # be written is not marked; a closed stdout is found before anything runs.
 rules() {
@@ -235,6 +319,10 @@ rules() {
     trun --joblog "$tmp/same" -a "$tmp/same" seed:double
     expect_err 2 "" "taskpool: $tmp/same is also the input: the joblog needs a file of its own"
     check "input untouched" "1${nl}2${nl}3" "$(cat "$tmp/same")"
+    printf '1\n2\n' >"$tmp/h.log.held"
+    trun --joblog "$tmp/h.log" -a "$tmp/h.log.held" seed:double
+    expect_err 2 "" "taskpool: $tmp/h.log.held is also the input: the joblog needs a file of its own"
+    check "held input untouched" "1${nl}2" "$(cat "$tmp/h.log.held")"
     L=$tmp/n.log
     trun --joblog "$L" seed:double 1 2 3
     truncate -s -1 "$L"
@@ -243,6 +331,7 @@ rules() {
     check "newline restored" "0 ok written${nl}1 ok written${nl}2 ok written${nl}3 ok written" "$(lines "$L")"
     "$TASKPOOL" --joblog "$tmp/m.log" seed:double 1 x 2>/dev/full >/dev/null
     check "message lost, not marked" "0 ok written${nl}1 error pending" "$(lines "$tmp/m.log")"
+    [ ! -e "$tmp/m.log.held" ] || fail "a lost message's result was kept"
     "$TASKPOOL" --joblog "$tmp/c.log" chaos:act "note:$tmp/ran:ok:a" >&- 2>"$tmp/err"
     check "stdout closed" "3 taskpool: standard output is closed" "$? $(cat "$tmp/err")"
     [ ! -e "$tmp/ran" ] || fail "an input ran with stdout closed"
@@ -261,6 +350,9 @@ section refused
 section torn
 section locked
 section kill_ordered
+section kill_twice
+section held_damaged
+section held_jsonl
 section kill_unordered
 section signals
 section rules

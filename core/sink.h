@@ -1,0 +1,32 @@
+/* Where the CLI's results go: the output, and the joblog when there is one
+ * (the pool's callbacks).  A resumed run also writes out, each in its turn,
+ * the results the log's FILE.held kept for inputs it does not run again. */
+#ifndef TP_SINK_H
+#define TP_SINK_H
+
+#include <stdint.h>
+
+#include "joblog.h"
+#include "output.h"
+#include "taskpool/pool.h"
+
+struct tp_sink {
+    struct tp_output o;
+    struct tp_joblog jl;
+    int logging;   /* jl is open */
+    int unordered; /* results come in completion order */
+    int held_err;  /* errno of a held result that could not be read */
+};
+
+/* The pool callbacks; arg is the tp_sink. */
+int tp_sink_result(void *arg, const struct tp_result *r);
+int tp_sink_idle(void *arg);
+int tp_sink_text(void *arg, const char *data, size_t len, uint64_t n);
+int tp_sink_finished(void *arg, const struct tp_result *r);
+
+/* Write out the held results of inputs before index (UINT64_MAX: all of
+ * them) as if they had just finished.  0, or -1: a write failed, or
+ * held_err is set. */
+int tp_sink_replay(struct tp_sink *s, uint64_t before);
+
+#endif
