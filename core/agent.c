@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "taskpool/pool.h"
@@ -300,7 +301,9 @@ int tp_agent_serve(int fd, const char *spec, const struct tp_pool_options *opt,
         send_frame(fd, TP_FRAME_FATAL, kind, 0, err, strlen(err));
         return e;
     }
-    if (send_frame(fd, TP_FRAME_READY, 0, 0, NULL, 0) != 0) {
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN); /* as tp_pool_open counts */
+    uint32_t jobs = o.jobs ? o.jobs : ncpu > 0 ? (uint32_t)ncpu : 1;
+    if (send_frame(fd, TP_FRAME_READY, jobs, 0, NULL, 0) != 0) {
         snprintf(err, errlen, "%s: writing to the host: %s", name,
                  strerror(errno));
         tp_pool_close(a.pool);

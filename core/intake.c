@@ -192,6 +192,7 @@ static struct tp_buf *body_for(tp_pool *p, struct worker *w,
         else
             ev->type = EV_READY;
         w->ready = 1;
+        w->far_jobs = !f->count ? 1 : f->count > 65536 ? 65536 : f->count;
         return NULL;
     }
     if (f->type == TP_FRAME_FATAL) {

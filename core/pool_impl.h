@@ -100,6 +100,8 @@ struct worker {
     struct tp_buf fails;  /* body of a FAILS frame, until its TEXT frame */
     uint32_t nfails;
     uint64_t assigned;    /* records sent to this worker */
+    double ns_item;       /* remote: its recent wall time per record, */
+    uint32_t far_jobs;    /* and how many workers it runs */
     uint64_t t_free;      /* when it last finished a request */
     uint64_t t_heard;     /* when it last answered, or got work when idle */
     uint64_t t_spawn;     /* when it was started */

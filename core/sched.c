@@ -26,6 +26,7 @@
 #define PCT_FLOOR_NS 1000000000ull /* --timeout P% is never below 1 s */
 #define INIT_TIMEOUT_S 30.0
 #define NO_PIDFD_NS 100000000u
+#define QUEUE_NS 100000000u /* a remote worker's queue, at most (see room) */
 #define STALL_NS 10000000000ull /* a request not started for this long */ /* without pidfds, look for exits this often */
 
 /* "150 ms", "0.5 ms", "2.5 s" */
@@ -124,6 +125,23 @@ static uint32_t dispatch_until(const tp_pool *p, const struct chunk *c,
     return until;
 }
 
+/* Whether remote worker w may be sent another request.  Its far end has
+ * the records and none can be taken back (see steal), so it gets only
+ * what its workers can start, plus one more request (to cover the round
+ * trip) when what it has is expected to take less than QUEUE_NS.  A slow
+ * input then strands at most one request behind it while other ranks go
+ * idle. */
+static int remote_room(const tp_pool *p, const struct worker *w)
+{
+    uint64_t left = 0;
+    for (unsigned i = 0; i < w->nq; i++)
+        left += p->c[w->q[i]].until - p->c[w->q[i]].done;
+    if (left < w->far_jobs)
+        return 1;
+    return w->nq == 1 && w->ns_item > 0 &&
+           (double)left * w->ns_item < QUEUE_NS;
+}
+
 /* The worker for chunk c: a ready one with the shortest queue (a fresh
  * one, maybe still starting, for a retry). */
 static struct worker *pick(tp_pool *p, const struct chunk *c)
@@ -140,6 +158,8 @@ static struct worker *pick(tp_pool *p, const struct chunk *c)
             continue; /* the new one is not ready yet */
         }
         if (want_fresh && !fresh(w))
+            continue;
+        if (p->remote && !remote_room(p, w))
             continue;
         if (!best || w->nq < best->nq)
             best = w;
@@ -274,6 +294,7 @@ static void adapt(tp_pool *p, struct chunk *c, struct worker *w)
     double per = (double)(t - from) / k;
     p->ns_per_item = p->ns_per_item > 0 ? 0.7 * p->ns_per_item + 0.3 * per
                                         : per;
+    w->ns_item = w->ns_item > 0 ? 0.7 * w->ns_item + 0.3 * per : per;
     if (p->o.chunk)
         return;
     double want = TARGET_NS / (p->ns_per_item > 1 ? p->ns_per_item : 1);

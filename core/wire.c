@@ -57,8 +57,12 @@ int tp_wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp_frame *f,
     case TP_FRAME_FATAL: /* count is the kind of failure */
         per = f->count > TP_FATAL_INIT ? UINT64_MAX : 0;
         break;
-    default: /* READY */
-        per = UINT64_MAX;
+    default: /* READY: count is a remote worker's number of workers */
+        if (f->len) {
+            snprintf(err, errlen, "READY frame with a body of %llu bytes",
+                     (unsigned long long)f->len);
+            return -1;
+        }
     }
     if ((per == UINT64_MAX && f->count) ||
         (per && per != UINT64_MAX && (uint64_t)f->count * per > f->len)) {

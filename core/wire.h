@@ -8,7 +8,8 @@
  *            [u32 usec, u64 start (CLOCK_REALTIME ns): only if the request
  *            had TP_REQ_TIMES], len bytes
  *            (a chunk's results may span several RESULT frames, in order)
- *   READY:   empty; the worker loaded the plugin and ran init
+ *   READY:   empty; the worker loaded the plugin and ran init (a remote
+ *            worker's count: how many local workers it runs, 0 if unsaid)
  *   FATAL:   a message; the worker could not start (count: TP_FATAL_LOAD
  *            or TP_FATAL_INIT) or gave up later (TP_FATAL_LATER)
  * Requests carry a sequence number (flags bits 24-31) that every answer

@@ -75,6 +75,19 @@ policies() {
     check "halt stderr" "taskpool: input 2 (fail:stop): stop${nl}taskpool: halted: 1 input failed" "$err"
 }
 
+# 3a. A rank's queue is kept short: a slow input does not strand another
+# slow one behind it on its rank while the other rank is free (the second
+# slow input goes to the rank that finished its fast one).
+balance() {
+    mrun 3 -j 1 --joblog "$tmp/bal.log" chaos:act sleep:1500 sleep:10 \
+        sleep:1500 sleep:10
+    check "status" 0 "$rc"
+    r0=$(awk -F'\t' '$1 == 0 { split($2, a, ":"); print a[1] }' "$tmp/bal.log")
+    r2=$(awk -F'\t' '$1 == 2 { split($2, a, ":"); print a[1] }' "$tmp/bal.log")
+    [ -n "$r0" ] && [ "$r0" != "$r2" ] ||
+        fail "both slow inputs ran on rank $r0: $(cat "$tmp/bal.log")"
+}
+
 # 3b. The other options mean what they mean without --mpi; workers do not
 # see the launcher's variables (they are no MPI processes).
 options() {
@@ -205,6 +218,7 @@ sigint() {
 section same_output
 section faults
 section policies
+section balance
 section options
 section start_errors
 section lost_rank

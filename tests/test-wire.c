@@ -53,8 +53,13 @@ START_TEST(header_rejects)
     ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), -1);
     ck_assert_str_eq(err, "frame claims 4 records in 31 bytes");
 
-    tp_wire_put_hdr(raw, TP_FRAME_READY, 1, 0, 0);
+    /* READY's count is a remote worker's number of workers; no body */
+    tp_wire_put_hdr(raw, TP_FRAME_READY, 4, 0, 0);
+    ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), 0);
+    ck_assert_uint_eq(f.count, 4);
+    tp_wire_put_hdr(raw, TP_FRAME_READY, 0, 0, 1);
     ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), -1);
+    ck_assert_str_eq(err, "READY frame with a body of 1 bytes");
 }
 END_TEST
 
