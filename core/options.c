@@ -6,6 +6,31 @@
 
 #include "cli.h"
 
+/* Every number on the command line is written the same way: decimal
+ * digits, with frac a fraction (".5") and an exponent ("1e-3") too; no
+ * blanks, no sign (-j's +N and -N aside), no hexadecimal, no "inf".
+ * Returns the length of the number at the start of s, or 0 if there is
+ * none; strtol and strtod accept all of those others. */
+static size_t decimal(const char *s, int frac)
+{
+    size_t n = strspn(s, "0123456789");
+    if (!frac)
+        return n;
+    if (s[n] == '.') {
+        size_t f = strspn(s + n + 1, "0123456789");
+        if (!n && !f)
+            return 0;
+        n += 1 + f;
+    }
+    if (n && (s[n] == 'e' || s[n] == 'E')) {
+        size_t e = n + 1 + (s[n + 1] == '+' || s[n + 1] == '-');
+        size_t d = strspn(s + e, "0123456789");
+        if (d)
+            n = e + d;
+    }
+    return n;
+}
+
 /* N, N% of the online CPUs, +N or -N relative to them (GNU parallel's -j) */
 int tp_cli_parse_jobs(const char *s, unsigned *out)
 {
@@ -13,9 +38,12 @@ int tp_cli_parse_jobs(const char *s, unsigned *out)
     char *end;
     if (ncpu < 1)
         ncpu = 1;
+    size_t sign = *s == '+' || *s == '-', n = decimal(s + sign, 0);
+    if (!n)
+        return -1;
     errno = 0;
     v = strtol(s, &end, 10);
-    if (end == s || errno || v < -100000 || v > 100000)
+    if (end != s + sign + n || errno || v < -100000 || v > 100000)
         return -1;
     if (*s == '+' || *s == '-') {
         if (*end)
@@ -37,9 +65,13 @@ int tp_cli_parse_jobs(const char *s, unsigned *out)
 int tp_cli_parse_seconds(const char *s, double *out, int *pct)
 {
     char *end;
+    *pct = 0;
+    size_t n = decimal(s, 1);
     errno = 0;
-    double v = strtod(s, &end);
-    *pct = end > s && *end == '%' && !end[1];
+    double v = n ? strtod(s, &end) : 0;
+    if (!n || end != s + n)
+        return -1;
+    *pct = *end == '%' && !end[1];
     /* the loop enforces limits to the millisecond: a smaller one could
      * not mean what it says */
     if (end == s || (*end && !*pct) || errno || v > 1e6 ||
@@ -67,9 +99,10 @@ int tp_cli_parse_halt(const char *s, struct tp_pool_options *o)
         return -1;
     const char *v = s + n + 6;
     char *end;
+    size_t k = decimal(v, 1);
     errno = 0;
-    double d = strtod(v, &end);
-    if (end == v || errno || d <= 0)
+    double d = k ? strtod(v, &end) : 0;
+    if (!k || end != v + k || errno || d <= 0)
         return -1;
     if (*end == '%' && !end[1] && d <= 100) {
         o->halt_fail_pct = d;
@@ -81,13 +114,14 @@ int tp_cli_parse_halt(const char *s, struct tp_pool_options *o)
     return 0;
 }
 
-/* N, N.Nk, NM, NG: bytes, KiB, MiB, GiB; 1 MiB to 1 PiB */
+/* N, N.Nk, NM, NG: bytes, KiB, MiB, GiB (either case); 1 MiB to 1 PiB */
 int tp_cli_parse_size(const char *s, uint64_t *out)
 {
     char *end;
+    size_t n = decimal(s, 1);
     errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno || !(v > 0) || *s == '-' || *s == '+')
+    double v = n ? strtod(s, &end) : 0;
+    if (!n || end != s + n || errno || !(v > 0))
         return -1;
     switch (*end) {
     case 'k': case 'K':
@@ -111,9 +145,10 @@ int tp_cli_parse_size(const char *s, uint64_t *out)
 int tp_cli_parse_count(const char *s, unsigned *out)
 {
     char *end;
+    size_t n = decimal(s, 0);
     errno = 0;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || errno || v < 1 || v > 100000)
+    long v = n ? strtol(s, &end, 10) : 0;
+    if (!n || end != s + n || *end || errno || v < 1 || v > 100000)
         return -1;
     *out = (unsigned)v;
     return 0;

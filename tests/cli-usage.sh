@@ -62,6 +62,35 @@ run --timeout 1e-10 seed:double 1
 expect 2 "" "taskpool: invalid timeout '1e-10' (0.001 to 1000000 seconds, or a percentage like 200%) (try 'taskpool --help')"
 run --timeout 0.001 seed:double 1
 expect 0 2 ""
+
+# every number is written one way: decimal, no blanks, no sign, no hex,
+# no inf or nan; counts are integers; size suffixes in either case
+for v in " 5" "5 " 0x10 +5 inf nan 1e1; do
+    run --chunk "$v" seed:double 1
+    expect 2 "" "taskpool: invalid chunk size '$v' (1 to 100000) (try 'taskpool --help')"
+done
+for v in " 5" "5 " 0x10 +5 -5 inf nan .; do
+    run --timeout "$v" seed:double 1
+    expect 2 "" "taskpool: invalid timeout '$v' (0.001 to 1000000 seconds, or a percentage like 200%) (try 'taskpool --help')"
+done
+for v in " 64M" 0x4000000 +64M inf 64MiB; do
+    run --mem-limit "$v" seed:double 1
+    expect 2 "" "taskpool: invalid memory limit '$v' (1M to 1048576G; k, M and G are KiB, MiB and GiB) (try 'taskpool --help')"
+done
+for v in " 2" 0x2 2.0; do
+    run -j "$v" seed:double 1
+    expect 2 "" "taskpool: invalid number of jobs '$v' (N, N%, +N or -N) (try 'taskpool --help')"
+done
+run --halt "now,fail=0x1" seed:double 1
+expect 2 "" "taskpool: invalid halt policy 'now,fail=0x1' (never, soon or now, then optionally ,fail=N or ,fail=P%) (try 'taskpool --help')"
+for v in 010 1e0 .5 64m 64M 65536k 1g; do
+    case $v in
+    *[mMkg]) run --mem-limit "$v" seed:double 1 ;;
+    010) run --chunk "$v" seed:double 1 ;;
+    *) run --timeout "$v" seed:double 1 ;;
+    esac
+    expect 0 2 ""
+done
 for o in --tag --print0; do
     run --format jsonl "$o" seed:double 1
     expect 2 "" "taskpool: --tag and --print0 apply to text output, not to --format jsonl (try 'taskpool --help')"
