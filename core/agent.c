@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fnv.h"
+#include "pool_impl.h"
 #include "taskpool/pool.h"
 #include "wire.h"
 
@@ -241,6 +243,32 @@ static int take_request(struct agent *a, const struct tp_frame *fr,
     return 0;
 }
 
+static uint64_t mix(uint64_t h, const void *p, size_t n)
+{
+    return tp_fnv(h, p, n);
+}
+
+static uint64_t mix_str(uint64_t h, const char *s)
+{
+    return s ? mix(h, s, strlen(s) + 1) : mix(h, "", 0);
+}
+
+uint32_t tp_agent_digest(const char *spec, const struct tp_pool_options *o)
+{
+    uint64_t h = mix_str(TP_FNV_START, spec);
+    h = mix_str(h, o->init_arg);
+    const double d[] = {o->timeout, o->timeout_pct, o->init_timeout,
+                        o->cpu_limit};
+    const uint64_t u[] = {o->chunk, o->retries, o->max_tasks, o->mem_limit,
+                          o->max_procs, (uint64_t)o->sandbox,
+                          (uint64_t)o->text_results,
+                          (unsigned char)o->text_term};
+    h = mix(mix(h, d, sizeof d), u, sizeof u);
+    for (size_t i = 0; o->allow_read && o->allow_read[i]; i++)
+        h = mix_str(h, o->allow_read[i]);
+    return (uint32_t)(h ^ h >> 32);
+}
+
 /* Serve until the end of fd.  0, or -1 with err set. */
 static int serve(struct agent *a, int cancel_fd, char *err, size_t errlen)
 {
@@ -303,7 +331,8 @@ int tp_agent_serve(int fd, const char *spec, const struct tp_pool_options *opt,
     }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN); /* as tp_pool_open counts */
     uint32_t jobs = o.jobs ? o.jobs : ncpu > 0 ? (uint32_t)ncpu : 1;
-    if (send_frame(fd, TP_FRAME_READY, jobs, 0, NULL, 0) != 0) {
+    if (send_frame(fd, TP_FRAME_READY, jobs, tp_agent_digest(spec, opt),
+                   NULL, 0) != 0) {
         snprintf(err, errlen, "%s: writing to the host: %s", name,
                  strerror(errno));
         tp_pool_close(a.pool);

@@ -63,6 +63,26 @@ static void took(struct chunk *c, uint32_t k, size_t blen)
     c->lost = 0;
 }
 
+/* A remote worker whose options are not the host's: as if it had sent
+ * a FATAL frame saying so (a usage error, exit 2). */
+static void not_same(tp_pool *p, struct worker *w, struct tp_event *ev)
+{
+    char buf[64], msg[512];
+    int n = snprintf(msg, sizeof msg, "%s: started with other options than "
+                     "rank 0 (every rank needs the same PLUGIN:TASK, "
+                     "--init-arg, --chunk, time limits, --retries, "
+                     "--max-tasks-per-child, limits, sandbox and output "
+                     "format)", tp_remote_name(p, (unsigned)(w - p->w), buf,
+                                               sizeof buf));
+    w->fatal.len = 0;
+    if (n > 0 && tp_buf_reserve(&w->fatal, (size_t)n) == 0) {
+        memcpy(w->fatal.p, msg, (size_t)n);
+        w->fatal.len = (size_t)n;
+    }
+    w->fatal_kind = TP_FATAL_LOAD;
+    lost(ev, TP_RESULT_CRASHED, "other options");
+}
+
 /* A remote worker's RESULT body: each record also says which worker at
  * the far end ran it and in how many attempts, and may have any status.
  * Those go to marks; the records are rewritten in place, shorter, as a
@@ -193,6 +213,8 @@ static struct tp_buf *body_for(tp_pool *p, struct worker *w,
             ev->type = EV_READY;
         w->ready = 1;
         w->far_jobs = !f->count ? 1 : f->count > 65536 ? 65536 : f->count;
+        if (p->remote && f->flags != p->same)
+            not_same(p, w, ev);
         return NULL;
     }
     if (f->type == TP_FRAME_FATAL) {

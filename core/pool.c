@@ -392,8 +392,10 @@ int tp_pool_open(tp_pool **out, const char *spec,
     p->target = p->o.chunk ? p->o.chunk : 1;
     if (p->o.measure || p->o.timeout > 0 || p->o.timeout_pct > 0)
         p->req_flags |= TP_REQ_TIMES;
-    if (p->remote)
+    if (p->remote) {
         p->req_flags |= TP_REQ_REMOTE;
+        p->same = tp_agent_digest(spec, &p->o);
+    }
     if (p->o.text_results)
         p->req_flags |= TP_REQ_TEXT |
                         (uint32_t)(unsigned char)p->o.text_term << 16;

@@ -130,6 +130,8 @@ struct tp_pool {
     char *file, *task;
     unsigned jobs, nslots, window;
     int remote;             /* the workers are options.remote_fds */
+    uint32_t same;          /* remote: what each far end's READY must say
+                               (tp_agent_digest) */
     unsigned depth;         /* requests outstanding per worker */
     struct worker *w;
     struct chunk *c;
@@ -187,6 +189,11 @@ void tp_chunk_news(tp_pool *p, int s);
  * it, or -1 if no slot is free. */
 int tp_chunk_split(tp_pool *p, int s, uint32_t at);
 void tp_chunk_free(tp_pool *p, int s);
+
+/* agent.c: a digest of what every rank of a run must agree on (the spec,
+ * and the options that decide outcomes), which an agent's READY frame
+ * carries in its flags. */
+uint32_t tp_agent_digest(const char *spec, const struct tp_pool_options *o);
 
 /* The name of remote worker w (from 0) in messages. */
 const char *tp_remote_name(const tp_pool *p, unsigned w, char *buf,

@@ -113,6 +113,14 @@ start_errors() {
     mrun 2 -j 1 seed:double 1 : -n 1 -x TASKPOOL_PLUGIN_PATH=/nonexistent \
         "$TASKPOOL" --mpi -j 1 seed:double 1
     expect_err 2 "" "taskpool: rank 2 ($host): plugin 'seed' not found (searched: /nonexistent, $TP_PLUGINDIR)"
+    # a rank started with other options (MPMD) is refused at start; -j
+    # and the plugin path may differ
+    mrun 2 -j 1 seed:double 1 : -n 1 "$TASKPOOL" --mpi -j 1 --timeout 5 \
+        seed:double 1
+    expect_err 2 "" "taskpool: rank 2 ($host): started with other options than rank 0 (every rank needs the same PLUGIN:TASK, --init-arg, --chunk, time limits, --retries, --max-tasks-per-child, limits, sandbox and output format)"
+    mrun 2 -j 1 seed:double 3 : -n 1 "$TASKPOOL" --mpi -j 2 -L /nonexistent \
+        seed:double 3
+    expect_err 0 "6" ""
     mrun 3 -j 1 --init-arg fail chaos:act ok:1
     check "init status" 2 "$rc"
     printf '%s\n' "$err" | grep -Eqx "taskpool: rank [12] \($host\): chaos: init failed: asked to fail by --init-arg" ||
