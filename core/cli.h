@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "joblog.h"
 #include "taskpool/pool.h"
 
 enum {
@@ -30,6 +31,28 @@ struct paths {
 /* 0, or -1 (ENOMEM); v stays NULL-terminated. */
 int tp_cli_paths_add(struct paths *p, const char *dir);
 int tp_cli_paths_add_env(struct paths *p);
+
+/* args.c: everything the command line says */
+struct cli {
+    struct tp_pool_options opt;
+    struct paths path;
+    struct paths allow_read; /* --allow-read DIRs */
+    const char *arg_file, *joblog;
+    const char *list_only, *format; /* --list PLUGIN, --format */
+    char delim;
+    int do_list, print0, jsonl, tag, progress, dry_run;
+    enum tp_resume resume;
+    int mpi;
+    int quiet;   /* a rank of --mpi other than 0: no usage messages */
+    const char *spec;
+    char **args; /* inputs given as arguments */
+    int nargs;
+};
+
+/* Parse the options and operands into cl (zeroed, delim '\n', quiet
+ * set): -1 to go on, else the exit status (--help, --version, a usage
+ * error, after its message). */
+int tp_cli_parse(int argc, char **argv, struct cli *cl);
 
 /* listing.c: --list [PLUGIN] (tsv: --format=tsv, a PLUGIN<TAB>TASK<TAB>
  * SUMMARY line per task) and --dry-run; return the exit status */

@@ -279,7 +279,8 @@ static int read_rec(struct tp_held *h, uint64_t off, struct head *hd)
     if (h->end - off < sizeof *hd ||
         pread_all(h->fd, hd, sizeof *hd, off) != 0 ||
         memcmp(hd->magic, rec_magic, 8) ||
-        hd->input_len > TP_POOL_RECORD_MAX || hd->data_len > TP_POOL_RECORD_MAX ||
+        hd->input_len > TP_POOL_RECORD_MAX ||
+        hd->data_len > TP_POOL_RECORD_MAX ||
         h->end - off - sizeof *hd < hd->input_len + hd->data_len)
         return -1;
     struct head z = *hd;
