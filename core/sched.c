@@ -372,8 +372,9 @@ static int lost_msg(const tp_pool *p, const struct worker *w, pid_t pid,
         snprintf(msg, len, "sandbox: blocked system call %s", name);
         return 1;
     }
-    if (why == TP_RESULT_CRASHED && p->o.cpu_limit > 0 && sig == SIGXCPU &&
-        end->cause == TP_CAUSE_CPU) {
+    /* SIGKILL: the task held off the keeper's SIGXCPU (keeper.c) */
+    if (why == TP_RESULT_CRASHED && p->o.cpu_limit > 0 &&
+        (sig == SIGXCPU || sig == SIGKILL) && end->cause == TP_CAUSE_CPU) {
         human_time((uint64_t)(p->o.cpu_limit * 1e9), lim, sizeof lim);
         snprintf(msg, len, "cpu limit (%s): %s", lim, base);
         return 1;

@@ -18,16 +18,8 @@
  * each task, the worker's other calls succeed) or if the worker's data is
  * within 1/8 of the limit, and the host words the outcome so.
  *
- * CPU: a per-task limit.  RLIMIT_CPU counts the whole life of the process
- * in whole seconds; resetting it before each task (the CPU clock read and
- * setrlimit: 575 ns, measured) would make the tiny workload (about 46 ns
- * per input per worker) 13 times slower.  Instead a process CPU-time
- * timer ticks every tenth of the limit and the worker counts tasks (two
- * increments each): a task seen running at ten ticks in a row has used
- * its limit, and the worker ends itself with SIGXCPU.  So a task is
- * stopped after between 1 and 1.1 times its limit of CPU time (plus the
- * kernel's timer resolution, a scheduler tick); time it spends blocked
- * does not count, nor does the CPU time of processes it starts.
+ * CPU: a per-task limit, which the worker's keeper watches (keeper.c):
+ * a signal the worker sent itself could be blocked or ignored by a task.
  *
  * Processes: RLIMIT_NPROC, counted in the user namespace of the worker's
  * own that its keeper made (keeper.c), so that it counts the worker and
@@ -42,12 +34,10 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #define GUARD_MAGIC 0x64726175475054ull /* "TPGuard" */
 #define GUARD_STACK (64u << 10)         /* guard + alternate signal stack */
-#define TICKS 10 /* a task is stopped after 1 to 1 + 1/TICKS of its limit */
 
 struct tp_guard *tp_guard_find(void)
 {
@@ -121,26 +111,6 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
     tp_guard_end(g, cause, sig);
 }
 
-/* SIGXCPU: a tick of the CPU-time timer (or RLIMIT_CPU, or a kill). */
-static void on_tick(int sig, siginfo_t *si, void *uc)
-{
-    (void)uc;
-    struct tp_guard *g = si->si_code == SI_TIMER ? si->si_value.sival_ptr
-                                                 : NULL;
-    if (!g || g->magic != GUARD_MAGIC) { /* not our timer: as by default */
-        tp_guard_end(NULL, TP_CAUSE_NONE, sig);
-        return;
-    }
-    uint32_t t = g->task;
-    if (!(t & 1) || t != g->tick_task) { /* between tasks, or a new one */
-        g->tick_task = t;
-        g->ticks = 0;
-        return;
-    }
-    if (++g->ticks >= g->ticks_max)
-        tp_guard_end(g, TP_CAUSE_CPU, sig);
-}
-
 static int handle(int sig, void (*fn)(int, siginfo_t *, void *), int flags)
 {
     struct sigaction sa;
@@ -196,33 +166,6 @@ static int limit_memory(struct tp_guard *g, uint64_t limit, size_t more,
     return 0;
 }
 
-static int limit_cpu(struct tp_guard *g, double seconds, char *err,
-                     size_t errlen)
-{
-    /* a timer, not RLIMIT_CPU: see the top of this file */
-    if (handle(SIGXCPU, on_tick, SA_RESTART) != 0)
-        return fail(err, errlen, "sigaction");
-    struct sigevent ev;
-    memset(&ev, 0, sizeof ev);
-    ev.sigev_notify = SIGEV_SIGNAL;
-    ev.sigev_signo = SIGXCPU;
-    ev.sigev_value.sival_ptr = g;
-    timer_t t;
-    if (timer_create(CLOCK_PROCESS_CPUTIME_ID, &ev, &t) != 0)
-        return fail(err, errlen, "timer_create");
-    double period = seconds / TICKS;
-    struct itimerspec its;
-    its.it_interval.tv_sec = (time_t)period;
-    its.it_interval.tv_nsec = (long)((period - (double)(time_t)period) * 1e9);
-    if (!its.it_interval.tv_sec && !its.it_interval.tv_nsec)
-        its.it_interval.tv_nsec = 1;
-    its.it_value = its.it_interval;
-    g->ticks_max = TICKS;
-    if (timer_settime(t, 0, &its, NULL) != 0)
-        return fail(err, errlen, "timer_settime");
-    return 0;
-}
-
 int tp_limits_precheck(const struct tp_confine *c,
                        const struct tp_progress *prog, char *err,
                        size_t errlen)
@@ -271,7 +214,6 @@ struct tp_guard *tp_limits_enter(const struct tp_confine *c,
     g->magic = GUARD_MAGIC;
     if ((c->mem_limit &&
          limit_memory(g, c->mem_limit, more, err, errlen) != 0) ||
-        (c->cpu_limit > 0 && limit_cpu(g, c->cpu_limit, err, errlen) != 0) ||
         (c->max_procs && limit_procs(c->max_procs, err, errlen) != 0))
         return NULL;
     return g;

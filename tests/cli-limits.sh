@@ -48,6 +48,14 @@ check "cpu text status" 1 "$rc"
 check "cpu text stdout" "2" "$out"
 check "cpu text stderr" "taskpool: input 1 (spin): cpu limit (200 ms): worker PID killed by signal 24 (CPU time limit exceeded)" \
     "$(printf '%s\n' "$err" | norm)"
+# a task that blocks or ignores SIGXCPU is stopped all the same, by
+# SIGKILL a tick later (its keeper watches its CPU time, not itself)
+trun -j 1 --cpu-limit 0.2 "$E:act" spinblock spinignore ok:3
+check "cpu held off status" 1 "$rc"
+check "cpu held off stdout" "3" "$out"
+check "cpu held off stderr" "taskpool: input 1 (spinblock): cpu limit (200 ms): worker PID killed by signal 9 (Killed)
+taskpool: input 2 (spinignore): cpu limit (200 ms): worker PID killed by signal 9 (Killed)" \
+    "$(printf '%s\n' "$err" | norm)"
 
 # --- memory
 # RLIMIT_DATA counts what a worker holds: under AddressSanitizer, whose

@@ -133,6 +133,11 @@ run -j 1 --sandbox --cpu-limit 0.2 "$E:act" spin ok:1
 check "sandbox cpu status" 1 "$rc"
 check "sandbox cpu" "taskpool: input 1 (spin): cpu limit (200 ms): worker PID killed by signal 24 (CPU time limit exceeded)" \
     "$(printf '%s\n' "$err" | norm)"
+# ... also for a task that ignores SIGXCPU
+trun -j 1 --sandbox --cpu-limit 0.2 "$E:act" spinignore ok:1
+check "sandbox cpu ignored status" 1 "$rc"
+check "sandbox cpu ignored" "taskpool: input 1 (spinignore): cpu limit (200 ms): worker PID killed by signal 9 (Killed)" \
+    "$(printf '%s\n' "$err" | norm)"
 vm=$("$TASKPOOL" -j 1 "$E:act" vmdata)
 if [ "${vm:-0}" -lt 32768 ]; then
     run -j 1 --sandbox --mem-limit 64M "$E:act" xalloc:100 alloc:100 ok:1
