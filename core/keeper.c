@@ -21,7 +21,8 @@
  * skips the check for uid 0, and for CAP_SYS_RESOURCE or CAP_SYS_ADMIN in
  * the first namespace): a root worker's namespace maps every id to itself
  * (files are reached exactly as before) and its real uid becomes
- * NPROC_UID while its effective uid stays 0, and it has no capability
+ * NPROC_UID while its effective uid stays 0 (until the worker gives up
+ * uid 0 before its first task: worker_limits.c), and it has no capability
  * outside its namespace.
  *
  * --cpu-limit is per task, and watched from here.  RLIMIT_CPU counts the

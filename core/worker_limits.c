@@ -23,15 +23,28 @@
  *
  * Processes: RLIMIT_NPROC, counted in the user namespace of the worker's
  * own that its keeper made (keeper.c), so that it counts the worker and
- * what it starts, threads included, and also holds for root. */
+ * what it starts, threads included, and also holds for root: the kernel
+ * exempts a real uid of 0, which the keeper made 65534 (the effective uid
+ * stayed 0).  But with an effective uid of 0, setresuid(0, 0, 0) takes
+ * it back, no capability needed (a real uid may become the effective
+ * one), so a root worker gives up uid 0 before its first task: every uid
+ * becomes 65534 but the filesystem uid, which stays 0 (files are reached
+ * as before, with the capabilities root has in the namespace: the change
+ * keeps them, SECBIT_NO_SETUID_FIXUP), and the capabilities that would
+ * change uids back or lift limits go from every set, the bounding set
+ * too, with no new privileges (no set-user-ID root program). */
 #include "worker_limits.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -179,8 +192,62 @@ int tp_limits_precheck(const struct tp_confine *c,
     return 0;
 }
 
+#define NPROC_UID 65534 /* as keeper.c's */
+
+/* What would make uid 0 ours again, or RLIMIT_NPROC moot. */
+static const int root_caps[] = {CAP_SETUID, CAP_SETGID, CAP_SYS_RESOURCE,
+                                CAP_SYS_ADMIN, CAP_SETPCAP};
+
+/* Drop root_caps from the effective, permitted and inheritable sets. */
+static int drop_caps(void)
+{
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct d[2];
+    if (syscall(SYS_capget, &h, d) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof root_caps / sizeof root_caps[0]; i++) {
+        uint32_t bit = 1u << (root_caps[i] % 32);
+        d[root_caps[i] / 32].effective &= ~bit;
+        d[root_caps[i] / 32].permitted &= ~bit;
+        d[root_caps[i] / 32].inheritable &= ~bit;
+    }
+    return (int)syscall(SYS_capset, &h, d);
+}
+
+/* A root worker (euid 0 in its namespace) gives up uid 0: see the top of
+ * this file. */
+static int unroot(char *err, size_t errlen)
+{
+    const unsigned long bits = SECBIT_NO_SETUID_FIXUP |
+                               SECBIT_NO_SETUID_FIXUP_LOCKED |
+                               SECBIT_NOROOT | SECBIT_NOROOT_LOCKED;
+    if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) != 0)
+        return fail(err, errlen, "cannot limit processes: securebits");
+    if (setresuid(NPROC_UID, NPROC_UID, NPROC_UID) != 0)
+        return fail(err, errlen, "cannot limit processes: setresuid");
+    /* setfsuid says nothing of failure: ask again with an invalid id */
+    setfsuid(0);
+    if (setfsuid((uid_t)-1) != 0) {
+        snprintf(err, errlen, "cannot limit processes: setfsuid(0) failed");
+        return -1;
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
+        return fail(err, errlen, "cannot limit processes: prctl");
+    /* the bounding set first: dropping from it takes CAP_SETPCAP */
+    for (size_t i = 0; i < sizeof root_caps / sizeof root_caps[0]; i++)
+        if (prctl(PR_CAPBSET_DROP, root_caps[i], 0, 0, 0) != 0)
+            return fail(err, errlen, "cannot limit processes: "
+                        "PR_CAPBSET_DROP");
+    if (drop_caps() != 0)
+        return fail(err, errlen, "cannot limit processes: capset");
+    return 0;
+}
+
 static int limit_procs(unsigned n, char *err, size_t errlen)
 {
+    if (geteuid() == 0 && unroot(err, errlen) != 0)
+        return -1;
     /* the keeper made our real uid one the limit applies to */
     if (getuid() == 0) {
         snprintf(err, errlen, "cannot limit processes: the worker's real "

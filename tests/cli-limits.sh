@@ -115,8 +115,12 @@ if [ "$(id -u)" = 0 ]; then
     # root is exempt from RLIMIT_NPROC: its workers run with the real uid
     # 65534 in a namespace mapping every id to itself, and still reach
     # root's files
-    run -j 1 --max-procs 2 "$E:act" open:/etc/shadow
-    case $rc:$out in 0:"read "*" bytes") ;; *) fail "root file under --max-procs: $rc $out $err" ;; esac
+    run -j 1 --max-procs 2 "$E:act" open:/etc/shadow "write:$tmp/root-made"
+    case $rc:$out in 0:"read "*" bytes${nl}wrote $tmp/root-made") ;; *) fail "root file under --max-procs: $rc $out $err" ;; esac
+    check "root's new file" "0" "$(stat -c %u "$tmp/root-made")"
+    # ... and cannot take uid 0 back (setresuid(0, 0, 0)) to pass the limit
+    run -j 1 --max-procs 3 "$E:act" rootbomb:9
+    expect 0 "forked 2 of 9 (then: Resource temporarily unavailable)" ""
     if command -v setpriv >/dev/null 2>&1 &&
         setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$TASKPOOL" 2>/dev/null &&
         setpriv --reuid=65534 --regid=65534 --clear-groups test -r "$TP_TEST_PLUGINS/hostile/.libs/escape.so" 2>/dev/null; then
