@@ -20,9 +20,11 @@
  * allows more than one process: then clone without new namespaces, never
  * clone3's unreadable arguments), socket, connect, bind, ptrace, mount,
  * unshare, set*id, setrlimit/prlimit64 with a new limit, prctl,
- * chmod/chown.  Three calls get an error instead: ioctl (ENOTTY: stdio
+ * chmod/chown.  Four calls get an error instead: ioctl (ENOTTY: stdio
  * asks whether a stream is a terminal), clone3 (ENOSYS: glibc then uses
- * clone) and clone for a thread (EAGAIN, see rules()).  Signals: with
+ * clone), clone for a thread (EAGAIN, see rules()) and fcntl's
+ * F_SETPIPE_SZ (EPERM: a pipe's buffer is kernel memory RLIMIT_DATA does
+ * not count; at 64 KiB a pipe, RLIMIT_NOFILE still bounds it).  Signals: with
  * Landlock ABI 6 or later, which keeps them inside the sandbox, to any
  * process (a kernel's children); before, to itself only.
  *
@@ -181,7 +183,7 @@ static const char *const allowed[] = {
     "select", "pselect6", "restart_syscall",
     /* descriptors it has or opens */
     "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv",
-    "pwritev", "lseek", "close", "fcntl", "dup", "dup2", "dup3", "pipe",
+    "pwritev", "lseek", "close", "dup", "dup2", "dup3", "pipe",
     "pipe2", "fstat", "newfstatat", "stat", "lstat", "statx", "getdents",
     "getdents64",
     /* files: Landlock decides */
@@ -222,6 +224,14 @@ static int rules(scmp_filter_ctx f, const struct tp_confine *c, int abi)
     r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
                                  SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS,
                                          0));
+    /* fcntl, but a pipe's buffer stays as it is made (64 KiB): grown,
+     * it would hold kernel memory that RLIMIT_DATA does not count
+     * (EPERM: what an unprivileged F_SETPIPE_SZ past the system's
+     * maximum gets) */
+    r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+                                 SCMP_A1(SCMP_CMP_NE, F_SETPIPE_SZ));
+    r = r ? r : seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl),
+                                 1, SCMP_A1(SCMP_CMP_EQ, F_SETPIPE_SZ));
     /* the worker's READY on its socket (fd 3), no address */
     r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 2,
                                  SCMP_A0(SCMP_CMP_EQ, 3),

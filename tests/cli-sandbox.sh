@@ -147,6 +147,10 @@ if [ "${vm:-0}" -lt 32768 ]; then
 taskpool: input 2 (alloc:100): allocation of 100 MiB refused" "$(printf '%s\n' "$err" | norm)"
 fi
 
+# a pipe cannot grow: its buffer is memory --mem-limit does not count
+run -j 1 --sandbox "$E:act" pipesize ok:1
+expect 1 "1" "taskpool: input 1 (pipesize): F_SETPIPE_SZ: Operation not permitted"
+
 # the worker's own work goes on in the sandbox: many records from a pipe
 # (text mode), and per-record answers
 seq 100000 | "$TASKPOOL" -j 2 --sandbox seed:double >"$tmp/out"
