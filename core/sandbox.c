@@ -33,7 +33,8 @@
  * finds the progress page through the alternate signal stack (worker_limits.c),
  * which is the worker's main thread's: a blocked call in a thread a kernel
  * started (--max-procs above 1), or made with SIGSYS blocked, is reported
- * without its name.
+ * without its name.  A process a kernel forks keeps the alternate stack:
+ * its blocked call is named, and ends the worker too (on_sigsys).
  *
  * Cost: libseccomp takes about 300 us to turn the rules into a program, so
  * the host builds it once per pool and each worker only loads it (the
@@ -160,7 +161,10 @@ static int landlock(const struct tp_confine *c, char *err, size_t errlen)
 #define SIGSYS_SECCOMP 1
 
 /* SIGSYS from the filter: record the call, then die of SIGSYS (the
- * disposition is the default again: SA_RESETHAND). */
+ * disposition is the default again: SA_RESETHAND).  In a process a
+ * kernel started (--max-procs above 1), which has the worker's handler
+ * and guard, the worker goes too, with SIGKILL (the task may block
+ * SIGSYS), after the cause is recorded: the input is the worker's. */
 static void on_sigsys(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
@@ -168,6 +172,11 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
     if (g && g->prog && si->si_code == SIGSYS_SECCOMP) {
         g->prog->syscall_nr = si->si_syscall;
         g->prog->syscall_arch = si->si_arch;
+        __atomic_store_n(&g->prog->cause, TP_CAUSE_SYSCALL, __ATOMIC_RELEASE);
+        /* the filter allows it (a signal to the worker, in its sandbox);
+         * failing, this process still dies, only not the worker */
+        if (g->pid != getpid())
+            (void)kill(g->pid, SIGKILL);
     }
     tp_guard_end(g, TP_CAUSE_SYSCALL, sig);
 }

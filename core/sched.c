@@ -364,7 +364,10 @@ static int lost_msg(const tp_pool *p, const struct worker *w, pid_t pid,
         snprintf(base, sizeof base, "worker %d %s", (int)pid, detail);
     else
         snprintf(base, sizeof base, "worker %d %s", (int)pid, how);
-    if (why == TP_RESULT_CRASHED && p->o.sandbox && sig == SIGSYS) {
+    /* SIGKILL: a process the kernel started made the call (sandbox.c) */
+    if (why == TP_RESULT_CRASHED && p->o.sandbox &&
+        (sig == SIGSYS ||
+         (sig == SIGKILL && end->cause == TP_CAUSE_SYSCALL))) {
         char name[64] = "(not reported)";
         if (end->cause == TP_CAUSE_SYSCALL)
             tp_sandbox_call_name(end->syscall_arch, end->syscall_nr, name,

@@ -273,6 +273,7 @@ struct tp_guard *tp_limits_enter(const struct tp_confine *c,
     g->prog = prog;
     g->statm_fd = -1;
     g->page = sysconf(_SC_PAGESIZE);
+    g->pid = getpid();
     stack_t ss = {.ss_sp = m, .ss_flags = 0, .ss_size = GUARD_STACK};
     if (sigaltstack(&ss, NULL) != 0) {
         fail(err, errlen, "sigaltstack");

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "transport.h"
 
@@ -17,6 +18,7 @@ struct tp_guard {
     uint64_t mem_limit; /* bytes, or 0 */
     int statm_fd;       /* /proc/self/statm, opened before any sandbox */
     long page;
+    pid_t pid; /* the worker's (a process a kernel starts inherits this) */
 };
 
 /* Before the plugin is loaded: did the keeper do what c needs (the user

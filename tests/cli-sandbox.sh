@@ -128,6 +128,11 @@ check "sandbox nproc stdout" "forked 2 of 10 (then: Resource temporarily unavail
 check "sandbox nproc stderr" "taskpool: input 4 (exec:$tmp/exec2): sandbox: blocked system call execve" "$err"
 [ ! -e "$tmp/fork2" ] && [ ! -e "$tmp/exec2" ] || fail "a sandboxed child wrote a file"
 
+# a blocked call in a process the kernel started is named, and ends the
+# worker too: the input is recorded as if the kernel had made it
+run -j 1 --sandbox --max-procs 3 "$E:act" forksocket ok:1
+expect 1 "1" "taskpool: input 1 (forksocket): sandbox: blocked system call socket"
+
 # the limits hold in the sandbox
 run -j 1 --sandbox --cpu-limit 0.2 "$E:act" spin ok:1
 check "sandbox cpu status" 1 "$rc"
