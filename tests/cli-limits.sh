@@ -56,6 +56,14 @@ check "cpu held off stdout" "3" "$out"
 check "cpu held off stderr" "taskpool: input 1 (spinblock): cpu limit (200 ms): worker PID killed by signal 9 (Killed)
 taskpool: input 2 (spinignore): cpu limit (200 ms): worker PID killed by signal 9 (Killed)" \
     "$(printf '%s\n' "$err" | norm)"
+# the worker's CPU time counts, all its threads': a thread one task left
+# spinning is charged to the task running when it reaches the limit
+# (documented: telling would take a call per task)
+trun -j 1 --cpu-limit 0.2 "$E:act" spinthread sleepms:5000 ok:3
+check "left thread status" 1 "$rc"
+check "left thread stdout" "left a thread${nl}3" "$out"
+check "left thread stderr" "taskpool: input 2 (sleepms:5000): cpu limit (200 ms): worker PID killed by signal 24 (CPU time limit exceeded)" \
+    "$(printf '%s\n' "$err" | norm)"
 
 # --- memory
 # RLIMIT_DATA counts what a worker holds: under AddressSanitizer, whose
