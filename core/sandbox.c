@@ -26,7 +26,8 @@
  * F_SETPIPE_SZ (EPERM: a pipe's buffer is kernel memory RLIMIT_DATA does
  * not count; at 64 KiB a pipe, RLIMIT_NOFILE still bounds it).  Signals: with
  * Landlock ABI 6 or later, which keeps them inside the sandbox, to any
- * process (a kernel's children); before, to itself only.
+ * process (a kernel's children); before, to the worker only (from a
+ * process a kernel forked too: on_sigsys ends the worker so).
  *
  * Landlock holds only the thread that asks, so a worker whose plugin
  * started threads in its set-up refuses to sandbox itself.  The handler
@@ -249,7 +250,8 @@ static int rules(scmp_filter_ctx f, const struct tp_confine *c, int abi)
     r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 1,
                                  SCMP_A0(SCMP_CMP_NE, SIGSYS));
     /* signals: Landlock 6 keeps them inside the sandbox; before it, to
-     * itself only (raise, abort, the limits' own ends) */
+     * the worker only (raise, abort, the limits' own ends, and a forked
+     * process's SIGKILL of the worker: on_sigsys) */
     static const char *const kills[] = {"kill", "tgkill", "tkill"};
     for (size_t i = 0; i < 3 && !r; i++)
         r = abi >= 6 ? seccomp_rule_add(f, SCMP_ACT_ALLOW, nr(kills[i]), 0)
