@@ -22,9 +22,11 @@ typedef void (*tp_held_fn)(int fd, pid_t parent, struct tp_progress *prog,
 #define TP_KEEP_USERNS 1u
 
 /* In the child of tp_keeper_spawn: fork fn on fd and hold it (uid, gid:
- * the host's, mapped into a user namespace).  Never returns. */
+ * the host's, mapped into a user namespace), and stop any task of it that
+ * uses more than cpu_limit seconds of CPU (0: no limit).  Never returns. */
 _Noreturn void tp_keeper_main(int fd, struct tp_progress *prog, int ns,
                               uid_t uid, gid_t gid, unsigned flags,
-                              tp_held_fn fn, const void *arg);
+                              double cpu_limit, tp_held_fn fn,
+                              const void *arg);
 
 #endif

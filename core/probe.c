@@ -150,7 +150,7 @@ static pid_t start(const char *file, struct tp_progress *prog, int *fd)
     pid_t pid = tp_keeper_spawn(&ns);
     if (pid == 0) {
         close(sv[0]);
-        tp_keeper_main(sv[1], prog, ns, uid, gid, 0, probe_held, file);
+        tp_keeper_main(sv[1], prog, ns, uid, gid, 0, 0, probe_held, file);
     }
     close(sv[1]);
     if (pid < 0) {

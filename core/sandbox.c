@@ -20,18 +20,22 @@
  * allows more than one process: then clone without new namespaces, never
  * clone3's unreadable arguments), socket, connect, bind, ptrace, mount,
  * unshare, set*id, setrlimit/prlimit64 with a new limit, prctl,
- * chmod/chown.  Three calls get an error instead: ioctl (ENOTTY: stdio
+ * chmod/chown.  Four calls get an error instead: ioctl (ENOTTY: stdio
  * asks whether a stream is a terminal), clone3 (ENOSYS: glibc then uses
- * clone) and clone for a thread (EAGAIN, see rules()).  Signals: with
+ * clone), clone for a thread (EAGAIN, see rules()) and fcntl's
+ * F_SETPIPE_SZ (EPERM: a pipe's buffer is kernel memory RLIMIT_DATA does
+ * not count; at 64 KiB a pipe, RLIMIT_NOFILE still bounds it).  Signals: with
  * Landlock ABI 6 or later, which keeps them inside the sandbox, to any
- * process (a kernel's children); before, to itself only.
+ * process (a kernel's children); before, to the worker only (from a
+ * process a kernel forked too: on_sigsys ends the worker so).
  *
  * Landlock holds only the thread that asks, so a worker whose plugin
  * started threads in its set-up refuses to sandbox itself.  The handler
  * finds the progress page through the alternate signal stack (worker_limits.c),
  * which is the worker's main thread's: a blocked call in a thread a kernel
  * started (--max-procs above 1), or made with SIGSYS blocked, is reported
- * without its name.
+ * without its name.  A process a kernel forks keeps the alternate stack:
+ * its blocked call is named, and ends the worker too (on_sigsys).
  *
  * Cost: libseccomp takes about 300 us to turn the rules into a program, so
  * the host builds it once per pool and each worker only loads it (the
@@ -158,7 +162,10 @@ static int landlock(const struct tp_confine *c, char *err, size_t errlen)
 #define SIGSYS_SECCOMP 1
 
 /* SIGSYS from the filter: record the call, then die of SIGSYS (the
- * disposition is the default again: SA_RESETHAND). */
+ * disposition is the default again: SA_RESETHAND).  In a process a
+ * kernel started (--max-procs above 1), which has the worker's handler
+ * and guard, the worker goes too, with SIGKILL (the task may block
+ * SIGSYS), after the cause is recorded: the input is the worker's. */
 static void on_sigsys(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
@@ -166,6 +173,11 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
     if (g && g->prog && si->si_code == SIGSYS_SECCOMP) {
         g->prog->syscall_nr = si->si_syscall;
         g->prog->syscall_arch = si->si_arch;
+        __atomic_store_n(&g->prog->cause, TP_CAUSE_SYSCALL, __ATOMIC_RELEASE);
+        /* the filter allows it (a signal to the worker, in its sandbox);
+         * failing, this process still dies, only not the worker */
+        if (g->pid != getpid())
+            (void)kill(g->pid, SIGKILL);
     }
     tp_guard_end(g, TP_CAUSE_SYSCALL, sig);
 }
@@ -181,7 +193,7 @@ static const char *const allowed[] = {
     "select", "pselect6", "restart_syscall",
     /* descriptors it has or opens */
     "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv",
-    "pwritev", "lseek", "close", "fcntl", "dup", "dup2", "dup3", "pipe",
+    "pwritev", "lseek", "close", "dup", "dup2", "dup3", "pipe",
     "pipe2", "fstat", "newfstatat", "stat", "lstat", "statx", "getdents",
     "getdents64",
     /* files: Landlock decides */
@@ -222,6 +234,14 @@ static int rules(scmp_filter_ctx f, const struct tp_confine *c, int abi)
     r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
                                  SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS,
                                          0));
+    /* fcntl, but a pipe's buffer stays as it is made (64 KiB): grown,
+     * it would hold kernel memory that RLIMIT_DATA does not count
+     * (EPERM: what an unprivileged F_SETPIPE_SZ past the system's
+     * maximum gets) */
+    r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+                                 SCMP_A1(SCMP_CMP_NE, F_SETPIPE_SZ));
+    r = r ? r : seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(fcntl),
+                                 1, SCMP_A1(SCMP_CMP_EQ, F_SETPIPE_SZ));
     /* the worker's READY on its socket (fd 3), no address */
     r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 2,
                                  SCMP_A0(SCMP_CMP_EQ, 3),
@@ -230,7 +250,8 @@ static int rules(scmp_filter_ctx f, const struct tp_confine *c, int abi)
     r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 1,
                                  SCMP_A0(SCMP_CMP_NE, SIGSYS));
     /* signals: Landlock 6 keeps them inside the sandbox; before it, to
-     * itself only (raise, abort, the limits' own ends) */
+     * the worker only (raise, abort, the limits' own ends, and a forked
+     * process's SIGKILL of the worker: on_sigsys) */
     static const char *const kills[] = {"kill", "tgkill", "tkill"};
     for (size_t i = 0; i < 3 && !r; i++)
         r = abi >= 6 ? seccomp_rule_add(f, SCMP_ACT_ALLOW, nr(kills[i]), 0)

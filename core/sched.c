@@ -364,7 +364,10 @@ static int lost_msg(const tp_pool *p, const struct worker *w, pid_t pid,
         snprintf(base, sizeof base, "worker %d %s", (int)pid, detail);
     else
         snprintf(base, sizeof base, "worker %d %s", (int)pid, how);
-    if (why == TP_RESULT_CRASHED && p->o.sandbox && sig == SIGSYS) {
+    /* SIGKILL: a process the kernel started made the call (sandbox.c) */
+    if (why == TP_RESULT_CRASHED && p->o.sandbox &&
+        (sig == SIGSYS ||
+         (sig == SIGKILL && end->cause == TP_CAUSE_SYSCALL))) {
         char name[64] = "(not reported)";
         if (end->cause == TP_CAUSE_SYSCALL)
             tp_sandbox_call_name(end->syscall_arch, end->syscall_nr, name,
@@ -372,8 +375,9 @@ static int lost_msg(const tp_pool *p, const struct worker *w, pid_t pid,
         snprintf(msg, len, "sandbox: blocked system call %s", name);
         return 1;
     }
-    if (why == TP_RESULT_CRASHED && p->o.cpu_limit > 0 && sig == SIGXCPU &&
-        end->cause == TP_CAUSE_CPU) {
+    /* SIGKILL: the task held off the keeper's SIGXCPU (keeper.c) */
+    if (why == TP_RESULT_CRASHED && p->o.cpu_limit > 0 &&
+        (sig == SIGXCPU || sig == SIGKILL) && end->cause == TP_CAUSE_CPU) {
         human_time((uint64_t)(p->o.cpu_limit * 1e9), lim, sizeof lim);
         snprintf(msg, len, "cpu limit (%s): %s", lim, base);
         return 1;

@@ -54,6 +54,11 @@ struct tp_progress {
      * them; the host takes back unclaimed records by lowering the limit
      * the same way, so both agree exactly on who runs what. */
     uint64_t claim[2];
+    /* Odd while a task runs: the worker adds 1 as each task starts and
+     * again as it ends (two increments per task, on a line the claims
+     * write anyway: the whole per-task cost of --cpu-limit), and its
+     * keeper, which watches its CPU time, reads it (keeper.c). */
+    uint32_t task;
     /* Written once: the worker's pid as the host sees it (it may run in
      * a PID namespace of its own), and, once it has gone, its wait status
      * (exited set), recorded by the keeper that held it. */

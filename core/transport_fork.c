@@ -59,7 +59,7 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
         close(sv[0]);
         tp_keeper_main(sv[1], l->prog, ns, uid, gid,
                        spec->confine.max_procs ? TP_KEEP_USERNS : 0,
-                       tp_worker_held, spec);
+                       spec->confine.cpu_limit, tp_worker_held, spec);
     }
     close(sv[1]);
     l->fd = sv[0];

@@ -208,7 +208,8 @@ struct request {
     char *body;
     size_t blen;
     uint32_t flags;
-    volatile uint32_t *task; /* odd while a task runs (the CPU limit's) */
+    volatile uint32_t *task; /* odd while a task runs (the keeper's CPU
+                                watch reads it) */
 };
 
 /* Run one record into out (or fails); returns whether it succeeded. */
@@ -408,19 +409,18 @@ static void check_flags(int fd, const struct tp_confine *c,
     die_as(fd, TP_FATAL_LOAD, msg);
 }
 
-/* After init: the limits, then the sandbox (no way back).  The guard, or
- * NULL when none is asked for; a failure ends the worker. */
-static struct tp_guard *confine(int fd, const struct tp_confine *c,
+/* After init: the limits, then the sandbox (no way back); a failure ends
+ * the worker. */
+static void confine(int fd, const struct tp_confine *c,
                                 struct tp_progress *prog)
 {
     char err[1024];
-    if (!c->mem_limit && !(c->cpu_limit > 0) && !c->max_procs && !c->sandbox)
-        return NULL;
+    if (!c->mem_limit && !c->max_procs && !c->sandbox)
+        return;
     struct tp_guard *g = tp_limits_enter(c, prog, OWN_MEMORY, err,
                                          sizeof err);
     if (!g || (c->sandbox && tp_sandbox_enter(c, g, err, sizeof err) != 0))
         die_as(fd, TP_FATAL_INIT, err);
-    return g;
 }
 
 void tp_worker_held(int fd, pid_t host, struct tp_progress *prog,
@@ -445,8 +445,7 @@ void tp_worker_held(int fd, pid_t host, struct tp_progress *prog,
     __atomic_store_n(&prog->stage, TP_STAGE_INIT, __ATOMIC_RELEASE);
     run_init(fd, &l, spec->init_arg);
     __atomic_store_n(&prog->stage, TP_STAGE_CONFINE, __ATOMIC_RELEASE);
-    volatile uint32_t unguarded = 0;
-    struct tp_guard *g = confine(fd, c, prog);
+    confine(fd, c, prog);
     __atomic_store_n(&prog->stage, TP_STAGE_READY, __ATOMIC_RELEASE);
     unsigned char h[TP_WIRE_HDR];
     tp_wire_put_hdr(h, TP_FRAME_READY, 0, 0, 0);
@@ -483,7 +482,7 @@ void tp_worker_held(int fd, pid_t host, struct tp_progress *prog,
         if (f.len && tp_read_all(fd, in.p, f.len) != 1)
             _exit(1);
         struct request q = {t->run, in.p, (size_t)f.len, f.flags,
-                            g ? &g->task : &unguarded};
+                            &prog->task};
         if (serve(fd, &q, &out, &fails, prog) != 0)
             _exit(1);
     }

@@ -18,36 +18,39 @@
  * each task, the worker's other calls succeed) or if the worker's data is
  * within 1/8 of the limit, and the host words the outcome so.
  *
- * CPU: a per-task limit.  RLIMIT_CPU counts the whole life of the process
- * in whole seconds; resetting it before each task (the CPU clock read and
- * setrlimit: 575 ns, measured) would make the tiny workload (about 46 ns
- * per input per worker) 13 times slower.  Instead a process CPU-time
- * timer ticks every tenth of the limit and the worker counts tasks (two
- * increments each): a task seen running at ten ticks in a row has used
- * its limit, and the worker ends itself with SIGXCPU.  So a task is
- * stopped after between 1 and 1.1 times its limit of CPU time (plus the
- * kernel's timer resolution, a scheduler tick); time it spends blocked
- * does not count, nor does the CPU time of processes it starts.
+ * CPU: a per-task limit, which the worker's keeper watches (keeper.c):
+ * a signal the worker sent itself could be blocked or ignored by a task.
  *
  * Processes: RLIMIT_NPROC, counted in the user namespace of the worker's
  * own that its keeper made (keeper.c), so that it counts the worker and
- * what it starts, threads included, and also holds for root. */
+ * what it starts, threads included, and also holds for root: the kernel
+ * exempts a real uid of 0, which the keeper made 65534 (the effective uid
+ * stayed 0).  But with an effective uid of 0, setresuid(0, 0, 0) takes
+ * it back, no capability needed (a real uid may become the effective
+ * one), so a root worker gives up uid 0 before its first task: every uid
+ * becomes 65534 but the filesystem uid, which stays 0 (files are reached
+ * as before, with the capabilities root has in the namespace: the change
+ * keeps them, SECBIT_NO_SETUID_FIXUP), and the capabilities that would
+ * change uids back or lift limits go from every set, the bounding set
+ * too, with no new privileges (no set-user-ID root program). */
 #include "worker_limits.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #define GUARD_MAGIC 0x64726175475054ull /* "TPGuard" */
 #define GUARD_STACK (64u << 10)         /* guard + alternate signal stack */
-#define TICKS 10 /* a task is stopped after 1 to 1 + 1/TICKS of its limit */
 
 struct tp_guard *tp_guard_find(void)
 {
@@ -121,26 +124,6 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
     tp_guard_end(g, cause, sig);
 }
 
-/* SIGXCPU: a tick of the CPU-time timer (or RLIMIT_CPU, or a kill). */
-static void on_tick(int sig, siginfo_t *si, void *uc)
-{
-    (void)uc;
-    struct tp_guard *g = si->si_code == SI_TIMER ? si->si_value.sival_ptr
-                                                 : NULL;
-    if (!g || g->magic != GUARD_MAGIC) { /* not our timer: as by default */
-        tp_guard_end(NULL, TP_CAUSE_NONE, sig);
-        return;
-    }
-    uint32_t t = g->task;
-    if (!(t & 1) || t != g->tick_task) { /* between tasks, or a new one */
-        g->tick_task = t;
-        g->ticks = 0;
-        return;
-    }
-    if (++g->ticks >= g->ticks_max)
-        tp_guard_end(g, TP_CAUSE_CPU, sig);
-}
-
 static int handle(int sig, void (*fn)(int, siginfo_t *, void *), int flags)
 {
     struct sigaction sa;
@@ -196,33 +179,6 @@ static int limit_memory(struct tp_guard *g, uint64_t limit, size_t more,
     return 0;
 }
 
-static int limit_cpu(struct tp_guard *g, double seconds, char *err,
-                     size_t errlen)
-{
-    /* a timer, not RLIMIT_CPU: see the top of this file */
-    if (handle(SIGXCPU, on_tick, SA_RESTART) != 0)
-        return fail(err, errlen, "sigaction");
-    struct sigevent ev;
-    memset(&ev, 0, sizeof ev);
-    ev.sigev_notify = SIGEV_SIGNAL;
-    ev.sigev_signo = SIGXCPU;
-    ev.sigev_value.sival_ptr = g;
-    timer_t t;
-    if (timer_create(CLOCK_PROCESS_CPUTIME_ID, &ev, &t) != 0)
-        return fail(err, errlen, "timer_create");
-    double period = seconds / TICKS;
-    struct itimerspec its;
-    its.it_interval.tv_sec = (time_t)period;
-    its.it_interval.tv_nsec = (long)((period - (double)(time_t)period) * 1e9);
-    if (!its.it_interval.tv_sec && !its.it_interval.tv_nsec)
-        its.it_interval.tv_nsec = 1;
-    its.it_value = its.it_interval;
-    g->ticks_max = TICKS;
-    if (timer_settime(t, 0, &its, NULL) != 0)
-        return fail(err, errlen, "timer_settime");
-    return 0;
-}
-
 int tp_limits_precheck(const struct tp_confine *c,
                        const struct tp_progress *prog, char *err,
                        size_t errlen)
@@ -236,8 +192,62 @@ int tp_limits_precheck(const struct tp_confine *c,
     return 0;
 }
 
+#define NPROC_UID 65534 /* as keeper.c's */
+
+/* What would make uid 0 ours again, or RLIMIT_NPROC moot. */
+static const int root_caps[] = {CAP_SETUID, CAP_SETGID, CAP_SYS_RESOURCE,
+                                CAP_SYS_ADMIN, CAP_SETPCAP};
+
+/* Drop root_caps from the effective, permitted and inheritable sets. */
+static int drop_caps(void)
+{
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct d[2];
+    if (syscall(SYS_capget, &h, d) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof root_caps / sizeof root_caps[0]; i++) {
+        uint32_t bit = 1u << (root_caps[i] % 32);
+        d[root_caps[i] / 32].effective &= ~bit;
+        d[root_caps[i] / 32].permitted &= ~bit;
+        d[root_caps[i] / 32].inheritable &= ~bit;
+    }
+    return (int)syscall(SYS_capset, &h, d);
+}
+
+/* A root worker (euid 0 in its namespace) gives up uid 0: see the top of
+ * this file. */
+static int unroot(char *err, size_t errlen)
+{
+    const unsigned long bits = SECBIT_NO_SETUID_FIXUP |
+                               SECBIT_NO_SETUID_FIXUP_LOCKED |
+                               SECBIT_NOROOT | SECBIT_NOROOT_LOCKED;
+    if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) != 0)
+        return fail(err, errlen, "cannot limit processes: securebits");
+    if (setresuid(NPROC_UID, NPROC_UID, NPROC_UID) != 0)
+        return fail(err, errlen, "cannot limit processes: setresuid");
+    /* setfsuid says nothing of failure: ask again with an invalid id */
+    setfsuid(0);
+    if (setfsuid((uid_t)-1) != 0) {
+        snprintf(err, errlen, "cannot limit processes: setfsuid(0) failed");
+        return -1;
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
+        return fail(err, errlen, "cannot limit processes: prctl");
+    /* the bounding set first: dropping from it takes CAP_SETPCAP */
+    for (size_t i = 0; i < sizeof root_caps / sizeof root_caps[0]; i++)
+        if (prctl(PR_CAPBSET_DROP, root_caps[i], 0, 0, 0) != 0)
+            return fail(err, errlen, "cannot limit processes: "
+                        "PR_CAPBSET_DROP");
+    if (drop_caps() != 0)
+        return fail(err, errlen, "cannot limit processes: capset");
+    return 0;
+}
+
 static int limit_procs(unsigned n, char *err, size_t errlen)
 {
+    if (geteuid() == 0 && unroot(err, errlen) != 0)
+        return -1;
     /* the keeper made our real uid one the limit applies to */
     if (getuid() == 0) {
         snprintf(err, errlen, "cannot limit processes: the worker's real "
@@ -263,6 +273,7 @@ struct tp_guard *tp_limits_enter(const struct tp_confine *c,
     g->prog = prog;
     g->statm_fd = -1;
     g->page = sysconf(_SC_PAGESIZE);
+    g->pid = getpid();
     stack_t ss = {.ss_sp = m, .ss_flags = 0, .ss_size = GUARD_STACK};
     if (sigaltstack(&ss, NULL) != 0) {
         fail(err, errlen, "sigaltstack");
@@ -271,7 +282,6 @@ struct tp_guard *tp_limits_enter(const struct tp_confine *c,
     g->magic = GUARD_MAGIC;
     if ((c->mem_limit &&
          limit_memory(g, c->mem_limit, more, err, errlen) != 0) ||
-        (c->cpu_limit > 0 && limit_cpu(g, c->cpu_limit, err, errlen) != 0) ||
         (c->max_procs && limit_procs(c->max_procs, err, errlen) != 0))
         return NULL;
     return g;

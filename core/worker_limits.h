@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "transport.h"
 
@@ -17,13 +18,7 @@ struct tp_guard {
     uint64_t mem_limit; /* bytes, or 0 */
     int statm_fd;       /* /proc/self/statm, opened before any sandbox */
     long page;
-    /* odd while a task runs: the worker adds 1 as each task starts and
-     * again as it ends (two increments per task: the whole per-task cost
-     * of --cpu-limit) */
-    volatile uint32_t task;
-    /* the CPU ticks: a task seen running at ticks_max ticks in a row has
-     * had its limit */
-    uint32_t tick_task, ticks, ticks_max;
+    pid_t pid; /* the worker's (a process a kernel starts inherits this) */
 };
 
 /* Before the plugin is loaded: did the keeper do what c needs (the user
@@ -35,9 +30,9 @@ int tp_limits_precheck(const struct tp_confine *c,
 /* Enter what c asks of a worker that has run init: the guard, then
  * RLIMIT_DATA (with the attribution of crashes to it; refused if what the
  * worker holds and the `more` bytes it will allocate before its first task
- * do not fit), the per-task CPU ticks, RLIMIT_NPROC.  Returns the guard
- * (also for the sandbox's handler), or NULL with a one-line message in
- * err: the worker must not serve then. */
+ * do not fit), RLIMIT_NPROC (the CPU limit is its keeper's: keeper.c).
+ * Returns the guard (also for the sandbox's handler), or NULL with a
+ * one-line message in err: the worker must not serve then. */
 struct tp_guard *tp_limits_enter(const struct tp_confine *c,
                                  struct tp_progress *prog, size_t more,
                                  char *err, size_t errlen);

@@ -48,6 +48,22 @@ check "cpu text status" 1 "$rc"
 check "cpu text stdout" "2" "$out"
 check "cpu text stderr" "taskpool: input 1 (spin): cpu limit (200 ms): worker PID killed by signal 24 (CPU time limit exceeded)" \
     "$(printf '%s\n' "$err" | norm)"
+# a task that blocks or ignores SIGXCPU is stopped all the same, by
+# SIGKILL a tick later (its keeper watches its CPU time, not itself)
+trun -j 1 --cpu-limit 0.2 "$E:act" spinblock spinignore ok:3
+check "cpu held off status" 1 "$rc"
+check "cpu held off stdout" "3" "$out"
+check "cpu held off stderr" "taskpool: input 1 (spinblock): cpu limit (200 ms): worker PID killed by signal 9 (Killed)
+taskpool: input 2 (spinignore): cpu limit (200 ms): worker PID killed by signal 9 (Killed)" \
+    "$(printf '%s\n' "$err" | norm)"
+# the worker's CPU time counts, all its threads': a thread one task left
+# spinning is charged to the task running when it reaches the limit
+# (documented: telling would take a call per task)
+trun -j 1 --cpu-limit 0.2 "$E:act" spinthread sleepms:5000 ok:3
+check "left thread status" 1 "$rc"
+check "left thread stdout" "left a thread${nl}3" "$out"
+check "left thread stderr" "taskpool: input 2 (sleepms:5000): cpu limit (200 ms): worker PID killed by signal 24 (CPU time limit exceeded)" \
+    "$(printf '%s\n' "$err" | norm)"
 
 # --- memory
 # RLIMIT_DATA counts what a worker holds: under AddressSanitizer, whose
@@ -107,8 +123,12 @@ if [ "$(id -u)" = 0 ]; then
     # root is exempt from RLIMIT_NPROC: its workers run with the real uid
     # 65534 in a namespace mapping every id to itself, and still reach
     # root's files
-    run -j 1 --max-procs 2 "$E:act" open:/etc/shadow
-    case $rc:$out in 0:"read "*" bytes") ;; *) fail "root file under --max-procs: $rc $out $err" ;; esac
+    run -j 1 --max-procs 2 "$E:act" open:/etc/shadow "write:$tmp/root-made"
+    case $rc:$out in 0:"read "*" bytes${nl}wrote $tmp/root-made") ;; *) fail "root file under --max-procs: $rc $out $err" ;; esac
+    check "root's new file" "0" "$(stat -c %u "$tmp/root-made")"
+    # ... and cannot take uid 0 back (setresuid(0, 0, 0)) to pass the limit
+    run -j 1 --max-procs 3 "$E:act" rootbomb:9
+    expect 0 "forked 2 of 9 (then: Resource temporarily unavailable)" ""
     if command -v setpriv >/dev/null 2>&1 &&
         setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$TASKPOOL" 2>/dev/null &&
         setpriv --reuid=65534 --regid=65534 --clear-groups test -r "$TP_TEST_PLUGINS/hostile/.libs/escape.so" 2>/dev/null; then

@@ -128,10 +128,20 @@ check "sandbox nproc stdout" "forked 2 of 10 (then: Resource temporarily unavail
 check "sandbox nproc stderr" "taskpool: input 4 (exec:$tmp/exec2): sandbox: blocked system call execve" "$err"
 [ ! -e "$tmp/fork2" ] && [ ! -e "$tmp/exec2" ] || fail "a sandboxed child wrote a file"
 
+# a blocked call in a process the kernel started is named, and ends the
+# worker too: the input is recorded as if the kernel had made it
+run -j 1 --sandbox --max-procs 3 "$E:act" forksocket ok:1
+expect 1 "1" "taskpool: input 1 (forksocket): sandbox: blocked system call socket"
+
 # the limits hold in the sandbox
 run -j 1 --sandbox --cpu-limit 0.2 "$E:act" spin ok:1
 check "sandbox cpu status" 1 "$rc"
 check "sandbox cpu" "taskpool: input 1 (spin): cpu limit (200 ms): worker PID killed by signal 24 (CPU time limit exceeded)" \
+    "$(printf '%s\n' "$err" | norm)"
+# ... also for a task that ignores SIGXCPU
+trun -j 1 --sandbox --cpu-limit 0.2 "$E:act" spinignore ok:1
+check "sandbox cpu ignored status" 1 "$rc"
+check "sandbox cpu ignored" "taskpool: input 1 (spinignore): cpu limit (200 ms): worker PID killed by signal 9 (Killed)" \
     "$(printf '%s\n' "$err" | norm)"
 vm=$("$TASKPOOL" -j 1 "$E:act" vmdata)
 if [ "${vm:-0}" -lt 32768 ]; then
@@ -141,6 +151,10 @@ if [ "${vm:-0}" -lt 32768 ]; then
     check "sandbox mem stderr" "taskpool: input 1 (xalloc:100): memory limit (64 MiB): worker PID killed by signal 6 (Aborted)
 taskpool: input 2 (alloc:100): allocation of 100 MiB refused" "$(printf '%s\n' "$err" | norm)"
 fi
+
+# a pipe cannot grow: its buffer is memory --mem-limit does not count
+run -j 1 --sandbox "$E:act" pipesize ok:1
+expect 1 "1" "taskpool: input 1 (pipesize): F_SETPIPE_SZ: Operation not permitted"
 
 # the worker's own work goes on in the sandbox: many records from a pipe
 # (text mode), and per-record answers

@@ -15,12 +15,20 @@
  *   xalloc:N        -> the same, but abort()s when refused (as xmalloc)
  *   nullwrite:N     -> the same, but writes through the NULL it got
  *   spin            -> loops for ever;  spinms:MS -> MS ms of CPU time
+ *   spinblock, spinignore -> spin with SIGXCPU blocked, or ignored
+ *   spinthread      -> leaves a thread spinning for ever: "left a thread"
  *   sleepms:MS      -> sleeps MS ms (no CPU)
  *   forkbomb:N      -> tries N children: "forked K of N" and why it
  *                      stopped; they are killed and reaped before it returns
+ *   rootbomb:N      -> setresuid(0, 0, 0) (root's way past RLIMIT_NPROC,
+ *                      whatever it returns), then forkbomb:N
+ *   pipesize        -> a pipe enlarged to 1 MiB: "F_SETPIPE_SZ: ok", or
+ *                      fails "F_SETPIPE_SZ: ..."
+ *   forksocket      -> a child calls socket(): "child ended (status S)"
  *   vmdata          -> VmData of /proc/self/status, in KiB
  * init (--init-arg): thread -> leaves a thread running; else nothing.
  */
+#define _GNU_SOURCE /* F_SETPIPE_SZ, setresuid */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -175,6 +183,55 @@ static int task_forkbomb(tp_ctx *ctx, long n)
     return tp_printf(ctx, "forked %ld of %ld", k, n);
 }
 
+static void *spin_for_ever(void *arg)
+{
+    volatile unsigned long x = 0;
+    for (;;)
+        x++;
+    return arg;
+}
+
+static _Noreturn void spin_with(int how)
+{
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGXCPU);
+    if (how == 0)
+        sigprocmask(SIG_BLOCK, &s, NULL);
+    else
+        signal(SIGXCPU, SIG_IGN);
+    volatile unsigned long x = 0;
+    for (;;)
+        x++;
+}
+
+static int task_pipesize(tp_ctx *ctx)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return tp_fail(ctx, "pipe: %s", strerror(errno));
+    int r = fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+    int e = errno;
+    close(p[0]);
+    close(p[1]);
+    if (r < 0)
+        return tp_fail(ctx, "F_SETPIPE_SZ: %s", strerror(e));
+    return tp_puts(ctx, "F_SETPIPE_SZ: ok");
+}
+
+static int task_forksocket(tp_ctx *ctx)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return tp_fail(ctx, "fork: %s", strerror(errno));
+    if (pid == 0)
+        _exit(socket(AF_INET, SOCK_STREAM, 0) < 0);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return tp_printf(ctx, "child ended (status %d)", st);
+}
+
 static int task_vmdata(tp_ctx *ctx)
 {
     FILE *f = fopen("/proc/self/status", "r");
@@ -260,6 +317,24 @@ static int task_act(tp_ctx *ctx, const char *in, size_t len)
     }
     if (!strncmp(in, "forkbomb:", 9))
         return task_forkbomb(ctx, num_after(in, "forkbomb:"));
+    if (!strcmp(in, "spinblock") || !strcmp(in, "spinignore"))
+        spin_with(!strcmp(in, "spinignore"));
+    if (!strcmp(in, "spinthread")) {
+        pthread_t t;
+        int e = pthread_create(&t, NULL, spin_for_ever, NULL);
+        if (e)
+            return tp_fail(ctx, "pthread_create: %s", strerror(e));
+        pthread_detach(t);
+        return tp_puts(ctx, "left a thread");
+    }
+    if (!strncmp(in, "rootbomb:", 9)) {
+        (void)!setresuid(0, 0, 0);
+        return task_forkbomb(ctx, num_after(in, "rootbomb:"));
+    }
+    if (!strcmp(in, "pipesize"))
+        return task_pipesize(ctx);
+    if (!strcmp(in, "forksocket"))
+        return task_forksocket(ctx);
     if (!strcmp(in, "vmdata"))
         return task_vmdata(ctx);
     return tp_fail(ctx, "unknown action");
