@@ -51,15 +51,6 @@ void tp_chunk_news(tp_pool *p, int s)
     }
 }
 
-const char *tp_remote_name(const tp_pool *p, unsigned w, char *buf,
-                           size_t len)
-{
-    if (p->o.remote_names && p->o.remote_names[w])
-        return p->o.remote_names[w];
-    snprintf(buf, len, "remote worker %u", w + 1);
-    return buf;
-}
-
 int tp_add_mark(struct chunk *c, uint32_t from, pid_t pid, unsigned attempts)
 {
     if (c->nmarks && c->marks[c->nmarks - 1].pid == pid && attempts == 1)
@@ -188,4 +179,13 @@ void tp_chunk_free(tp_pool *p, int s)
         tp_buf_free(&c->out);
     p->freel[p->nfree++] = s;
     p->inflight--;
+}
+
+/* "150 ms", "0.5 ms", "2.5 s" */
+void tp_human_time(uint64_t ns, char *buf, size_t len)
+{
+    if (ns >= 1000000000u)
+        snprintf(buf, len, "%.3g s", (double)ns / 1e9);
+    else
+        snprintf(buf, len, "%.3g ms", (double)ns / 1e6);
 }

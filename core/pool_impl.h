@@ -195,9 +195,21 @@ void tp_chunk_free(tp_pool *p, int s);
  * carries in its flags. */
 uint32_t tp_agent_digest(const char *spec, const struct tp_pool_options *o);
 
-/* The name of remote worker w (from 0) in messages. */
+/* "150 ms", "0.5 ms", "2.5 s" */
+void tp_human_time(uint64_t ns, char *buf, size_t len);
+
+/* remote.c: the name of remote worker w (from 0) in messages */
 const char *tp_remote_name(const tp_pool *p, unsigned w, char *buf,
                            size_t len);
+/* whether w may be sent another request */
+int tp_remote_room(const tp_pool *p, const struct worker *w);
+/* w is gone: the run ends, saying why */
+void tp_remote_lost(tp_pool *p, struct worker *w, enum tp_status why,
+                    const char *detail);
+/* a frozen rank ends the run; when to look again, or UINT64_MAX */
+uint64_t tp_remote_silence(tp_pool *p, struct worker *w, uint64_t now);
+/* take the remote sockets as the workers' links */
+int tp_remote_connect(tp_pool *p);
 
 /* sched.c */
 void tp_sched_dispatch(tp_pool *p);

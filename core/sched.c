@@ -26,17 +26,7 @@
 #define PCT_FLOOR_NS 1000000000ull /* --timeout P% is never below 1 s */
 #define INIT_TIMEOUT_S 30.0
 #define NO_PIDFD_NS 100000000u
-#define QUEUE_NS 100000000u /* a remote worker's queue, at most (see room) */
 #define STALL_NS 10000000000ull /* a request not started for this long */ /* without pidfds, look for exits this often */
-
-/* "150 ms", "0.5 ms", "2.5 s" */
-static void human_time(uint64_t ns, char *buf, size_t len)
-{
-    if (ns >= 1000000000u)
-        snprintf(buf, len, "%.3g s", (double)ns / 1e9);
-    else
-        snprintf(buf, len, "%.3g ms", (double)ns / 1e6);
-}
 
 static void try_send(tp_pool *p, struct worker *w)
 {
@@ -125,23 +115,6 @@ static uint32_t dispatch_until(const tp_pool *p, const struct chunk *c,
     return until;
 }
 
-/* Whether remote worker w may be sent another request.  Its far end has
- * the records and none can be taken back (see steal), so it gets only
- * what its workers can start, plus one more request (to cover the round
- * trip) when what it has is expected to take less than QUEUE_NS.  A slow
- * input then strands at most one request behind it while other ranks go
- * idle. */
-static int remote_room(const tp_pool *p, const struct worker *w)
-{
-    uint64_t left = 0;
-    for (unsigned i = 0; i < w->nq; i++)
-        left += p->c[w->q[i]].until - p->c[w->q[i]].done;
-    if (left < w->far_jobs)
-        return 1;
-    return w->nq == 1 && w->ns_item > 0 &&
-           (double)left * w->ns_item < QUEUE_NS;
-}
-
 /* The worker for chunk c: a ready one with the shortest queue (a fresh
  * one, maybe still starting, for a retry). */
 static struct worker *pick(tp_pool *p, const struct chunk *c)
@@ -159,7 +132,7 @@ static struct worker *pick(tp_pool *p, const struct chunk *c)
         }
         if (want_fresh && !fresh(w))
             continue;
-        if (p->remote && !remote_room(p, w))
+        if (p->remote && !tp_remote_room(p, w))
             continue;
         if (!best || w->nq < best->nq)
             best = w;
@@ -378,7 +351,7 @@ static int lost_msg(const tp_pool *p, const struct worker *w, pid_t pid,
     /* SIGKILL: the task held off the keeper's SIGXCPU (keeper.c) */
     if (why == TP_RESULT_CRASHED && p->o.cpu_limit > 0 &&
         (sig == SIGXCPU || sig == SIGKILL) && end->cause == TP_CAUSE_CPU) {
-        human_time((uint64_t)(p->o.cpu_limit * 1e9), lim, sizeof lim);
+        tp_human_time((uint64_t)(p->o.cpu_limit * 1e9), lim, sizeof lim);
         snprintf(msg, len, "cpu limit (%s): %s", lim, base);
         return 1;
     }
@@ -392,35 +365,13 @@ static int lost_msg(const tp_pool *p, const struct worker *w, pid_t pid,
     return 0;
 }
 
-/* A remote worker is gone, and the inputs it had with it: the run ends
- * (its far end retried what crashed; a lost node is not retried). */
-static void remote_lost(tp_pool *p, struct worker *w, enum tp_status why,
-                        const char *detail)
-{
-    char buf[64];
-    const char *name = tp_remote_name(p, (unsigned)(w - p->w), buf,
-                                      sizeof buf);
-    if (w->fatal.len)
-        tp_pool_fail(p, w->fatal_kind == TP_FATAL_LOAD   ? TP_ERR_LOAD
-                        : w->fatal_kind == TP_FATAL_INIT ? TP_ERR_INIT
-                                                         : TP_ERR_SYSTEM,
-                     "%.*s", (int)w->fatal.len, w->fatal.p);
-    else if (why == TP_RESULT_PROTOCOL)
-        tp_pool_fail(p, TP_ERR_SYSTEM, "%s: protocol error: %s", name,
-                     detail);
-    else
-        tp_pool_fail(p, TP_ERR_SYSTEM, "%s was lost%s (its process or its "
-                     "node is gone)", name, w->nq ? " with inputs in flight"
-                                                : "");
-}
-
 /* The worker is gone or must go: blame the input it was running, send the
  * rest of its work elsewhere, start a fresh worker. */
 static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
                         const char *detail, int stale)
 {
     if (p->remote) {
-        remote_lost(p, w, why, detail);
+        tp_remote_lost(p, w, why, detail);
         return;
     }
     pid_t pid = tp_link_pid(&w->link);
@@ -592,7 +543,7 @@ static uint64_t stalled(tp_pool *p, struct worker *w, uint64_t lim,
         &p->c[w->q[0]] != c || tp_link_claimed(&w->link, c->rseq, NULL))
         return now + limit;
     char t[64], d[160];
-    human_time(limit, t, sizeof t);
+    tp_human_time(limit, t, sizeof t);
     snprintf(d, sizeof d, "did not start its request within %s (did a "
              "kernel read the worker's socket?)", t);
     worker_lost(p, w, TP_RESULT_PROTOCOL, d, 0);
@@ -609,7 +560,7 @@ static uint64_t deadline(tp_pool *p, struct worker *w, uint64_t lim,
         uint64_t end = w->t_spawn + init_limit_ns(p);
         if (now < end)
             return end;
-        human_time(init_limit_ns(p), t, sizeof t);
+        tp_human_time(init_limit_ns(p), t, sizeof t);
         int stage = w->link.prog ? __atomic_load_n(&w->link.prog->stage,
                                                    __ATOMIC_ACQUIRE)
                                  : TP_STAGE_SETUP;
@@ -637,7 +588,7 @@ static uint64_t deadline(tp_pool *p, struct worker *w, uint64_t lim,
         return now;
     if (tp_link_task_start(&w->link) != t0)
         return now;
-    human_time(lim, t, sizeof t);
+    tp_human_time(lim, t, sizeof t);
     snprintf(d, sizeof d, "timed out after %s", t);
     worker_lost(p, w, TP_RESULT_TIMEOUT, d, 0);
     return now;
@@ -662,28 +613,6 @@ static uint64_t reap_retirees(tp_pool *p, uint64_t now, int force)
     return next;
 }
 
-/* A remote worker enforces --timeout itself; one that says nothing for
- * three limits (at least 10 s more than one) while it has work has
- * frozen (a stopped process, a hung node): the run ends, naming it.
- * Without --timeout a kernel may take any time, and so may a rank.
- * Returns when to look again, or UINT64_MAX. */
-static uint64_t remote_silence(tp_pool *p, struct worker *w, uint64_t now)
-{
-    if (p->o.timeout <= 0 || !w->nq || w->link.fd < 0)
-        return UINT64_MAX;
-    uint64_t lim = (uint64_t)(p->o.timeout * 1e9);
-    uint64_t quiet = 3 * lim > lim + 10000000000ull ? 3 * lim
-                                                    : lim + 10000000000ull;
-    if (now < w->t_heard + quiet)
-        return w->t_heard + quiet;
-    char buf[64], t[64];
-    human_time(quiet, t, sizeof t);
-    tp_pool_fail(p, TP_ERR_SYSTEM, "%s has not answered for %s with inputs "
-                 "in flight (stopped, or its node hangs)",
-                 tp_remote_name(p, (unsigned)(w - p->w), buf, sizeof buf), t);
-    return UINT64_MAX;
-}
-
 /* Enforce every deadline; ms until the next one, or -1. */
 static int enforce(tp_pool *p)
 {
@@ -693,7 +622,7 @@ static int enforce(tp_pool *p)
     for (unsigned i = 0; i < p->jobs && p->err == TP_ERR_NONE; i++) {
         struct worker *w = &p->w[i];
         if (p->remote) { /* its far end keeps the time, unless it froze */
-            uint64_t d = remote_silence(p, w, now);
+            uint64_t d = tp_remote_silence(p, w, now);
             if (d < next)
                 next = d;
             continue;
@@ -794,30 +723,13 @@ unsigned tp_sched_busy(const tp_pool *p)
     return n;
 }
 
-/* Remote workers are there already: their sockets. */
-static int connect_remote(tp_pool *p)
-{
-    for (unsigned i = 0; i < p->jobs; i++) {
-        struct worker *w = &p->w[i];
-        int fd = p->o.remote_fds[i], fl = fcntl(fd, F_GETFL);
-        if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
-            return tp_pool_fail(p, TP_ERR_SYSTEM, "remote worker %u: %s",
-                                i + 1, strerror(errno));
-        tp_intake_reset(w);
-        w->link.fd = fd;
-        w->link.pid = 0;
-        w->t_spawn = tp_now_ns();
-    }
-    return 0;
-}
-
 int tp_sched_start(tp_pool *p, char *err, size_t errlen)
 {
     p->spec = (struct tp_worker_spec){p->file, p->task, p->o.init_arg,
                                       p->confine};
     for (unsigned i = 0; i < p->jobs; i++)
         p->w[i].link = (struct tp_link){-1, -1, NULL, -1};
-    if (p->remote && connect_remote(p) != 0) {
+    if (p->remote && tp_remote_connect(p) != 0) {
         snprintf(err, errlen, "%s", p->msg);
         return p->err;
     }
