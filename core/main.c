@@ -163,10 +163,11 @@ static int run_status(const struct cli *cl, struct tp_output *o, int r,
                       enum tp_error pe, const char *msg, int read_err)
 {
     if (got_signal && cl->mpi && got_signal == SIGTERM)
-        /* mpirun ends a job with SIGTERM: after Ctrl-C, or when a rank
-         * died (mpirun says which) */
-        fprintf(stderr, "taskpool: terminated by mpirun (Ctrl-C, or a rank "
-                "was lost); finished inputs are in the joblog, if any\n");
+        /* mpirun and srun end a job with SIGTERM: after Ctrl-C or
+         * scancel, or when a rank died (the launcher says which) */
+        fprintf(stderr, "taskpool: terminated by the MPI launcher (Ctrl-C, "
+                "scancel, or a rank was lost); finished inputs are in the "
+                "joblog, if any\n");
     if (got_signal) /* also when it came while the workers ran fini */
         return 128 + got_signal;
     if (r == 0)

@@ -125,6 +125,12 @@ int tp_mpi_start(struct tp_mpi_role *role, char *err, size_t errlen)
                  "(configure --with-mpi, with Open MPI's libopenmpi-dev)");
         return -1;
     }
+    if (!launched() && getenv("SLURM_PROCID")) {
+        snprintf(err, errlen, "--mpi: started by srun without PMIx; run it "
+                 "as: srun --mpi=pmix -n 3 taskpool --mpi [OPTION]... "
+                 "PLUGIN:TASK");
+        return -1;
+    }
     if (!launched()) {
         snprintf(err, errlen, "--mpi: not started by an MPI launcher; run "
                  "it as: mpirun -n 3 taskpool --mpi [OPTION]... PLUGIN:TASK");

@@ -176,7 +176,7 @@ lost_rank() {
                 "$(cat "$tmp/err")"
         else
             [ "$rc" != 0 ] || fail "bridge: status 0"
-            grep -qx "taskpool: terminated by mpirun (Ctrl-C, or a rank was lost); finished inputs are in the joblog, if any" "$tmp/err" ||
+            grep -qx "taskpool: terminated by the MPI launcher (Ctrl-C, scancel, or a rank was lost); finished inputs are in the joblog, if any" "$tmp/err" ||
                 fail "bridge: message: $(cat "$tmp/err")"
         fi
         wait_procs "$mark" 0
