@@ -739,11 +739,15 @@ int tp_sched_start(tp_pool *p, char *err, size_t errlen)
             return p->err;
         }
     /* one worker loaded the plugin and ran init: the plugin works; the
-     * others go on starting while inputs flow to the ready ones */
+     * others go on starting while inputs flow to the ready ones.  Remote
+     * ones all answer first: each rank's plugin, init and options are
+     * checked before any input runs */
     for (;;) {
+        unsigned ready = 0;
         for (unsigned i = 0; i < p->jobs; i++)
-            if (p->w[i].ready)
-                return 0;
+            ready += p->w[i].ready != 0;
+        if (p->remote ? ready == p->jobs : ready > 0)
+            return 0;
         if (tp_sched_run_once(p, -1) < 0) {
             snprintf(err, errlen, "%s", p->msg);
             return p->err;
