@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -110,9 +111,25 @@ int tp_held_open(struct tp_held *h, const char *joblog, char *err,
     }
     memcpy(h->path, joblog, n);
     memcpy(h->path + n, ".held", 6);
-    h->fd = open(h->path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    /* never through a link: a fresh run empties it */
+    h->fd = open(h->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+    if (h->fd < 0 && errno == ELOOP) {
+        snprintf(err, errlen, "%s: a symbolic link (taskpool keeps the "
+                 "joblog's held results there): remove it", h->path);
+        tp_held_close(h);
+        return -1;
+    }
     if (h->fd < 0)
         goto sys;
+    /* one run at a time, as for the log: another run's log may have
+     * this name */
+    if (flock(h->fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, errlen, errno == EWOULDBLOCK
+                 ? "%s: in use by another taskpool run" : "%s: %s",
+                 h->path, strerror(errno));
+        tp_held_close(h);
+        return -1;
+    }
     return 0;
 sys:
     snprintf(err, errlen, "%s: %s", h->path, strerror(errno));
@@ -130,17 +147,20 @@ int tp_held_begin(struct tp_held *h, int keep, char *err, size_t errlen)
                  "joblog's held results there)", h->path);
         return -1;
     }
+    char b[HDR];
+    if (st.st_size && (pread_all(h->fd, b, HDR, 0) != 0 ||
+                       memcmp(b, file_magic, 8))) {
+        snprintf(err, errlen, keep ? "%s: not a file of held results of "
+                 "this taskpool: cannot resume from it" : "%s: not a file "
+                 "of held results of this taskpool: remove it, or give "
+                 "another joblog", h->path);
+        return -1;
+    }
     if (!keep || st.st_size == 0) {
         if (ftruncate(h->fd, 0) != 0 || put_header(h, HDR) != 0)
             goto sys;
         h->end = HDR;
         return 0;
-    }
-    char b[HDR];
-    if (pread_all(h->fd, b, HDR, 0) != 0 || memcmp(b, file_magic, 8)) {
-        snprintf(err, errlen, "%s: not a file of held results of this "
-                 "taskpool: cannot resume from it", h->path);
-        return -1;
     }
     memcpy(&h->low, b + 8, 8);
     if (h->low < HDR || h->low > (uint64_t)st.st_size) {

@@ -84,6 +84,8 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
+static size_t rec_at(const struct tp_joblog *j, uint64_t i);
+
 /* ---- the pending table: index -> where its "pending" word is ---- */
 
 static size_t slot_of(const struct tp_joblog *j, uint64_t index)
@@ -453,15 +455,8 @@ static int shared_with(const struct stat *log, int input_fd, char *err,
 static int want_held(void *arg, const struct tp_held_rec *h)
 {
     struct tp_joblog *j = arg;
-    size_t lo = 0, hi = j->nrec;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (j->rec[mid].index < h->index)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    struct tp_jl_rec *r = lo < j->nrec ? &j->rec[lo] : NULL;
+    size_t at = rec_at(j, h->index);
+    struct tp_jl_rec *r = at < j->nrec ? &j->rec[at] : NULL;
     if (!r || r->index != h->index || !r->pending || r->digest != h->digest ||
         r->status != h->status || r->attempts != h->attempts ||
         (j->mode == TP_RESUME_FAILED && r->status != TP_RESULT_OK))
@@ -576,6 +571,29 @@ int tp_joblog_match(struct tp_joblog *j, uint64_t i, const char *rec,
         return -1;
     }
     return r->skip;
+}
+
+/* The first record with an index at least i. */
+static size_t rec_at(const struct tp_joblog *j, uint64_t i)
+{
+    size_t lo = 0, hi = j->nrec;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (j->rec[mid].index < i)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int tp_joblog_done_span(const struct tp_joblog *j, uint64_t from,
+                        uint64_t to)
+{
+    for (size_t at = rec_at(j, from); from < to; from++, at++)
+        if (at >= j->nrec || j->rec[at].index != from || !j->rec[at].skip)
+            return 0;
+    return 1;
 }
 
 uint64_t tp_joblog_recorded(const struct tp_joblog *j)

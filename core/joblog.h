@@ -76,6 +76,10 @@ void tp_joblog_written(struct tp_joblog *j, uint64_t total);
  * (message in err). */
 int tp_joblog_match(struct tp_joblog *j, uint64_t i, const char *rec,
                     size_t len, char *err, size_t errlen);
+/* Resume: 1 if every input in [from, to) is skipped (written before, or
+ * to be written from FILE.held), 0 if one runs. */
+int tp_joblog_done_span(const struct tp_joblog *j, uint64_t from,
+                        uint64_t to);
 /* 1 + the highest index the log records: from there on inputs just run. */
 uint64_t tp_joblog_recorded(const struct tp_joblog *j);
 /* Start matching again from input 0. */

@@ -131,6 +131,9 @@ static int setup_output(struct cli *cl, struct tp_sink *s, int input_fd)
         s->logging = 1;
         s->o.wrote = on_wrote;
         s->o.wrote_arg = &s->jl;
+        struct stat st;
+        if (fstat(1, &st) == 0 && !S_ISREG(st.st_mode))
+            s->o.piece = PIPE_BUF;
     }
     struct tp_output *o = &s->o;
     if (cl->print0)
@@ -268,7 +271,9 @@ static int run(struct cli *cl, int fd)
     cl->opt.expected = s.o.total;
     /* unordered, held results need no turn: out first, and their space
      * in the held file is free for the run */
-    if (s.unordered && tp_sink_replay(&s, UINT64_MAX) != 0)
+    s.given = (uint64_t)cl->nargs;
+    s.turn = 0;
+    if (s.unordered && tp_sink_replay(&s, 0) != 0)
         return close_sink(cl, &s, held_failed(cl, &s));
     if (!(f.pool = open_pool(cl, &s, &status)))
         return close_sink(cl, &s, status);
@@ -280,10 +285,11 @@ static int run(struct cli *cl, int fd)
     if (pmsg)
         snprintf(msg, sizeof msg, "%s", pmsg);
     s.o.done = tp_pool_completed(f.pool, &s.o.done_failed);
+    s.given = tp_pool_fed(f.pool);
     s.o.pool = NULL;
     tp_pool_close(f.pool); /* frees pmsg */
     /* held results after the last input that ran */
-    if (r == 0 && !got_signal && (tp_sink_replay(&s, UINT64_MAX) != 0 ||
+    if (r == 0 && !got_signal && (tp_sink_replay(&s, 1) != 0 ||
                                   tp_sink_idle(&s) != 0)) {
         r = -1;
         pe = TP_ERR_STOPPED;

@@ -110,13 +110,30 @@ static size_t grace(struct tp_output *o, size_t n, uint64_t *deadline)
     return k < n ? (size_t)k : n;
 }
 
+/* The next write under o->piece: as many whole records as fit in a
+ * piece (a record longer than that, a piece of it), at most n. */
+static size_t piece_of(struct tp_output *o, size_t n)
+{
+    if (!o->piece || n <= o->piece)
+        return n;
+    next_end(o);
+    uint64_t lim = o->written_total + o->piece, upto = 0;
+    for (size_t i = 0; i < o->nends; i++) {
+        uint64_t e = o->ends[(o->ends_head + i) % o->capends];
+        if (e > lim)
+            break;
+        upto = e;
+    }
+    return upto ? (size_t)(upto - o->written_total) : o->piece;
+}
+
 /* Write p (the stream from written_total on), counting what got there. */
 static int write_out(struct tp_output *o, const char *p, size_t n)
 {
     uint64_t deadline = 0;
     while (n) {
-        size_t k = n;
-        if (o->stop && *o->stop && !(k = grace(o, n, &deadline))) {
+        size_t k = piece_of(o, n);
+        if (o->stop && *o->stop && !(k = grace(o, k, &deadline))) {
             o->err = EINTR;
             return -1;
         }

@@ -31,6 +31,11 @@ struct tp_output {
     uint64_t *ends;
     size_t ends_head, nends, capends;
     int msg_lost;    /* the last result's line for stderr was not written */
+    /* writes at most this long, ending at a record's end (0: any):
+     * PIPE_BUF on a pipe under a log, so that a write that a kill -9 or
+     * a stalled reader stops wrote whole records or nothing, and the
+     * log's marks are exact (a record longer than that can be cut) */
+    size_t piece;
     /* optional: called each time bytes reached fd, with written_total */
     void (*wrote)(void *arg, uint64_t written_total);
     void *wrote_arg;

@@ -20,21 +20,35 @@ static int deliver(struct tp_sink *s, const struct tp_result *r)
     return e;
 }
 
-int tp_sink_replay(struct tp_sink *s, uint64_t before)
+/* Write out held result k (the next replay). */
+static int replay_one(struct tp_sink *s)
 {
     struct tp_held *h = &s->jl.held;
-    while (s->logging && tp_held_next(h) < before) {
-        struct tp_result r;
-        if (tp_held_load(h, &r) != 0) {
-            s->held_err = errno ? errno : EIO;
+    struct tp_result r;
+    if (tp_held_load(h, &r) != 0) {
+        s->held_err = errno ? errno : EIO;
+        return -1;
+    }
+    /* kept again, with a new line, before the old record goes */
+    if (tp_sink_finished(s, &r) != 0)
+        return -1;
+    tp_held_loaded(h);
+    return deliver(s, &r);
+}
+
+int tp_sink_replay(struct tp_sink *s, int all)
+{
+    if (s->o.pool)
+        s->given = tp_pool_fed(s->o.pool);
+    struct tp_held *h = &s->jl.held;
+    for (uint64_t k; s->logging && (k = tp_held_next(h)) < s->given;) {
+        /* in input order, its turn: every input before it written */
+        if (!all && !s->unordered &&
+            !tp_joblog_done_span(&s->jl, s->turn, k))
+            break;
+        if (replay_one(s) != 0)
             return -1;
-        }
-        /* kept again, with a new line, before the old record goes */
-        if (tp_sink_finished(s, &r) != 0)
-            return -1;
-        tp_held_loaded(h);
-        if (deliver(s, &r) != 0)
-            return -1;
+        s->turn = k + 1;
     }
     return 0;
 }
@@ -42,15 +56,20 @@ int tp_sink_replay(struct tp_sink *s, uint64_t before)
 int tp_sink_result(void *arg, const struct tp_result *r)
 {
     struct tp_sink *s = arg;
-    if (!s->unordered && tp_sink_replay(s, r->index) != 0)
+    if (!s->unordered && tp_sink_replay(s, 0) != 0)
         return -1;
-    return deliver(s, r);
+    if (deliver(s, r) != 0)
+        return -1;
+    s->turn = r->index + 1;
+    return tp_sink_replay(s, 0);
 }
 
 /* Before the host waits: the log's batch, then the output. */
 int tp_sink_idle(void *arg)
 {
     struct tp_sink *s = arg;
+    if (tp_sink_replay(s, 0) != 0)
+        return -1;
     if (s->logging && s->jl.seekable && tp_joblog_flush(&s->jl) != 0)
         return -1;
     return tp_output_flush(&s->o);

@@ -16,6 +16,8 @@ struct tp_sink {
     int logging;   /* jl is open */
     int unordered; /* results come in completion order */
     int held_err;  /* errno of a held result that could not be read */
+    uint64_t given; /* inputs given so far (the pool's, or set) */
+    uint64_t turn;  /* in input order: the next index to write */
 };
 
 /* The pool callbacks; arg is the tp_sink. */
@@ -24,9 +26,11 @@ int tp_sink_idle(void *arg);
 int tp_sink_text(void *arg, const char *data, size_t len, uint64_t n);
 int tp_sink_finished(void *arg, const struct tp_result *r);
 
-/* Write out the held results of inputs before index (UINT64_MAX: all of
- * them) as if they had just finished.  0, or -1: a write failed, or
+/* Write out the held results whose turn has come, as if they had just
+ * finished: of inputs given (s->given, or the pool's count), and in input
+ * order once every input before them was written (all: the run is over,
+ * every one left of the inputs given).  0, or -1: a write failed, or
  * held_err is set. */
-int tp_sink_replay(struct tp_sink *s, uint64_t before);
+int tp_sink_replay(struct tp_sink *s, int all);
 
 #endif

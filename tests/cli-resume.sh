@@ -240,6 +240,90 @@ held_jsonl() {
         "$(sort "$R" | uniq -c | awk '{ print $1, $2 }' | sort -t: -k2 -n)"
 }
 
+# 10b. Into a pipe whose reader has stopped: kill -9, or SIGTERM past its
+# second of grace, stops the host inside a write.  Writes under a log go
+# in whole records of at most PIPE_BUF, which a pipe takes whole or not at
+# all, so the marks are exact and nothing is cut: the parts still join.
+held_pipe() {
+    seq 1 20000 >"$tmp/p.in"
+    "$TASKPOOL" -j 2 -a "$tmp/p.in" seed:double >"$tmp/p.ref"
+    for sig in KILL TERM KILL TERM; do
+        rm -f "$tmp/p.log"
+        ( "$TASKPOOL" -j 2 --joblog "$tmp/p.log" -a "$tmp/p.in" seed:double &
+          echo $! >"$tmp/p.pid"; wait ) 2>/dev/null | (sleep 2; cat) >"$tmp/p.1" &
+        reader=$!
+        sleep 1
+        kill -s $sig "$(cat "$tmp/p.pid")"
+        wait $reader
+        trun -j 2 --joblog "$tmp/p.log" --resume -a "$tmp/p.in" seed:double
+        check "SIG$sig: resumed" 0 "$rc"
+        cat "$tmp/p.1" "$tmp/out" | cmp -s - "$tmp/p.ref" ||
+            fail "SIG$sig: the parts do not join ($(wc -l <"$tmp/p.1") lines, then $(head -1 "$tmp/out"))"
+    done
+}
+
+# 10c. Held results are written in their turn: right after the input
+# before them (not when the next result comes), and only for inputs this
+# run is given.
+held_turn() {
+    L=$tmp/t2.log
+    "$TASKPOOL" -j 3 --joblog "$L" chaos:act sleep:1500 ok:a ok:b ok:c sleep:4000 ok:d \
+        >/dev/null 2>&1 &
+    host=$!
+    sleep 0.8
+    kill -KILL $host
+    wait $host 2>/dev/null
+    "$TASKPOOL" -j 3 --joblog "$L" --resume chaos:act sleep:1500 ok:a ok:b ok:c \
+        sleep:4000 ok:d >"$tmp/t2.out" 2>&1 &
+    host=$!
+    sleep 2.8 # slept 1500 is in at about 1.5 s, slept 4000 at about 4 s
+    check "in their turn" "slept 1500${nl}a${nl}b${nl}c" "$(cat "$tmp/t2.out")"
+    wait $host
+    check "all" "slept 1500${nl}a${nl}b${nl}c${nl}slept 4000${nl}d" "$(cat "$tmp/t2.out")"
+    # fewer inputs than the log: held results of inputs not given wait
+    L=$tmp/t3.log
+    "$TASKPOOL" -j 2 --joblog "$L" chaos:act sleep:1500 ok:a ok:b ok:c ok:d \
+        >/dev/null 2>&1 &
+    host=$!
+    sleep 0.6
+    kill -KILL $host
+    wait $host 2>/dev/null
+    trun -j 2 --joblog "$L" --resume chaos:act sleep:1500 ok:a
+    expect_err 0 "slept 1500${nl}a" ""
+    check "not given, still pending" "2 ok pending${nl}3 ok pending${nl}4 ok pending" \
+        "$(lines "$L" | awk '$1 >= 2' | sort -u)"
+    trun -j 2 --joblog "$L" --resume chaos:act sleep:1500 ok:a ok:b ok:c ok:d
+    expect_err 0 "b${nl}c${nl}d" ""
+}
+
+# 10d. FILE.held is the log's own: not through a link, not another run's,
+# not a file that is not one (a new log does not empty it).
+held_rules() {
+    L=$tmp/r.log
+    echo secret >"$tmp/victim"
+    ln -s "$tmp/victim" "$L.held"
+    trun --joblog "$L" seed:double 1
+    expect_err 2 "" "taskpool: $L.held: a symbolic link (taskpool keeps the joblog's held results there): remove it"
+    check "victim" secret "$(cat "$tmp/victim")"
+    rm "$L.held"
+    echo data >"$L.held"
+    trun --joblog "$L" seed:double 1
+    expect_err 2 "" "taskpool: $L.held: not a file of held results of this taskpool: remove it, or give another joblog"
+    check "data" data "$(cat "$L.held")"
+    rm "$L.held"
+    # a run whose log is $L.held, and one whose log is $L
+    "$TASKPOOL" --joblog "$L.held" --init-arg "$mark" chaos:act sleep:3000 >/dev/null &
+    host=$!
+    for _ in $(seq 100); do
+        [ -s "$L.held" ] && break
+        sleep 0.05
+    done
+    trun --joblog "$L" seed:double 1
+    expect_err 2 "" "taskpool: $L.held: in use by another taskpool run"
+    wait $host
+    check "the other run's log" 1 "$(tail -n +2 "$L.held" | wc -l)"
+}
+
 # 11. The same as 7 with --unordered: every finished output was written,
 # so only the slow input runs again and no input runs twice.
 kill_unordered() {
@@ -353,6 +437,9 @@ section kill_ordered
 section kill_twice
 section held_damaged
 section held_jsonl
+section held_pipe
+section held_turn
+section held_rules
 section kill_unordered
 section signals
 section rules

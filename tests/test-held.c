@@ -191,10 +191,43 @@ START_TEST(foreign_file_refused)
     ck_assert_str_eq(err, want);
     tp_held_close(&h);
     ck_assert_int_eq(access(held_path, F_OK), 0); /* left as it was */
-    /* a new log empties it */
-    open_held(&h, 0);
+    /* a new log does not empty it either */
+    ck_assert_int_eq(tp_held_open(&h, log_path, err, sizeof err), 0);
+    ck_assert_int_eq(tp_held_begin(&h, 0, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s: not a file of held results of this "
+             "taskpool: remove it, or give another joblog", held_path);
+    ck_assert_str_eq(err, want);
     tp_held_close(&h);
-    ck_assert_int_eq(access(held_path, F_OK), -1);
+    char b[17] = "";
+    fd = open(held_path, O_RDONLY);
+    ck_assert_int_eq(read(fd, b, 16), 16);
+    close(fd);
+    ck_assert_str_eq(b, "garbage!garbage!");
+}
+END_TEST
+
+START_TEST(link_and_second_run_refused)
+{
+    char target[160], err[256], want[256];
+    snprintf(target, sizeof target, "%s/victim", dir);
+    int fd = open(target, O_WRONLY | O_CREAT, 0644);
+    ck_assert_int_eq(write(fd, "secret", 6), 6);
+    close(fd);
+    ck_assert_int_eq(symlink(target, held_path), 0);
+    struct tp_held h, h2;
+    ck_assert_int_eq(tp_held_open(&h, log_path, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s: a symbolic link (taskpool keeps the "
+             "joblog's held results there): remove it", held_path);
+    ck_assert_str_eq(err, want);
+    unlink(held_path);
+    unlink(target);
+    /* another run's: locked */
+    open_held(&h, 0);
+    ck_assert_int_eq(tp_held_open(&h2, log_path, err, sizeof err), -1);
+    snprintf(want, sizeof want, "%s: in use by another taskpool run",
+             held_path);
+    ck_assert_str_eq(err, want);
+    tp_held_close(&h);
 }
 END_TEST
 
@@ -208,6 +241,7 @@ int main(void)
     tcase_add_test(tc, space_given_back);
     tcase_add_test(tc, damage_ends_the_read_back);
     tcase_add_test(tc, foreign_file_refused);
+    tcase_add_test(tc, link_and_second_run_refused);
     suite_add_tcase(s, tc);
     return ck_main(s);
 }
