@@ -228,12 +228,14 @@ static int rules(scmp_filter_ctx f, const struct tp_confine *c, int abi)
             r = seccomp_rule_add(f, SCMP_ACT_ALLOW, n, 0);
     }
     /* private mappings, or file-backed shared ones: not shared anonymous
-     * memory, which RLIMIT_DATA does not count */
+     * memory, nor MAP_GROWSDOWN (a stack to the kernel), which
+     * RLIMIT_DATA does not count */
     r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-                                 SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_SHARED, 0));
+                                 SCMP_A3(SCMP_CMP_MASKED_EQ,
+                                         MAP_SHARED | MAP_GROWSDOWN, 0));
     r = r ? r : seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-                                 SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS,
-                                         0));
+                                 SCMP_A3(SCMP_CMP_MASKED_EQ,
+                                         MAP_ANONYMOUS | MAP_GROWSDOWN, 0));
     /* fcntl, but a pipe's buffer stays as it is made (64 KiB): grown,
      * it would hold kernel memory that RLIMIT_DATA does not count
      * (EPERM: what an unprivileged F_SETPIPE_SZ past the system's

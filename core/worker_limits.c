@@ -170,8 +170,12 @@ static int limit_memory(struct tp_guard *g, uint64_t limit, size_t more,
                  u);
         return -1;
     }
-    if (lower(RLIMIT_DATA, limit) != 0)
-        return fail(err, errlen, "setrlimit(RLIMIT_DATA)");
+    /* the stack is not data: its limit is fixed where it is (at most the
+     * memory limit), or a task could raise it and grow a stack past */
+    struct rlimit st;
+    if (lower(RLIMIT_DATA, limit) != 0 || getrlimit(RLIMIT_STACK, &st) != 0 ||
+        lower(RLIMIT_STACK, st.rlim_cur < limit ? st.rlim_cur : limit) != 0)
+        return fail(err, errlen, "setrlimit(RLIMIT_DATA, RLIMIT_STACK)");
     if (handle(SIGSEGV, on_crash, SA_ONSTACK | SA_RESETHAND) != 0 ||
         handle(SIGBUS, on_crash, SA_ONSTACK | SA_RESETHAND) != 0 ||
         handle(SIGABRT, on_crash, SA_ONSTACK | SA_RESETHAND) != 0)

@@ -98,6 +98,13 @@ if [ "${vm:-0}" -lt 32768 ]; then
     "taskpool: memory limit (1 MiB) is below what a worker needs once the plugin is loaded and init has run ("*" MiB)") ;;
     *) fail "too low stderr: $err" ;;
     esac
+    # what RLIMIT_DATA does not count: a stack's limit is fixed where it
+    # is (but root keeps CAP_SYS_RESOURCE unless --max-procs drops it);
+    # MAP_GROWSDOWN memory gets past it without --sandbox (which blocks it)
+    run -j 1 --mem-limit 64M --max-procs 8 "$E:act" stacklimit growsdown:100
+    check "stack status" 1 "$rc"
+    check "stack stdout" "grew 100 MiB" "$out"
+    check "stack stderr" "taskpool: input 1 (stacklimit): stack limit: Operation not permitted" "$err"
 else
     echo "memory limit tests skipped: a worker holds $vm KiB (sanitizers?)"
 fi

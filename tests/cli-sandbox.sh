@@ -133,6 +133,10 @@ check "sandbox nproc stderr" "taskpool: input 4 (exec:$tmp/exec2): sandbox: bloc
 run -j 1 --sandbox --max-procs 3 "$E:act" forksocket ok:1
 expect 1 "1" "taskpool: input 1 (forksocket): sandbox: blocked system call socket"
 
+# memory RLIMIT_DATA would not count is not to be had: MAP_GROWSDOWN
+run -j 1 --sandbox "$E:act" growsdown:100 ok:1
+expect 1 "1" "taskpool: input 1 (growsdown:100): sandbox: blocked system call mmap"
+
 # the limits hold in the sandbox
 run -j 1 --sandbox --cpu-limit 0.2 "$E:act" spin ok:1
 check "sandbox cpu status" 1 "$rc"

@@ -26,6 +26,11 @@
  *                      fails "F_SETPIPE_SZ: ..."
  *   forksocket      -> a child calls socket(): "child ended (status S)"
  *   vmdata          -> VmData of /proc/self/status, in KiB
+ *   growsdown:N     -> N MiB mapped MAP_GROWSDOWN (a stack to the kernel,
+ *                      not data) and touched: "grew N MiB", or fails
+ *                      "growsdown: ..."
+ *   stacklimit      -> raises RLIMIT_STACK to unlimited: "stack limit
+ *                      raised", or fails "stack limit: ..."
  * init (--init-arg): thread -> leaves a thread running; else nothing.
  */
 #define _GNU_SOURCE /* F_SETPIPE_SZ, setresuid */
@@ -36,6 +41,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -245,6 +251,20 @@ static int task_vmdata(tp_ctx *ctx)
     return kb < 0 ? tp_fail(ctx, "no VmData") : tp_put_i64(ctx, kb);
 }
 
+/* Memory RLIMIT_DATA does not count, unless it is refused. */
+static int task_growsdown(tp_ctx *ctx, unsigned long mib)
+{
+    size_t n = (size_t)mib << 20;
+    char *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN, -1, 0);
+    if (p == MAP_FAILED)
+        return tp_fail(ctx, "growsdown: %s", strerror(errno));
+    for (size_t i = 0; i < n; i += 4096)
+        p[i] = 1;
+    munmap(p, n);
+    return tp_printf(ctx, "grew %lu MiB", mib);
+}
+
 static int task_act(tp_ctx *ctx, const char *in, size_t len)
 {
     if (!strncmp(in, "ok:", 3))
@@ -337,6 +357,14 @@ static int task_act(tp_ctx *ctx, const char *in, size_t len)
         return task_forksocket(ctx);
     if (!strcmp(in, "vmdata"))
         return task_vmdata(ctx);
+    if (!strncmp(in, "growsdown:", 10))
+        return task_growsdown(ctx, num_after(in, "growsdown:"));
+    if (!strcmp(in, "stacklimit")) {
+        struct rlimit r = {RLIM_INFINITY, RLIM_INFINITY};
+        if (setrlimit(RLIMIT_STACK, &r) != 0)
+            return tp_fail(ctx, "stack limit: %s", strerror(errno));
+        return tp_printf(ctx, "stack limit raised");
+    }
     return tp_fail(ctx, "unknown action");
 }
 
