@@ -62,8 +62,13 @@ taskpool: input 2 (spinignore): cpu limit (200 ms): worker PID killed by signal 
 trun -j 1 --cpu-limit 0.2 "$E:act" spinthread sleepms:5000 ok:3
 check "left thread status" 1 "$rc"
 check "left thread stdout" "left a thread${nl}3" "$out"
-check "left thread stderr" "taskpool: input 2 (sleepms:5000): cpu limit (200 ms): worker PID killed by signal 24 (CPU time limit exceeded)" \
-    "$(printf '%s\n' "$err" | norm)"
+# (SIGXCPU, or SIGKILL a tick later where the signal is not taken in
+# time: under valgrind, which runs the spinning thread on)
+case $(printf '%s\n' "$err" | norm) in
+"taskpool: input 2 (sleepms:5000): cpu limit (200 ms): worker PID killed by signal 24 (CPU time limit exceeded)" | \
+"taskpool: input 2 (sleepms:5000): cpu limit (200 ms): worker PID killed by signal 9 (Killed)") ;;
+*) fail "left thread stderr: $err" ;;
+esac
 
 # --- memory
 # RLIMIT_DATA counts what a worker holds: under AddressSanitizer, whose
