@@ -8,7 +8,7 @@
  * (shared with its taskpool) and MPI messages to that peer's bridge, with
  * back-pressure (one message in flight each way per peer), and says when
  * a side has ended.  It waits without spinning: MPI (which has no
- * descriptor to sleep on) is polled every 100 us for 20 ms after bytes
+ * descriptor to sleep on) is polled every 100 us for 2 ms after bytes
  * last moved, then between sleeps that grow to 2 ms while nothing does.
  *
  *   taskpool-mpi CTL_FD CHILD_PID   (run by taskpool only)
@@ -37,7 +37,9 @@
 #define SLEEP_MIN_NS 100000
 #define SLEEP_MAX_NS 2000000
 #define END_WAIT_NS 5000000000ull
-#define HOT_NS 20000000 /* after traffic, MPI is polled every 100 us this long */
+#define HOT_NS 2000000 /* after traffic, MPI is polled every 100 us this long
+                          (20 ms cost a tenth of a core in sleeps and wakeups
+                          while 10 ms requests kept it hot) */
 
 struct peer {
     int rank, fd;

@@ -16,7 +16,6 @@ _Static_assert(TP_RECORD_MAX == TP_POOL_RECORD_MAX, "pool.h states the limit");
 #define CHUNK_BYTES (256u << 10) /* a chunk is sealed past this much input */
 /* Remote workers answer a request after a round trip through MPI and the
  * far end's own pool: requests 8 times larger keep them busy */
-#define REMOTE_SCALE 8
 #define MAX_SLOTS 256  /* chunks in flight at most, when they are small */
 #define SMALL_BYTES 512 /* a small chunk's buffers start at this size */
 

@@ -24,6 +24,8 @@
 #define DEPTH 2          /* requests outstanding per worker */
 #define REMOTE_DEPTH 4   /* ... per remote worker, which answers after a
                             round trip through MPI */
+#define REMOTE_SCALE 8   /* remote chunks: this many times the bytes,
+                            records and time of a local one */
 #define NO_REC UINT32_MAX
 #define SAMPLES 1024     /* task times kept for --timeout P% */
 
