@@ -136,7 +136,6 @@ static int bad_long_option(const struct cli *cl, const struct option *lo,
     return usage_error(cl, "unrecognized option '%s'", arg);
 }
 
-
 /* The options that take a number. */
 static int take_number(struct cli *cl, int c, const char *arg)
 {

@@ -20,9 +20,10 @@ const char *tp_remote_name(const tp_pool *p, unsigned w, char *buf,
 }
 
 /* Whether remote worker w may be sent another request.  Its far end has
- * the records and none can be taken back (see steal), so it gets only
- * what its workers can start, plus one more request (to cover the round
- * trip) when what it has is expected to take less than QUEUE_NS.  A slow
+ * the records and none can be taken back (see steal in sched.c), so it
+ * gets only what its workers can start, plus one more request (to cover
+ * the round trip) when what it has is expected to take less than
+ * QUEUE_NS.  A slow
  * input then strands at most one request behind it while other ranks go
  * idle. */
 int tp_remote_room(const tp_pool *p, const struct worker *w)

@@ -20,7 +20,7 @@ static int deliver(struct tp_sink *s, const struct tp_result *r)
     return e;
 }
 
-/* Write out held result k (the next replay). */
+/* Write out the next held result (tp_held_next). */
 static int replay_one(struct tp_sink *s)
 {
     struct tp_held *h = &s->jl.held;
