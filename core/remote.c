@@ -23,9 +23,8 @@ const char *tp_remote_name(const tp_pool *p, unsigned w, char *buf,
  * the records and none can be taken back (see steal in sched.c), so it
  * gets only what its workers can start, plus one more request (to cover
  * the round trip) when what it has is expected to take less than
- * QUEUE_NS.  A slow
- * input then strands at most one request behind it while other ranks go
- * idle. */
+ * QUEUE_NS.  A slow input then strands at most one request behind it
+ * while other ranks go idle. */
 int tp_remote_room(const tp_pool *p, const struct worker *w)
 {
     uint64_t left = 0;
