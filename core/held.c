@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "fnv.h"
 
 #define HDR 16u             /* magic, then where the needed records start */
@@ -41,58 +42,12 @@ static uint64_t checksum(struct head hd, const char *in, const char *data)
     return tp_fnv(tp_fnv(s, in, hd.input_len), data, hd.data_len);
 }
 
-static int pread_all(int fd, void *p, size_t n, uint64_t off)
-{
-    char *c = p;
-    while (n) {
-        ssize_t r = pread(fd, c, n, (off_t)off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            if (r == 0)
-                errno = EBADMSG;
-            return -1;
-        }
-        c += r;
-        n -= (size_t)r;
-        off += (uint64_t)r;
-    }
-    return 0;
-}
-
-static int pwritev_all(int fd, struct iovec *v, int n, uint64_t off)
-{
-    while (n) {
-        ssize_t w = pwritev(fd, v, n, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            if (w == 0)
-                errno = EIO;
-            return -1;
-        }
-        off += (uint64_t)w;
-        size_t k = (size_t)w;
-        while (n && k >= v->iov_len) {
-            k -= v->iov_len;
-            v++;
-            n--;
-        }
-        if (n) {
-            v->iov_base = (char *)v->iov_base + k;
-            v->iov_len -= k;
-        }
-    }
-    return 0;
-}
-
 static int put_header(struct tp_held *h, uint64_t low)
 {
     char b[HDR];
     memcpy(b, file_magic, 8);
     memcpy(b + 8, &low, 8);
-    struct iovec v = {b, HDR};
-    if (pwritev_all(h->fd, &v, 1, 0) != 0)
+    if (tp_file_pwrite(h->fd, b, HDR, 0) != 0)
         return -1;
     h->low = low;
     return 0;
@@ -148,7 +103,7 @@ int tp_held_begin(struct tp_held *h, int keep, char *err, size_t errlen)
         return -1;
     }
     char b[HDR];
-    if (st.st_size && (pread_all(h->fd, b, HDR, 0) != 0 ||
+    if (st.st_size && (tp_file_pread(h->fd, b, HDR, 0) != 0 ||
                        memcmp(b, file_magic, 8))) {
         snprintf(err, errlen, keep ? "%s: not a file of held results of "
                  "this taskpool: cannot resume from it" : "%s: not a file "
@@ -244,8 +199,7 @@ int tp_held_flush(struct tp_held *h)
 {
     if (!h->wlen)
         return 0;
-    struct iovec v = {h->wbuf, h->wlen};
-    if (pwritev_all(h->fd, &v, 1, h->end - h->wlen) != 0)
+    if (tp_file_pwrite(h->fd, h->wbuf, h->wlen, h->end - h->wlen) != 0)
         return -1;
     h->wlen = 0;
     return 0;
@@ -257,7 +211,7 @@ static int put_rec(struct tp_held *h, struct iovec *v, size_t n)
     if (h->wlen + n > WBUF && tp_held_flush(h) != 0)
         return -1;
     if (n > WBUF)
-        return pwritev_all(h->fd, v, 3, h->end);
+        return tp_file_pwritev(h->fd, v, 3, h->end);
     if (!h->wbuf && !(h->wbuf = malloc(WBUF)))
         return -1;
     for (int i = 0; i < 3; i++) {
@@ -297,7 +251,7 @@ int tp_held_put(struct tp_held *h, const struct tp_result *r,
 static int read_rec(struct tp_held *h, uint64_t off, struct head *hd)
 {
     if (h->end - off < sizeof *hd ||
-        pread_all(h->fd, hd, sizeof *hd, off) != 0 ||
+        tp_file_pread(h->fd, hd, sizeof *hd, off) != 0 ||
         memcmp(hd->magic, rec_magic, 8) ||
         hd->input_len > TP_POOL_RECORD_MAX ||
         hd->data_len > TP_POOL_RECORD_MAX ||
@@ -310,7 +264,7 @@ static int read_rec(struct tp_held *h, uint64_t off, struct head *hd)
     off += sizeof *hd;
     for (uint64_t left = hd->input_len + hd->data_len; left;) {
         size_t n = left < sizeof b ? (size_t)left : sizeof b;
-        if (pread_all(h->fd, b, n, off) != 0)
+        if (tp_file_pread(h->fd, b, n, off) != 0)
             return -1;
         s = tp_fnv(s, b, n);
         off += n;
@@ -404,7 +358,7 @@ int tp_held_load(struct tp_held *h, struct tp_result *r)
 {
     const struct tp_held_rec *p = &h->replay[h->next];
     struct head hd;
-    if (pread_all(h->fd, &hd, sizeof hd, p->off) != 0)
+    if (tp_file_pread(h->fd, &hd, sizeof hd, p->off) != 0)
         return -1;
     size_t n = (size_t)(hd.input_len + hd.data_len);
     if (memcmp(hd.magic, rec_magic, 8) || hd.index != p->index ||
@@ -419,7 +373,7 @@ int tp_held_load(struct tp_held *h, struct tp_result *r)
         h->buf = b;
         h->bufcap = n + 1;
     }
-    if (pread_all(h->fd, h->buf, n, p->off + sizeof hd) != 0)
+    if (tp_file_pread(h->fd, h->buf, n, p->off + sizeof hd) != 0)
         return -1;
     if (checksum(hd, h->buf, h->buf + hd.input_len) != hd.sum) {
         errno = EBADMSG;

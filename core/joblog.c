@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fileio.h"
 #include "fnv.h"
 #include "input.h"
 #include "output.h"
@@ -49,39 +50,6 @@ static void fail_write(struct tp_joblog *j)
 {
     if (!j->err)
         j->err = errno ? errno : EIO;
-}
-
-/* pwrite(2) all of it at off.  0 or -1 (errno). */
-static int put_at(int fd, const char *p, size_t n, off_t off)
-{
-    while (n) {
-        ssize_t w = pwrite(fd, p, n, off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            if (w == 0)
-                errno = EIO;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-        off += w;
-    }
-    return 0;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 static size_t rec_at(const struct tp_joblog *j, uint64_t i);
@@ -183,7 +151,7 @@ void tp_joblog_finished(struct tp_joblog *j, const struct tp_result *r)
         return;
     }
     if (!j->seekable) { /* a pipe or a device: no marks, no resuming */
-        if (write_all(j->fd, line, (size_t)n) != 0)
+        if (tp_file_write(j->fd, line, (size_t)n) != 0)
             fail_write(j);
         return;
     }
@@ -213,7 +181,8 @@ int tp_joblog_flush(struct tp_joblog *j)
         return 0;
     /* the results first: a line says "pending" only with its kept */
     if (tp_held_flush(&j->held) != 0 ||
-        put_at(j->fd, j->lines, j->llen, j->end - (off_t)j->llen) != 0) {
+        tp_file_pwrite(j->fd, j->lines, j->llen,
+                       (uint64_t)j->end - j->llen) != 0) {
         fail_write(j);
         return -1;
     }
@@ -271,7 +240,7 @@ void tp_joblog_written(struct tp_joblog *j, uint64_t total)
             continue;
         if (at + 7 <= size && (uint64_t)at + 7 <= MAP_SPAN)
             memcpy(j->map + at, "written", 7);
-        else if (put_at(j->fd, "written", 7, at) != 0)
+        else if (tp_file_pwrite(j->fd, "written", 7, (uint64_t)at) != 0)
             fail_write(j);
         /* after the mark: a kill in between leaves the result kept */
         tp_held_done(&j->held, p.held);
@@ -519,7 +488,7 @@ int tp_joblog_open(struct tp_joblog *j, const char *file, enum tp_resume mode,
                      "from it", file);
             goto fail;
         }
-        if (write_all(j->fd, header, sizeof header - 1) != 0) {
+        if (tp_file_write(j->fd, header, sizeof header - 1) != 0) {
             snprintf(err, errlen, "%s: %s", file, strerror(errno));
             goto fail;
         }
@@ -534,14 +503,14 @@ int tp_joblog_open(struct tp_joblog *j, const char *file, enum tp_resume mode,
         goto fail;
     }
     if (j->newline_at && j->newline_at == j->end) {
-        if (put_at(j->fd, "\n", 1, j->end) != 0) {
+        if (tp_file_pwrite(j->fd, "\n", 1, (uint64_t)j->end) != 0) {
             snprintf(err, errlen, "%s: %s", file, strerror(errno));
             goto fail;
         }
         j->end++;
     }
     if (j->end == 0) {
-        if (put_at(j->fd, header, sizeof header - 1, 0) != 0) {
+        if (tp_file_pwrite(j->fd, header, sizeof header - 1, 0) != 0) {
             snprintf(err, errlen, "%s: %s", file, strerror(errno));
             goto fail;
         }

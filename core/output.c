@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
+
 
 #define OUT_CAP (64u << 10)
 #define REDRAW_NS 100000000u /* progress: at most 10 redraws a second */
@@ -41,23 +43,6 @@ void tp_output_free(struct tp_output *o)
     o->buf = NULL;
     o->ends = NULL;
     o->nends = o->capends = 0;
-}
-
-/* write(2) all of it (stderr: messages and progress).  0, or -1. */
-static int write_fd(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 /* The record end after written_total, or 0 (none is being written). */
@@ -384,7 +369,7 @@ void tp_output_progress(struct tp_output *o, int final)
                      o->done_failed, rate, final ? "\n" : "");
     }
     if (n > 0)
-        (void)write_fd(2, line, (size_t)n);
+        (void)tp_file_write(2, line, (size_t)n);
 }
 
 int tp_output_text(void *arg, const char *data, size_t len, uint64_t n)
@@ -434,7 +419,7 @@ int tp_output_result(void *arg, const struct tp_result *r)
                      " (%s): %s\n", o->progress && o->progress_tty ? "\r\033[K"
                                                                    : "",
                      r->index + 1, in, msg);
-    if (n <= 0 || write_fd(2, line, (size_t)n < sizeof line ? (size_t)n
+    if (n <= 0 || tp_file_write(2, line, (size_t)n < sizeof line ? (size_t)n
                                                            : sizeof line - 1) != 0)
         o->msg_lost = 1; /* the run goes on; a log must not say it was told */
     return o->err ? -1 : 0;

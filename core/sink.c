@@ -38,10 +38,12 @@ static int replay_one(struct tp_sink *s)
 
 int tp_sink_replay(struct tp_sink *s, int all)
 {
+    if (!s->logging) /* nothing held: no call per result */
+        return 0;
     if (s->o.pool)
         s->given = tp_pool_fed(s->o.pool);
     struct tp_held *h = &s->jl.held;
-    for (uint64_t k; s->logging && (k = tp_held_next(h)) < s->given;) {
+    for (uint64_t k; (k = tp_held_next(h)) < s->given;) {
         /* in input order, its turn: every input before it written */
         if (!all && !s->unordered &&
             !tp_joblog_done_span(&s->jl, s->turn, k))

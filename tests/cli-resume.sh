@@ -126,12 +126,15 @@ wait_runs() {
     fail "fast inputs did not run: $(wc -l <"$R")"
 }
 
-# killed_run P: the inputs into $tmp/P.in, and a run of them in input order
-# killed (-9) while the slow one runs, its output in $tmp/P.out1.
+# killed_run P [OPTION]...: the inputs into $tmp/P.in (unless there), and
+# a run of them in input order killed (-9) while the slow one runs, its
+# output in $tmp/P.out1.
 killed_run() {
-    inputs >"$tmp/$1.in"
-    "$TASKPOOL" -j 2 --joblog "$L" --init-arg "$mark" chaos:act \
-        <"$tmp/$1.in" >"$tmp/$1.out1" 2>"$tmp/$1.err1" &
+    local p=$1
+    shift
+    [ -f "$tmp/$p.in" ] || inputs >"$tmp/$p.in"
+    "$TASKPOOL" -j 2 "$@" --joblog "$L" --init-arg "$mark" chaos:act \
+        <"$tmp/$p.in" >"$tmp/$p.out1" 2>"$tmp/$p.err1" &
     host=$!
     wait_runs
     sleep 0.2
@@ -222,14 +225,7 @@ held_jsonl() {
     L=$tmp/j.log R=$tmp/j.runs
     bad=$((N / 2 + 5))
     inputs | sed "s/^note:\(.*\):ok:$bad\$/note:\1:fail:$bad/" >"$tmp/j.in"
-    "$TASKPOOL" -j 2 --format jsonl --joblog "$L" --init-arg "$mark" \
-        chaos:act <"$tmp/j.in" >"$tmp/j.out1" 2>"$tmp/j.err1" &
-    host=$!
-    wait_runs
-    sleep 0.2
-    kill -KILL $host
-    wait $host 2>/dev/null
-    wait_procs "$mark" 0
+    killed_run j --format jsonl
     trun -j 2 --format jsonl --joblog "$L" --resume-failed chaos:act <"$tmp/j.in"
     check "resumed status" 1 "$rc"
     sed "s#$R#$tmp/j.ref#" "$tmp/j.in" | "$TASKPOOL" --format jsonl chaos:act |
