@@ -18,6 +18,10 @@
 #include "wire.h"
 
 #define QMAX 8 /* requests in flight; the host sends at most REMOTE_DEPTH */
+#define HOLD_NS 50000000u /* results of a request not yet ended wait this
+                             long for the rest: each answer is an MPI
+                             message, and a rank's messages cost its
+                             workers' CPU (bench/README.md) */
 
 struct req {
     uint32_t seq, left;
@@ -31,6 +35,7 @@ struct agent {
     unsigned qh, qn;
     struct tp_buf out; /* the answer being built, for q[qh] */
     uint32_t nout;
+    uint64_t held_since; /* when its first result came */
     /* text mode: outputs travel as TEXT, failures as FAILS entries */
     int text;
     struct tp_buf fails;
@@ -39,38 +44,54 @@ struct agent {
     int err;           /* errno of a failed write to fd */
 };
 
+/* One frame in one write (a frame cut in two would go as two MPI
+ * messages). */
 static int send_frame(int fd, uint32_t type, uint32_t count, uint32_t flags,
                       const void *body, size_t len)
 {
     unsigned char h[TP_WIRE_HDR];
     tp_wire_put_hdr(h, type, count, flags, len);
-    if (tp_write_all(fd, h, sizeof h) != 0)
-        return -1;
-    return len ? tp_write_all(fd, body, len) : 0;
+    struct iovec v[2] = {{h, sizeof h}, {(void *)body, len}};
+    return tp_writev_all(fd, v, 2);
 }
 
-/* Send what is built for the front request (end: and close it). */
+/* Send what is built for the front request (end: and close it), failures
+ * and results in one write. */
 static int flush(struct agent *a, int end)
 {
     struct req *f = &a->q[a->qh];
     uint32_t seq = (f->seq & 0xffu) << 8;
-    if (!a->err && a->nfails &&
-        send_frame(a->fd, TP_FRAME_FAILS, a->nfails, seq, a->fails.p,
-                   a->fails.len) != 0)
-        a->err = errno ? errno : EIO;
-    if (!a->err &&
-        send_frame(a->fd, a->text ? TP_FRAME_TEXT : TP_FRAME_RESULT, a->nout,
-                   (end ? TP_ANS_END : 0) | seq, a->out.p, a->out.len) != 0)
+    unsigned char hf[TP_WIRE_HDR], hr[TP_WIRE_HDR];
+    struct iovec v[4];
+    int n = 0;
+    if (a->nfails) {
+        tp_wire_put_hdr(hf, TP_FRAME_FAILS, a->nfails, seq, a->fails.len);
+        v[n++] = (struct iovec){hf, sizeof hf};
+        v[n++] = (struct iovec){a->fails.p, a->fails.len};
+    }
+    tp_wire_put_hdr(hr, a->text ? TP_FRAME_TEXT : TP_FRAME_RESULT, a->nout,
+                    (end ? TP_ANS_END : 0) | seq, a->out.len);
+    v[n++] = (struct iovec){hr, sizeof hr};
+    v[n++] = (struct iovec){a->out.p, a->out.len};
+    if (!a->err && tp_writev_all(a->fd, v, n) != 0)
         a->err = errno ? errno : EIO;
     a->out.len = 0;
     a->nout = 0;
     a->fails.len = 0;
     a->nfails = 0;
+    a->pool->wake_at = 0;
     if (end) {
         a->qh = (a->qh + 1) % QMAX;
         a->qn--;
     }
     return a->err ? -1 : 0;
+}
+
+/* A result is added to the answer being built. */
+static void held(struct agent *a)
+{
+    if (!a->nout && !a->nfails)
+        a->held_since = tp_now_ns();
 }
 
 /* Text mode: an input that did not succeed, as a FAILS entry at its place
@@ -89,6 +110,7 @@ static int text_fail(struct agent *a, struct req *f, const struct tp_result *r)
         tp_put32(d + 4 * i, v[i]);
     if (r->len)
         memcpy(d + 24, r->data, r->len);
+    held(a);
     a->fails.len += need;
     a->nfails++;
     a->nout++;
@@ -126,6 +148,7 @@ static int on_text(void *arg, const char *data, size_t len, uint64_t n)
     if (tp_buf_reserve(&a->out, len) != 0)
         return -1;
     memcpy(a->out.p + a->out.len, data, len);
+    held(a);
     a->out.len += len;
     a->nout += (uint32_t)n;
     f->left -= (uint32_t)n;
@@ -153,17 +176,24 @@ static int on_result(void *arg, const struct tp_result *r)
     tp_put32(d + h + 4, r->attempts);
     if (r->len)
         memcpy(d + h + TP_WIRE_RES_REMOTE, r->data, r->len);
+    held(a);
     a->out.len += need;
     a->nout++;
     return --f->left == 0 ? flush(a, 1) : 0;
 }
 
-/* Before the pool waits: what is answered goes out, so that the host
- * hears of finished inputs as they finish. */
+/* Before the pool waits: a request's answer goes when it ends; what is
+ * answered of one that takes longer goes HOLD_NS after its first result,
+ * so that the host hears of finished inputs as they finish. */
 static int on_idle(void *arg)
 {
     struct agent *a = arg;
-    return a->qn && a->nout ? flush(a, 0) : 0;
+    if (!a->qn || !a->nout)
+        return 0;
+    if (tp_now_ns() - a->held_since >= HOLD_NS)
+        return flush(a, 0);
+    a->pool->wake_at = a->held_since + HOLD_NS;
+    return 0;
 }
 
 /* Wait until fd has something (running the pool meanwhile).  0, or -1

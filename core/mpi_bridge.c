@@ -7,9 +7,13 @@
  * that called it.  The bridge only moves bytes: between a socket per peer
  * (shared with its taskpool) and MPI messages to that peer's bridge, with
  * back-pressure (one message in flight each way per peer), and says when
- * a side has ended.  It waits without spinning: MPI (which has no
- * descriptor to sleep on) is polled every 100 us for 2 ms after bytes
- * last moved, then between sleeps that grow to 2 ms while nothing does.
+ * a side has ended.  It waits without spinning: it sleeps on its sockets,
+ * and MPI (which has no descriptor to sleep on) is polled 100 us after a
+ * message last came or went, then at intervals that double up to 2 ms
+ * while none does.  Socket traffic wakes it at once but does not make it
+ * poll MPI faster: a rank's answers come a request's work later, and
+ * polling for them every 100 us cost the workers a tenth of the machine
+ * in wakeups (bench/README.md).
  *
  *   taskpool-mpi CTL_FD CHILD_PID   (run by taskpool only)
  */
@@ -37,20 +41,19 @@
 #define SLEEP_MIN_NS 100000
 #define SLEEP_MAX_NS 2000000
 #define END_WAIT_NS 5000000000ull
-#define HOT_NS 2000000 /* after traffic, MPI is polled every 100 us this long
-                          (20 ms cost a tenth of a core in sleeps and wakeups
-                          while 10 ms requests kept it hot) */
+#define SOCK 1 /* what a pump moved: bytes on a socket, */
+#define MSG 2  /* or an MPI message (sent or received) */
 
 struct peer {
     int rank, fd;
     /* socket -> MPI */
     char *sbuf;
     MPI_Request sreq;
-    int sending, rd_eof, eof_sent;
+    int sending, rd_eof, eof_sent, readable;
     /* MPI -> socket */
     char *rbuf;
     MPI_Request rreq;
-    int posted, got_eof;
+    int posted, got_eof, writable;
     size_t rlen, roff;
 };
 
@@ -175,7 +178,7 @@ static int hello(int ctl, int rank, int size, struct peer *peers, int n)
     return r;
 }
 
-/* Socket -> MPI.  Returns 1 if anything moved. */
+/* Socket -> MPI.  Returns what moved (SOCK, MSG). */
 static int pump_out(struct peer *p)
 {
     int moved = 0, done = 0;
@@ -184,13 +187,15 @@ static int pump_out(struct peer *p)
         if (!done)
             return 0;
         p->sending = 0;
-        moved = 1;
+        moved = MSG;
         if (p->rd_eof)
             p->eof_sent = 1;
     }
-    if (p->rd_eof)
+    if (p->rd_eof || !p->readable)
         return moved;
     ssize_t n = read(p->fd, p->sbuf, CAP);
+    if (n < 0 && errno == EAGAIN)
+        p->readable = 0; /* until poll says otherwise */
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return moved;
     if (n <= 0) { /* its end (or an error): the peer hears of it */
@@ -201,23 +206,30 @@ static int pump_out(struct peer *p)
         MPI_Isend(p->sbuf, (int)n, MPI_BYTE, p->rank, TAG_DATA,
                   MPI_COMM_WORLD, &p->sreq);
     }
-    p->sending = 1;
-    return 1;
+    /* a small message is gone at once: nothing to poll for */
+    MPI_Test(&p->sreq, &done, MPI_STATUS_IGNORE);
+    p->sending = !done;
+    p->eof_sent = done && p->rd_eof;
+    return moved | SOCK;
 }
 
-/* MPI -> socket.  Returns 1 if anything moved. */
+/* MPI -> socket.  Returns what moved (SOCK, MSG). */
 static int pump_in(struct peer *p)
 {
     int moved = 0;
     while (!p->got_eof) {
         if (p->roff < p->rlen) {
+            if (!p->writable)
+                return moved;
             ssize_t w = send(p->fd, p->rbuf + p->roff, p->rlen - p->roff,
                              MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (w < 0 && errno == EAGAIN)
+                p->writable = 0; /* until poll says otherwise */
             if (w < 0 && (errno == EAGAIN || errno == EINTR))
                 return moved;
             /* the child is gone: what it was sent goes nowhere */
             p->roff = w < 0 ? p->rlen : p->roff + (size_t)w;
-            moved = 1;
+            moved |= SOCK;
             continue;
         }
         if (!p->posted) {
@@ -231,21 +243,22 @@ static int pump_in(struct peer *p)
         if (!done)
             return moved;
         p->posted = 0;
-        moved = 1;
+        moved |= MSG;
         if (st.MPI_TAG == TAG_EOF) {
             p->got_eof = 1;
             shutdown(p->fd, SHUT_WR);
-            return 1;
+            return moved;
         }
         MPI_Get_count(&st, MPI_BYTE, &count);
         p->rlen = (size_t)count;
         p->roff = 0;
+        p->writable = 1;
     }
     return moved;
 }
 
-/* Sleep up to ns, or until a socket can move or the child exits (then
- * returns 1). */
+/* Sleep up to ns, or until a socket can move (marked) or the child exits
+ * (then returns 1). */
 static int sleep_on(struct peer *peers, int n, int pidfd, long ns)
 {
     struct pollfd f[n + 1];
@@ -258,7 +271,13 @@ static int sleep_on(struct peer *peers, int n, int pidfd, long ns)
     }
     f[k++] = (struct pollfd){pidfd, POLLIN, 0};
     struct timespec t = {0, ns};
-    return ppoll(f, (nfds_t)k, &t, NULL) > 0 && f[k - 1].revents;
+    if (ppoll(f, (nfds_t)k, &t, NULL) <= 0)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        peers[i].readable |= (f[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+        peers[i].writable |= (f[i].revents & (POLLOUT | POLLHUP | POLLERR)) != 0;
+    }
+    return f[k - 1].revents != 0;
 }
 
 static int child_status(pid_t child, int *status)
@@ -280,7 +299,7 @@ static int bridge(struct peer *peers, int n, pid_t child, int rank)
 {
     int pidfd = (int)syscall(SYS_pidfd_open, child, 0), status = 0, gone = 0;
     long ns = SLEEP_MIN_NS;
-    uint64_t hot_until = 0, look_at = 0, gone_at = 0;
+    uint64_t look_at = 0, gone_at = 0;
     int exited = pidfd < 0; /* without a pidfd, ask now and then */
     for (;;) {
         if (pending_sig) {
@@ -294,10 +313,10 @@ static int bridge(struct peer *peers, int n, pid_t child, int rank)
             open += !(peers[i].eof_sent && peers[i].got_eof);
         }
         uint64_t now = now_ns();
-        /* waitpid only when the pidfd said so (or every 50 ms without
-         * one): not a system call per round */
+        /* waitpid when the pidfd said so (or every 50 ms without one,
+         * every second with one): not a system call per round */
         if (!gone && (exited || now >= look_at)) {
-            look_at = now + 50000000u;
+            look_at = now + (pidfd < 0 ? 50000000u : 1000000000u);
             if ((gone = child_status(child, &status)))
                 moved = 1;
         }
@@ -307,13 +326,13 @@ static int bridge(struct peer *peers, int n, pid_t child, int rank)
             gone_at = now;
         else if (rank == 0 && now - gone_at > END_WAIT_NS)
             MPI_Abort(MPI_COMM_WORLD, status ? status : 3);
+        if (moved & MSG)
+            ns = SLEEP_MIN_NS;
         if (moved)
-            hot_until = now + HOT_NS;
-        ns = now < hot_until         ? SLEEP_MIN_NS
-             : ns * 2 > SLEEP_MAX_NS ? SLEEP_MAX_NS
-                                     : ns * 2;
-        if (!moved && sleep_on(peers, n, gone ? -1 : pidfd, ns))
+            continue;
+        if (sleep_on(peers, n, gone ? -1 : pidfd, ns))
             exited = 1;
+        ns = ns * 2 > SLEEP_MAX_NS ? SLEEP_MAX_NS : ns * 2;
     }
     if (pidfd >= 0)
         close(pidfd);
@@ -354,6 +373,7 @@ int main(int argc, char **argv)
         die("memory");
     for (int i = 0; i < n; i++) {
         peers[i].rank = rank == 0 ? i + 1 : 0;
+        peers[i].readable = peers[i].writable = 1;
         peers[i].sbuf = malloc(CAP);
         peers[i].rbuf = malloc(CAP);
         if (!peers[i].sbuf || !peers[i].rbuf)

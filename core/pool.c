@@ -48,14 +48,20 @@ static int stopped(const tp_pool *p)
  * chunks); beyond it while the buffers that chunks in flight hold stay
  * within half of what the base window's full-size chunks hold, so that with
  * small chunks (a slow kernel, one record each) a slow input at the head
- * does not stop the other workers after a handful of records.  A few
- * slots always stay free for records taken back from a worker. */
+ * does not stop the other workers after a handful of records.  For remote
+ * workers, a chunk beyond it is formed only when few wait to be sent, so at
+ * the size the latest timings call for: hundreds formed at once at the
+ * first, untimed size (one record each, an MPI round trip each) made the
+ * first fifth of a 2-second run.  A few slots always stay free for records
+ * taken back from a worker. */
 static int room(const tp_pool *p)
 {
     if (p->nfree <= p->jobs)
         return 0;
     if (p->inflight < p->window)
         return 1;
+    if (p->remote && p->dq_len > p->jobs)
+        return 0;
     size_t held = 0;
     for (unsigned i = 0; i < p->nslots; i++)
         if (p->c[i].state != C_FREE)

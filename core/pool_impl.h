@@ -146,6 +146,8 @@ struct tp_pool {
     double ns_per_item;
     uint32_t req_flags;
     uint64_t steal_at;      /* look again for records to take back then */
+    uint64_t wake_at;       /* the idle callback's own deadline (the node
+                               agent's), or 0: poll no longer */
     uint64_t delivered, completed, failed;
     int halting, input_done;
     uint32_t *samples;      /* usec of tasks that succeeded (a ring) */

@@ -689,6 +689,13 @@ int tp_sched_run_once(tp_pool *p, int extra_fd)
         if (p->cb.idle && p->cb.idle(p->cb.arg) != 0)
             return tp_pool_fail(p, TP_ERR_STOPPED,
                                 "stopped by the idle callback");
+        if (p->wake_at) {
+            uint64_t now = tp_now_ns();
+            int ms = p->wake_at <= now
+                         ? 0
+                         : (int)((p->wake_at - now + 999999) / 1000000);
+            timeout = timeout < 0 || ms < timeout ? ms : timeout;
+        }
         r = poll(p->pfd, n, timeout);
     }
     if (r < 0) {

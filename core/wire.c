@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 void tp_wire_put_hdr(unsigned char raw[TP_WIRE_HDR], uint32_t type,
@@ -138,6 +139,25 @@ int tp_write_all(int fd, const void *p, size_t n)
         }
         c += w;
         n -= (size_t)w;
+    }
+    return 0;
+}
+
+int tp_writev_all(int fd, struct iovec *v, int n)
+{
+    while (n) {
+        ssize_t w = writev(fd, v, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        for (; n && (size_t)w >= v->iov_len; v++, n--)
+            w -= (ssize_t)v->iov_len;
+        if (n) {
+            v->iov_base = (char *)v->iov_base + w;
+            v->iov_len -= (size_t)w;
+        }
     }
     return 0;
 }

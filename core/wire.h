@@ -230,10 +230,13 @@ long long tp_wire_take_remote(char *body, size_t blen, int timed,
                               void *arg);
 
 /* Blocking I/O that retries on EINTR and short counts.
- * tp_write_all: returns 0, or -1 with errno.
+ * tp_write_all, tp_writev_all (which advances v): returns 0, or -1 with
+ * errno.
  * tp_read_all: returns 1 when n bytes were read, 0 on EOF before the first
  * byte, -1 with errno (EPIPE for EOF in the middle). */
 int tp_write_all(int fd, const void *p, size_t n);
+struct iovec;
+int tp_writev_all(int fd, struct iovec *v, int n);
 int tp_read_all(int fd, void *p, size_t n);
 
 #endif

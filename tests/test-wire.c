@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -333,6 +334,50 @@ START_TEST(eintr_and_short_writes)
 }
 END_TEST
 
+/* tp_writev_all: pieces of uneven sizes (one empty) through a socket far
+ * smaller than them, interrupted by signals: they arrive whole, in order,
+ * and the caller's vector is what was advanced. */
+START_TEST(writev_pieces_whole)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_alarm;
+    ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    size_t n = 3 << 20;
+    char *src = malloc(n), *dst = malloc(n);
+    ck_assert_ptr_nonnull(src);
+    ck_assert_ptr_nonnull(dst);
+    for (size_t i = 0; i < n; i++)
+        src[i] = (char)(i * 13 + 5);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(sv[0]);
+        struct itimerval it = {{0, 1000}, {0, 1000}};
+        setitimer(ITIMER_REAL, &it, NULL);
+        struct iovec v[4] = {{src, 16},
+                             {src + 16, 0},
+                             {src + 16, (1 << 20) + 7},
+                             {src + 16 + (1 << 20) + 7, n - 16 - (1 << 20) - 7}};
+        _exit(tp_writev_all(sv[1], v, 4) == 0 ? 0 : 1);
+    }
+    close(sv[1]);
+    usleep(50000); /* the writer fills the socket and blocks first */
+    ck_assert_int_eq(tp_read_all(sv[0], dst, n), 1);
+    ck_assert_int_eq(memcmp(src, dst, n), 0);
+    char extra;
+    ck_assert_int_eq(tp_read_all(sv[0], &extra, 1), 0); /* nothing more */
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        ck_assert_int_eq(errno, EINTR);
+    ck_assert_int_eq(st, 0);
+    free(src);
+    free(dst);
+    close(sv[0]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wire");
@@ -347,6 +392,7 @@ int main(void)
     tcase_add_test(tc, read_byte_by_byte);
     tcase_add_test(tc, read_eof_in_the_middle);
     tcase_add_test(tc, eintr_and_short_writes);
+    tcase_add_test(tc, writev_pieces_whole);
     suite_add_tcase(s, tc);
     return ck_main(s);
 }
