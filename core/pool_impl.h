@@ -207,6 +207,7 @@ const char *tp_remote_name(const tp_pool *p, unsigned w, char *buf,
                            size_t len);
 /* whether w may be sent another request */
 int tp_remote_room(const tp_pool *p, const struct worker *w);
+void tp_remote_share(tp_pool *p, int s);
 /* w is gone: the run ends, saying why */
 void tp_remote_lost(tp_pool *p, struct worker *w, enum tp_status why,
                     const char *detail);

@@ -36,6 +36,24 @@ int tp_remote_room(const tp_pool *p, const struct worker *w)
            (double)left * w->ns_item < QUEUE_NS;
 }
 
+/* Remote workers cannot give records back, so once the input has ended
+ * chunk s is cut to a rank's share of what is left to send (guided
+ * self-scheduling): slow records at the end are spread across ranks, not
+ * stranded behind each other in one request (each rank's far end runs a
+ * request's records in order).  Without a free slot it goes whole. */
+void tp_remote_share(tp_pool *p, int s)
+{
+    struct chunk *c = &p->c[s];
+    uint64_t left = c->n - c->done;
+    for (unsigned i = 0; i < p->dq_len; i++) {
+        const struct chunk *q = &p->c[p->dq[(p->dq_head + i) % p->nslots]];
+        left += q->n - q->done;
+    }
+    uint64_t share = (left + 2 * p->jobs - 1) / (2 * p->jobs);
+    if (c->n - c->done > share)
+        tp_chunk_split(p, s, c->done + (uint32_t)share);
+}
+
 /* A remote worker is gone, and the inputs it had with it: the run ends
  * (its far end retried what crashed; a lost node is not retried). */
 void tp_remote_lost(tp_pool *p, struct worker *w, enum tp_status why,

@@ -252,7 +252,10 @@ void tp_sched_dispatch(tp_pool *p)
         struct worker *w = pick(p, &p->c[p->dq[p->dq_head]]);
         if (!w)
             return;
-        send_chunk(p, w, tp_dq_pop(p));
+        int s = tp_dq_pop(p);
+        if (p->remote && p->input_done)
+            tp_remote_share(p, s);
+        send_chunk(p, w, s);
     }
 }
 
@@ -265,9 +268,16 @@ static void adapt(tp_pool *p, struct chunk *c, struct worker *w)
     if (!k)
         return;
     double per = (double)(t - from) / k;
-    p->ns_per_item = p->ns_per_item > 0 ? 0.7 * p->ns_per_item + 0.3 * per
-                                        : per;
-    w->ns_item = w->ns_item > 0 ? 0.7 * w->ns_item + 0.3 * per : per;
+    /* a remote estimate eight times this one came from requests that MPI
+     * round trips dominated (the first, of a record or a few): dropped,
+     * not averaged down a few tens of requests */
+    int stale = p->remote && p->ns_per_item > 8 * per;
+    p->ns_per_item = p->ns_per_item > 0 && !stale
+                         ? 0.7 * p->ns_per_item + 0.3 * per
+                         : per;
+    stale = p->remote && w->ns_item > 8 * per;
+    w->ns_item = w->ns_item > 0 && !stale ? 0.7 * w->ns_item + 0.3 * per
+                                          : per;
     if (p->o.chunk)
         return;
     double want = TARGET_NS / (p->ns_per_item > 1 ? p->ns_per_item : 1);

@@ -86,6 +86,16 @@ balance() {
     r2=$(awk -F'\t' '$1 == 2 { split($2, a, ":"); print a[1] }' "$tmp/bal.log")
     [ -n "$r0" ] && [ "$r0" != "$r2" ] ||
         fail "both slow inputs ran on rank $r0: $(cat "$tmp/bal.log")"
+    # slow inputs at the end of fast ones (which make requests of about ten
+    # inputs): once the input has ended a rank is sent only its share of
+    # what is left, so the four slow ones run two on each rank, not four
+    # in one request
+    { yes 1 | head -n 200; yes 800 | head -n 4; } >"$tmp/tail.in"
+    mrun 3 -j 1 --format jsonl -a "$tmp/tail.in" bench:sleep
+    check "tail status" 0 "$rc"
+    check "tail slow per rank" "2 1${nl}2 2" \
+        "$(printf '%s\n' "$out" | grep '"input":"800"' |
+            sed 's/.*"rank":\([0-9]*\).*/\1/' | sort | uniq -c | awk '{ print $1, $2 }')"
 }
 
 # 3b. The other options mean what they mean without --mpi; workers do not
