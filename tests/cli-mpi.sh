@@ -98,6 +98,29 @@ balance() {
             sed 's/.*"rank":\([0-9]*\).*/\1/' | sort | uniq -c | awk '{ print $1, $2 }')"
 }
 
+# 3c. A rank answers a request when it ends, and what is done of a longer
+# one 50 ms after its first result: the joblog hears of a fast input long
+# before the slow one beside it in the same request (--chunk 2) ends, on
+# the agent's other worker.
+held_answers() {
+    $MPIRUN -n 2 "$TASKPOOL" --mpi -j 2 --chunk 2 --joblog "$tmp/ha.log" \
+        --init-arg "$mark" chaos:act sleep:300 sleep:3000 \
+        >"$tmp/out" 2>"$tmp/err" &
+    job=$!
+    for _ in $(seq 100); do # up: mpirun, 2 taskpools, 2 keepers, 2 workers
+        [ "$(leftovers "$mark")" -ge 7 ] && break
+        sleep 0.05
+    done
+    sleep 1.2
+    check "fast input logged first" "0 ok" \
+        "$(awk -F'\t' 'NR > 1 { print $1, $6 }' "$tmp/ha.log")"
+    wait $job
+    check "status" 0 "$?"
+    check "both logged" "0 ok${nl}1 ok" \
+        "$(awk -F'\t' 'NR > 1 { print $1, $6 }' "$tmp/ha.log" | sort -n)"
+    wait_procs "$mark" 0
+}
+
 # 3b. The other options mean what they mean without --mpi; workers do not
 # see the launcher's variables (they are no MPI processes).
 options() {
@@ -237,6 +260,7 @@ section same_output
 section faults
 section policies
 section balance
+section held_answers
 section options
 section start_errors
 section lost_rank
