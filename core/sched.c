@@ -650,9 +650,16 @@ static int enforce(tp_pool *p)
         if (d < next)
             next = d;
     }
+    unsigned retired = p->nretired;
     uint64_t d = reap_retirees(p, now, 0);
     if (d < next)
         next = d;
+    /* one that went makes room for a replacement (may_restart): dispatch
+     * before waiting, or nothing would wake the loop to start it (the
+     * hang of --max-tasks-per-child under --mpi, whose agents' pools have
+     * no other event) */
+    if (p->nretired < retired)
+        return 0;
     if (next == UINT64_MAX)
         return -1;
     return next <= now ? 0 : (int)((next - now + 999999) / 1000000);

@@ -377,6 +377,56 @@ START_TEST(plugins_each)
 }
 END_TEST
 
+static int on_pid(void *arg, const struct tp_result *r)
+{
+    struct collect *c = arg;
+    ck_assert_int_eq(r->status, TP_RESULT_OK);
+    ck_assert_uint_lt(c->nworkers, 16);
+    c->workers[c->nworkers++] = (pid_t)r->worker;
+    c->n++;
+    return 0;
+}
+
+/* --max-tasks-per-child 1, one job: the worker that ran the first input
+ * runs fini (300 ms) while the second's replacement runs it; the third
+ * input waits for that fini to end (one retiree per job), and the fini
+ * ends while the pool is not looking (the caller is busy).  The pool must
+ * start the third worker when it next runs, not wait for an event that
+ * never comes (the hang of --max-tasks-per-child under --mpi, where an
+ * agent's pool has no other event). */
+START_TEST(recycle_after_quiet_retirement)
+{
+    setenv("CHAOS_FINI_SLEEP_MS", "300", 1);
+    struct collect c = {.in_order = 1};
+    struct tp_pool_callbacks cb = {.result = on_pid, .arg = &c};
+    struct tp_pool_options o = {.jobs = 1, .max_tasks = 1, .chunk = 1};
+    char err[1024];
+    tp_pool *p;
+    path[0] = getenv("TASKPOOL_PLUGIN_PATH");
+    o.plugin_path = path;
+    ck_assert_msg(tp_pool_open(&p, "chaos:pid", &o, &cb, err, sizeof err) == 0,
+                  "open: %s", err);
+    int never[2];
+    ck_assert_int_eq(pipe(never), 0);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(tp_pool_feed(p, "x", 1), 0);
+        if (i == 2)
+            usleep(600000);
+        ck_assert_int_eq(tp_pool_wait_fd(p, never[0]), 0);
+        ck_assert_uint_eq(c.n, (unsigned)i + 1);
+    }
+    ck_assert_int_eq(tp_pool_finish(p), 0);
+    tp_pool_close(p);
+    unsetenv("CHAOS_FINI_SLEEP_MS");
+    ck_assert_uint_eq(c.nworkers, 3);
+    ck_assert_int_ne(c.workers[0], c.workers[1]);
+    ck_assert_int_ne(c.workers[1], c.workers[2]);
+    ck_assert_int_ne(c.workers[0], c.workers[2]);
+    close(never[0]);
+    close(never[1]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pool");
@@ -392,5 +442,9 @@ int main(void)
     tcase_add_test(tc, unflushed_stdio_not_repeated);
     tcase_add_test(tc, text_mode_bulk);
     suite_add_tcase(s, tc);
+    TCase *rc = tcase_create("recycle");
+    tcase_set_timeout(rc, 10); /* a hang fails here, not after a minute */
+    tcase_add_test(rc, recycle_after_quiet_retirement);
+    suite_add_tcase(s, rc);
     return ck_main(s);
 }
