@@ -261,6 +261,34 @@ sigint() {
     wait_procs "$mark" 0
 }
 
+# 6b. SIGINT or SIGTERM to rank 0's MPI process (what a batch system or
+# `kill` sends a job's first process) reaches its taskpool, which ends the
+# run as without --mpi: mpirun returns taskpool's 130 or 143, and every
+# rank's workers are gone.
+signal_rank0() {
+    for s in INT:130 TERM:143; do
+        $MPIRUN -n 3 "$TASKPOOL" --mpi -j 1 --init-arg "$mark" bench:sleep \
+            20000 20000 20000 20000 >"$tmp/out" 2>"$tmp/err" &
+        job=$!
+        for _ in $(seq 100); do
+            [ "$(leftovers "$mark")" -ge 8 ] && break
+            sleep 0.1
+        done
+        b0=
+        for b in $(pgrep -f 'taskpool-mpi [0-9]+ [0-9]+$'); do
+            tr '\0' ' ' </proc/"$(pgrep -P "$b" | head -1)"/cmdline 2>/dev/null |
+                grep -q -- "$mark" || continue
+            tr '\0' '\n' </proc/"$b"/environ | grep -qx 'OMPI_COMM_WORLD_RANK=0' &&
+                b0=$b
+        done
+        [ -n "$b0" ] || fail "no rank 0 bridge found"
+        kill -"${s%:*}" "$b0"
+        wait $job
+        check "SIG${s%:*} to rank 0: status" "${s#*:}" "$?"
+        wait_procs "$mark" 0
+    done
+}
+
 section same_output
 section faults
 section policies
@@ -271,4 +299,5 @@ section start_errors
 section lost_rank
 section frozen
 section sigint
+section signal_rank0
 [ -z "$failed" ] || fail "sections failed:$failed"
