@@ -126,6 +126,30 @@ held_answers() {
     wait_procs "$mark" 0
 }
 
+# 3d. Memory does not grow with the input across ranks: the largest
+# process of the job (a bridge, Open MPI's ~20 MiB) peaks the same at
+# 200,000 and 3,000,000 lines; an endless input behind a slow head stops
+# being read instead of filling any rank.
+bounded() {
+    for n in 200000 3000000; do
+        seq "$n" | "$TP_MEASURE" "$tmp/m$n" $MPIRUN -n 3 "$TASKPOOL" --mpi -j 1 \
+            seed:double >/dev/null
+        check "status at $n lines" 0 "$?"
+    done
+    small=$(cut -d' ' -f2 "$tmp/m200000") large=$(cut -d' ' -f2 "$tmp/m3000000")
+    echo "peak RSS of the job's largest process: $small KiB at 200000 lines, $large KiB at 3000000"
+    [ "$large" -lt $((small + 8192)) ] ||
+        fail "memory grows with the input: $small -> $large KiB"
+    first=$({ echo sleep:1500; yes ok:x; } |
+        "$TP_MEASURE" "$tmp/m" $MPIRUN -n 3 "$TASKPOOL" --mpi -j 1 \
+            --init-arg "$mark" chaos:act 2>/dev/null | head -n 1)
+    check "first result" "slept 1500" "$first"
+    rss=$(cut -d' ' -f2 "$tmp/m")
+    echo "peak RSS behind a slow head: $rss KiB"
+    [ "$rss" -lt $((small + 8192)) ] || fail "a slow head let memory grow to $rss KiB"
+    wait_procs "$mark" 0
+}
+
 # 3b. The other options mean what they mean without --mpi; workers do not
 # see the launcher's variables (they are no MPI processes).
 options() {
@@ -294,6 +318,7 @@ section faults
 section policies
 section balance
 section held_answers
+section bounded
 section options
 section start_errors
 section lost_rank
