@@ -281,16 +281,20 @@ static int take_other(struct cli *cl, int c, const char *arg)
         cl->do_list = 1;
         return TAKEN;
     case 'h':
-        fputs(usage_text, stdout);
-        return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
     case 'V':
-        printf("taskpool %s (plugin ABI %d.%d, MPI: %s)\n",
-               PACKAGE_VERSION, TASKPOOL_ABI_MAJOR, TASKPOOL_ABI_MINOR,
-               tp_mpi_bridge_path() ? "yes, with " TP_MPI_NAME : "no");
+        if (cl->quiet) /* under --mpi, rank 0 prints for the job */
+            return EXIT_OK;
+        if (c == 'V')
+            break;
+        fputs(usage_text, stdout);
         return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
     default:
         return NOT_MINE;
     }
+    printf("taskpool %s (plugin ABI %d.%d, MPI: %s)\n",
+           PACKAGE_VERSION, TASKPOOL_ABI_MAJOR, TASKPOOL_ABI_MINOR,
+           tp_mpi_bridge_path() ? "yes, with " TP_MPI_NAME : "no");
+    return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
 }
 
 /* What getopt refused (c): the exit status after a message. */

@@ -153,6 +153,10 @@ bounded() {
 # 3b. The other options mean what they mean without --mpi; workers do not
 # see the launcher's variables (they are no MPI processes).
 options() {
+    mrun 3 --version
+    check "--version once" "$("$TASKPOOL" --version)" "$out"
+    mrun 3 --help
+    check "--help once" "$("$TASKPOOL" --help)" "$out"
     mrun 3 -j 1 chaos:act env:OMPI_COMM_WORLD_RANK env:PMIX_RANK env:PATH
     check "no launcher variables" "(unset)${nl}(unset)${nl}$PATH" "$out"
     mrun 3 -j 1 --tag --unordered seed:double 1 2 3
