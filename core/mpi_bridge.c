@@ -257,11 +257,20 @@ static int pump_in(struct peer *p)
     return moved;
 }
 
-/* Sleep up to ns, or until a socket can move (marked) or the child exits
- * (then returns 1). */
-static int sleep_on(struct peer *peers, int n, int pidfd, long ns)
+/* What the bridge watches besides its sockets: its child, and the
+ * launcher that started it (mpirun, orted, slurmstepd). */
+struct watch {
+    pid_t child;
+    int pidfd, exited, gone, status;
+    int lfd, orphan; /* the launcher's pidfd (or -1); it is gone */
+    uint64_t look_at, launcher_at, kill_at;
+};
+
+/* Sleep up to ns, or until a socket can move (marked), the child exits or
+ * the launcher is gone (noted in w). */
+static void sleep_on(struct peer *peers, int n, struct watch *w, long ns)
 {
-    struct pollfd f[n + 1];
+    struct pollfd f[n + 2];
     int k = 0;
     for (int i = 0; i < n; i++) {
         short ev = (short)((!peers[i].sending && !peers[i].rd_eof ? POLLIN
@@ -269,15 +278,18 @@ static int sleep_on(struct peer *peers, int n, int pidfd, long ns)
                            (peers[i].roff < peers[i].rlen ? POLLOUT : 0));
         f[k++] = (struct pollfd){ev ? peers[i].fd : -1, ev, 0};
     }
-    f[k++] = (struct pollfd){pidfd, POLLIN, 0};
+    f[k++] = (struct pollfd){w->gone ? -1 : w->pidfd, POLLIN, 0};
+    f[k++] = (struct pollfd){w->orphan ? -1 : w->lfd, POLLIN, 0};
     struct timespec t = {0, ns};
     if (ppoll(f, (nfds_t)k, &t, NULL) <= 0)
-        return 0;
+        return;
     for (int i = 0; i < n; i++) {
         peers[i].readable |= (f[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
         peers[i].writable |= (f[i].revents & (POLLOUT | POLLHUP | POLLERR)) != 0;
     }
-    return f[k - 1].revents != 0;
+    w->exited |= f[n].revents != 0;
+    if (f[n + 1].revents)
+        w->launcher_at = 0; /* look now */
 }
 
 static int child_status(pid_t child, int *status)
@@ -290,20 +302,38 @@ static int child_status(pid_t child, int *status)
     return 1;
 }
 
+/* The launcher gone (a second Ctrl-C, or timeout(1)'s signals, make
+ * mpirun exit at once): the job is over, and rank 0, which writes to the
+ * launcher's stdout, must stop writing now, not when Open MPI's own
+ * cleanup gets to it.  The child gets SIGTERM, and SIGKILL a second later.
+ * Looked at when poll says so, or every 20 ms while bytes move. */
+static void watch_launcher(struct watch *w, uint64_t now)
+{
+    if (w->lfd < 0 || w->orphan || now < w->launcher_at)
+        return;
+    w->launcher_at = now + 20000000u;
+    struct pollfd f = {w->lfd, POLLIN, 0};
+    if (poll(&f, 1, 0) <= 0)
+        return;
+    w->orphan = 1;
+    kill(w->child, SIGTERM);
+    w->kill_at = now + 1000000000u;
+}
+
 /* Move bytes until the child has exited and every peer has ended both
  * ways; forward signals to the child meanwhile.  Its exit status.  Rank 0
  * whose host is done gives the others END_WAIT_NS to end; a rank still
  * open then is frozen (stopped, or its node hangs), and only MPI_Abort,
- * which has mpirun kill every rank, ends the job. */
-static int bridge(struct peer *peers, int n, pid_t child, int rank)
+ * which has mpirun kill every rank, ends the job.  Without a launcher the
+ * loop ends when the child has. */
+static int bridge(struct peer *peers, int n, struct watch *w, int rank)
 {
-    int pidfd = (int)syscall(SYS_pidfd_open, child, 0), status = 0, gone = 0;
     long ns = SLEEP_MIN_NS;
-    uint64_t look_at = 0, gone_at = 0;
-    int exited = pidfd < 0; /* without a pidfd, ask now and then */
+    uint64_t gone_at = 0;
+    w->exited = w->pidfd < 0; /* without a pidfd, ask now and then */
     for (;;) {
         if (pending_sig) {
-            kill(child, pending_sig);
+            kill(w->child, pending_sig);
             pending_sig = 0;
         }
         int moved = 0, open = 0;
@@ -313,30 +343,32 @@ static int bridge(struct peer *peers, int n, pid_t child, int rank)
             open += !(peers[i].eof_sent && peers[i].got_eof);
         }
         uint64_t now = now_ns();
+        watch_launcher(w, now);
         /* waitpid when the pidfd said so (or every 50 ms without one,
          * every second with one): not a system call per round */
-        if (!gone && (exited || now >= look_at)) {
-            look_at = now + (pidfd < 0 ? 50000000u : 1000000000u);
-            if ((gone = child_status(child, &status)))
+        if (!w->gone && (w->exited || now >= w->look_at)) {
+            w->look_at = now + (w->pidfd < 0 ? 50000000u : 1000000000u);
+            if ((w->gone = child_status(w->child, &w->status)))
                 moved = 1;
         }
-        if (gone && !open)
+        if (w->gone && (!open || w->orphan))
             break;
-        if (!gone)
+        if (w->orphan && now >= w->kill_at) {
+            kill(w->child, SIGKILL);
+            w->kill_at = UINT64_MAX;
+        }
+        if (!w->gone)
             gone_at = now;
         else if (rank == 0 && now - gone_at > END_WAIT_NS)
-            MPI_Abort(MPI_COMM_WORLD, status ? status : 3);
+            MPI_Abort(MPI_COMM_WORLD, w->status ? w->status : 3);
         if (moved & MSG)
             ns = SLEEP_MIN_NS;
         if (moved)
             continue;
-        if (sleep_on(peers, n, gone ? -1 : pidfd, ns))
-            exited = 1;
+        sleep_on(peers, n, w, ns);
         ns = ns * 2 > SLEEP_MAX_NS ? SLEEP_MAX_NS : ns * 2;
     }
-    if (pidfd >= 0)
-        close(pidfd);
-    return status;
+    return w->status;
 }
 
 int main(int argc, char **argv)
@@ -347,6 +379,12 @@ int main(int argc, char **argv)
     }
     int ctl = atoi(argv[1]);
     pid_t child = (pid_t)atol(argv[2]);
+    pid_t launcher = getppid();
+    struct watch w = {.child = child,
+                      .pidfd = (int)syscall(SYS_pidfd_open, child, 0),
+                      .lfd = launcher > 1 ? (int)syscall(SYS_pidfd_open,
+                                                         launcher, 0)
+                                          : -1};
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -382,7 +420,9 @@ int main(int argc, char **argv)
     if (hello(ctl, rank, size, peers, n) != 0)
         kill(child, SIGTERM); /* it could not be told: it must not wait */
     close(ctl);
-    int status = bridge(peers, n, child, rank);
+    int status = bridge(peers, n, &w, rank);
+    if (w.orphan) /* no launcher: MPI_Finalize would wait for it */
+        _exit(status);
     MPI_Finalize();
     /* rank 0 says how the run went (a lost rank included); mpirun
      * returns the first non-zero status, which must be that one */

@@ -317,6 +317,35 @@ signal_rank0() {
     done
 }
 
+# 6c. Two Ctrl-Cs in a row (or timeout(1), which signals mpirun and then
+# its process group) make mpirun exit at once: each rank's bridge sees its
+# launcher go and ends its taskpool then, so nothing is written after
+# mpirun has returned, nothing is left, and a --resume right away finds
+# the log free and finishes the run.
+sigint_twice() {
+    L=$tmp/twice.log
+    $MPIRUN -n 3 "$TASKPOOL" --mpi -j 1 --joblog "$L" --init-arg "$mark" \
+        chaos:act $(yes sleep:20 | head -n 300) >"$tmp/p1" 2>/dev/null &
+    job=$!
+    for _ in $(seq 100); do
+        [ "$(wc -l <"$tmp/p1")" -ge 20 ] && break
+        sleep 0.05
+    done
+    kill -INT $job
+    sleep 0.02
+    kill -INT $job
+    wait $job
+    check "status" 1 "$?"
+    size=$(wc -c <"$tmp/p1")
+    sleep 0.3
+    check "left at once" 0 "$(leftovers "$mark")"
+    check "nothing written after mpirun returned" "$size" "$(wc -c <"$tmp/p1")"
+    mrun 3 -j 1 --joblog "$L" --resume chaos:act $(yes sleep:20 | head -n 300)
+    check "resumed" 0 "$rc"
+    check "union" "300 slept 20" \
+        "$(cat "$tmp/p1" "$tmp/out" | sort | uniq -c | awk '{ print $1, $2, $3 }')"
+}
+
 section same_output
 section faults
 section policies
@@ -329,4 +358,5 @@ section lost_rank
 section frozen
 section sigint
 section signal_rank0
+section sigint_twice
 [ -z "$failed" ] || fail "sections failed:$failed"
