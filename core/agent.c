@@ -323,6 +323,10 @@ static int serve(struct agent *a, int cancel_fd, char *err, size_t errlen)
             r = -1;
             break;
         }
+        if (fr.type == TP_FRAME_LIMIT) { /* --timeout P%: the host's */
+            a->pool->far_limit_ns = (uint64_t)fr.count * 1000000u;
+            continue;
+        }
         if (take_request(a, &fr, body.p, err, errlen) != 0) {
             r = -1;
             break;

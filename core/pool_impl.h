@@ -104,6 +104,11 @@ struct worker {
     uint64_t assigned;    /* records sent to this worker */
     double ns_item;       /* remote: its recent wall time per record, */
     uint32_t far_jobs;    /* and how many workers it runs */
+    uint32_t lim_ms;      /* remote: the time limit it was last sent */
+    unsigned char lhdr[TP_WIRE_HDR]; /* a LIMIT frame to send before the
+                                        next request, */
+    size_t loff;          /* its bytes written, */
+    int lim_pending;      /* if any */
     uint64_t t_free;      /* when it last finished a request */
     uint64_t t_heard;     /* when it last answered, or got work when idle */
     uint64_t t_spawn;     /* when it was started */
@@ -146,6 +151,8 @@ struct tp_pool {
     double ns_per_item;
     uint32_t req_flags;
     uint64_t steal_at;      /* look again for records to take back then */
+    uint64_t far_limit_ns;  /* a node agent's pool: the host's limit for
+                               --timeout P%, or 0 */
     uint64_t wake_at;       /* the idle callback's own deadline (the node
                                agent's), or 0: poll no longer */
     uint64_t delivered, completed, failed;
@@ -208,6 +215,8 @@ const char *tp_remote_name(const tp_pool *p, unsigned w, char *buf,
 /* whether w may be sent another request */
 int tp_remote_room(const tp_pool *p, const struct worker *w);
 void tp_remote_share(tp_pool *p, int s);
+void tp_remote_limit(tp_pool *p);
+uint64_t tp_sched_limit_ns(tp_pool *p);
 /* w is gone: the run ends, saying why */
 void tp_remote_lost(tp_pool *p, struct worker *w, enum tp_status why,
                     const char *detail);

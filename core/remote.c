@@ -54,6 +54,28 @@ void tp_remote_share(tp_pool *p, int s)
         tp_chunk_split(p, s, c->done + (uint32_t)share);
 }
 
+/* --timeout P%: each rank's pool enforces the limit next to its workers,
+ * but the median is over every rank's tasks, so the host sends each rank
+ * the limit when it first has one and whenever it moves by a tenth. */
+void tp_remote_limit(tp_pool *p)
+{
+    uint64_t ns = tp_sched_limit_ns(p), ms = (ns + 999999) / 1000000;
+    if (!ms)
+        return;
+    if (ms > UINT32_MAX)
+        ms = UINT32_MAX;
+    for (unsigned i = 0; i < p->jobs; i++) {
+        struct worker *w = &p->w[i];
+        uint64_t d = ms > w->lim_ms ? ms - w->lim_ms : w->lim_ms - ms;
+        /* (one half written goes first; the next answer sends this) */
+        if (w->link.fd < 0 || w->loff || (w->lim_ms && d * 10 < w->lim_ms))
+            continue;
+        w->lim_ms = (uint32_t)ms;
+        tp_wire_put_hdr(w->lhdr, TP_FRAME_LIMIT, w->lim_ms, 0, 0);
+        w->lim_pending = 1;
+    }
+}
+
 /* A remote worker is gone, and the inputs it had with it: the run ends
  * (its far end retried what crashed; a lost node is not retried). */
 void tp_remote_lost(tp_pool *p, struct worker *w, enum tp_status why,

@@ -30,7 +30,15 @@
 
 static void try_send(tp_pool *p, struct worker *w)
 {
-    while (w->nsent < w->nq && w->link.fd >= 0) {
+    while (w->lim_pending && w->send_off == 0 && w->link.fd >= 0) {
+        struct iovec v = {w->lhdr + w->loff, TP_WIRE_HDR - w->loff};
+        ssize_t r = tp_link_send(&w->link, &v, 1);
+        if (r < 0)
+            return;
+        if ((w->loff += (size_t)r) == TP_WIRE_HDR)
+            w->lim_pending = 0, w->loff = 0;
+    }
+    while (!w->lim_pending && w->nsent < w->nq && w->link.fd >= 0) {
         struct chunk *c = &p->c[w->q[w->nsent]];
         size_t body = c->in.len - c->from_pos;
         size_t off = w->send_off;
@@ -461,6 +469,8 @@ static void on_event(tp_pool *p, struct worker *w, const struct tp_event *ev)
     w->t_heard = tp_now_ns();
     if (ev->k)
         tp_chunk_news(p, s);
+    if (ev->k && p->remote && p->o.timeout_pct > 0)
+        tp_remote_limit(p);
     if (ev->type != EV_END)
         return;
     if (c->done != c->until) {
@@ -511,10 +521,12 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 /* The time limit in ns, or 0 for none (P% needs a few successes first). */
-static uint64_t limit_ns(tp_pool *p)
+uint64_t tp_sched_limit_ns(tp_pool *p)
 {
     if (p->o.timeout > 0)
         return (uint64_t)(p->o.timeout * 1e9);
+    if (p->o.timeout_pct > 0 && p->far_limit_ns)
+        return p->far_limit_ns; /* the host's, over every rank's tasks */
     if (p->o.timeout_pct <= 0 || p->nsamples < 3)
         return 0;
     if (p->samples_new * 8 >= p->nsamples || !p->median_ns) {
@@ -626,7 +638,7 @@ static uint64_t reap_retirees(tp_pool *p, uint64_t now, int force)
 /* Enforce every deadline; ms until the next one, or -1. */
 static int enforce(tp_pool *p)
 {
-    uint64_t lim = limit_ns(p), now = tp_now_ns(), next = UINT64_MAX;
+    uint64_t lim = tp_sched_limit_ns(p), now = tp_now_ns(), next = UINT64_MAX;
     if (p->steal_at)
         next = p->steal_at;
     for (unsigned i = 0; i < p->jobs && p->err == TP_ERR_NONE; i++) {
@@ -688,7 +700,9 @@ int tp_sched_run_once(tp_pool *p, int extra_fd)
         struct worker *w = &p->w[i];
         w->polled = w->gen;
         p->pfd[n++] = (struct pollfd){
-            w->link.fd, (short)(POLLIN | (w->nsent < w->nq ? POLLOUT : 0)),
+            w->link.fd,
+            (short)(POLLIN | (w->nsent < w->nq || w->lim_pending ? POLLOUT
+                                                                 : 0)),
             0};
     }
     for (unsigned i = 0; i < j; i++)

@@ -29,7 +29,7 @@ int tp_wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp_frame *f,
         snprintf(err, errlen, "bad frame magic 0x%08x", (unsigned)magic);
         return -1;
     }
-    if (f->type < TP_FRAME_REQUEST || f->type > TP_FRAME_FAILS) {
+    if (f->type < TP_FRAME_REQUEST || f->type > TP_FRAME_LIMIT) {
         snprintf(err, errlen, "unknown frame type %u", (unsigned)f->type);
         return -1;
     }
@@ -58,9 +58,11 @@ int tp_wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp_frame *f,
     case TP_FRAME_FATAL: /* count is the kind of failure */
         per = f->count > TP_FATAL_INIT ? UINT64_MAX : 0;
         break;
-    default: /* READY: count is a remote worker's number of workers */
+    default: /* READY: count is a remote worker's number of workers;
+                LIMIT: count is a time limit */
         if (f->len) {
-            snprintf(err, errlen, "READY frame with a body of %llu bytes",
+            snprintf(err, errlen, "%s frame with a body of %llu bytes",
+                     f->type == TP_FRAME_READY ? "READY" : "LIMIT",
                      (unsigned long long)f->len);
             return -1;
         }

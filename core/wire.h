@@ -51,6 +51,9 @@ enum tp_frame_type {
     TP_FRAME_FATAL = 4,
     TP_FRAME_TEXT = 5,
     TP_FRAME_FAILS = 6,
+    /* host -> node agent (--mpi): the time limit of a task, in ms, in
+     * count (--timeout P%: P% of the median over every rank's tasks) */
+    TP_FRAME_LIMIT = 7,
 };
 
 /* Request flags. */

@@ -64,6 +64,13 @@ policies() {
     check "retry" '"status":"ok","output":"second time lucky"' \
         "$(printf '%s' "$out" | grep -o '"status":"ok","output":"[^"]*"')"
     check "retry attempts" '"attempts":2' "$(printf '%s' "$out" | grep -o '"attempts":[0-9]*')"
+    # --timeout P% is P% of the median over every rank's tasks: a hang
+    # after four quick inputs times out on a rank that ran at most two
+    mrun 3 -j 1 --timeout 300% --chunk 1 chaos:act sleep:20 sleep:20 \
+        sleep:20 sleep:20 hang
+    check "pct status" 1 "$rc"
+    check "pct message" "taskpool: input 5 (hang): worker W timed out after 1 s" \
+        "$(printf '%s\n' "$err" | sed -E 's/worker [0-9]+/worker W/')"
     # a fresh worker per task, six times in a row on two ranks (this hung
     # now and then when a retired worker's exit was seen only by the
     # pool's deadline pass: test-pool's recycle_after_quiet_retirement)

@@ -61,6 +61,14 @@ START_TEST(header_rejects)
     tp_wire_put_hdr(raw, TP_FRAME_READY, 0, 0, 1);
     ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), -1);
     ck_assert_str_eq(err, "READY frame with a body of 1 bytes");
+
+    /* LIMIT (host to node agent): a time limit in ms, no body */
+    tp_wire_put_hdr(raw, TP_FRAME_LIMIT, 1500, 0, 0);
+    ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), 0);
+    ck_assert_uint_eq(f.count, 1500);
+    tp_wire_put_hdr(raw, TP_FRAME_LIMIT, 1500, 0, 8);
+    ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), -1);
+    ck_assert_str_eq(err, "LIMIT frame with a body of 8 bytes");
 }
 END_TEST
 
