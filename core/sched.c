@@ -319,6 +319,10 @@ static void blame(tp_pool *p, struct chunk *c, uint32_t k, enum tp_status why,
                   const char *msg, pid_t pid, int final)
 {
     uint32_t at = c->done + k;
+    if (at >= c->n) /* what was left of it was taken back: none to blame
+                       (a kernel that read the worker's socket took this
+                       request, and another worker ran its records) */
+        return;
     c->lost = 0;
     unsigned attempts = c->retry_at == at ? c->retry_attempts : 1;
     if (why != TP_RESULT_PROTOCOL && !final && attempts <= p->o.retries) {
