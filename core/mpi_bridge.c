@@ -371,6 +371,25 @@ static int bridge(struct peer *peers, int n, struct watch *w, int rank)
     return w->status;
 }
 
+/* Rank 0's status, on every rank (polled like the rest: no spinning).
+ * When only rank 0 exits non-zero, mpirun takes the others, which are
+ * exiting anyway, for failed and spends 1-2 s killing them; when all
+ * exit with the same status the job ends at once. */
+static int share_status(int status)
+{
+    MPI_Request r;
+    int done = 0;
+    long ns = SLEEP_MIN_NS;
+    if (MPI_Ibcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD, &r) != MPI_SUCCESS)
+        return status;
+    while (MPI_Test(&r, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && !done) {
+        struct timespec t = {0, ns};
+        nanosleep(&t, NULL);
+        ns = ns * 2 > SLEEP_MAX_NS ? SLEEP_MAX_NS : ns * 2;
+    }
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -423,8 +442,9 @@ int main(int argc, char **argv)
     int status = bridge(peers, n, &w, rank);
     if (w.orphan) /* no launcher: MPI_Finalize would wait for it */
         _exit(status);
-    MPI_Finalize();
     /* rank 0 says how the run went (a lost rank included); mpirun
      * returns the first non-zero status, which must be that one */
-    return rank == 0 ? status : 0;
+    status = share_status(rank == 0 ? status : 0);
+    MPI_Finalize();
+    return status;
 }
