@@ -15,7 +15,7 @@ mark="srun-$$-$(date +%s%N)"
 SRUN="srun --mpi=pmix -O"
 
 # srun_tp K ARGS...: srun -n K taskpool --mpi ARGS (stdin is the caller's);
-# err without srun's own lines ("srun: error: NODE: task 0: Exited with
+# err without srun's own lines ("srun: error: NODE: tasks 0-2: Exited with
 # exit code 1")
 srun_tp() {
     local k=$1
