@@ -284,8 +284,9 @@ static void sleep_on(struct peer *peers, int n, struct watch *w, long ns)
     if (ppoll(f, (nfds_t)k, &t, NULL) <= 0)
         return;
     for (int i = 0; i < n; i++) {
-        peers[i].readable |= (f[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
-        peers[i].writable |= (f[i].revents & (POLLOUT | POLLHUP | POLLERR)) != 0;
+        short ev = f[i].revents;
+        peers[i].readable |= (ev & (POLLIN | POLLHUP | POLLERR)) != 0;
+        peers[i].writable |= (ev & (POLLOUT | POLLHUP | POLLERR)) != 0;
     }
     w->exited |= f[n].revents != 0;
     if (f[n + 1].revents)

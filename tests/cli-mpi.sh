@@ -280,7 +280,8 @@ frozen() {
 
 # 6. Ctrl-C to mpirun: it ends the job (status 1, Open MPI's), and every
 # rank's workers are gone.
-sigint() {
+# long_job: four 20 s inputs on two ranks, running (job=mpirun's pid)
+long_job() {
     $MPIRUN -n 3 "$TASKPOOL" --mpi -j 1 --init-arg "$mark" bench:sleep \
         20000 20000 20000 20000 >"$tmp/out" 2>"$tmp/err" &
     job=$!
@@ -290,6 +291,10 @@ sigint() {
         sleep 0.1
     done
     check "running" 8 "$(leftovers "$mark")"
+}
+
+sigint() {
+    long_job
     kill -INT $job
     wait $job
     check "status" 1 "$?"
@@ -302,13 +307,7 @@ sigint() {
 # rank's workers are gone.
 signal_rank0() {
     for s in INT:130 TERM:143; do
-        $MPIRUN -n 3 "$TASKPOOL" --mpi -j 1 --init-arg "$mark" bench:sleep \
-            20000 20000 20000 20000 >"$tmp/out" 2>"$tmp/err" &
-        job=$!
-        for _ in $(seq 100); do
-            [ "$(leftovers "$mark")" -ge 8 ] && break
-            sleep 0.1
-        done
+        long_job
         b0=
         for b in $(pgrep -f 'taskpool-mpi [0-9]+ [0-9]+$'); do
             tr '\0' ' ' </proc/"$(pgrep -P "$b" | head -1)"/cmdline 2>/dev/null |
