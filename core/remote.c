@@ -9,6 +9,7 @@
 #include "pool_impl.h"
 
 #define QUEUE_NS 100000000u /* a remote worker's queue, at most (see room) */
+#define SHORT_NS 10000000u  /* ... with more than two requests in it */
 
 const char *tp_remote_name(const tp_pool *p, unsigned w, char *buf,
                            size_t len)
@@ -32,8 +33,14 @@ int tp_remote_room(const tp_pool *p, const struct worker *w)
         left += p->c[w->q[i]].until - p->c[w->q[i]].done;
     if (left < w->far_jobs)
         return 1;
-    return w->nq == 1 && w->ns_item > 0 &&
-           (double)left * w->ns_item < QUEUE_NS;
+    if (!(w->ns_item > 0))
+        return 0;
+    double queued = (double)left * w->ns_item;
+    /* requests that round trips dominate (tiny kernels) need more in
+     * flight to keep the rank busy, and strand little; but not once the
+     * input has ended, where shares are small for balance's sake */
+    return w->nq == 1 ? queued < QUEUE_NS
+                      : !p->input_done && queued < SHORT_NS;
 }
 
 /* Remote workers cannot give records back, so once the input has ended

@@ -276,19 +276,26 @@ static void adapt(tp_pool *p, struct chunk *c, struct worker *w)
     if (!k)
         return;
     double per = (double)(t - from) / k;
-    /* a remote estimate eight times this one came from requests that MPI
-     * round trips dominated (the first, of a record or a few): dropped,
-     * not averaged down a few tens of requests */
-    int stale = p->remote && p->ns_per_item > 8 * per;
+    /* a remote estimate eight times the time of a request sent to an idle
+     * rank came from requests that MPI round trips dominated (the first,
+     * of a record or a few): dropped, not averaged down a few tens of
+     * requests.  Only such a time: one queued behind another may have
+     * come in the same read as it, and measure nothing */
+    int whole = p->remote && from == c->t_sent;
+    int stale = whole && p->ns_per_item > 8 * per;
     p->ns_per_item = p->ns_per_item > 0 && !stale
                          ? 0.7 * p->ns_per_item + 0.3 * per
                          : per;
-    stale = p->remote && w->ns_item > 8 * per;
+    stale = whole && w->ns_item > 8 * per;
     w->ns_item = w->ns_item > 0 && !stale ? 0.7 * w->ns_item + 0.3 * per
                                           : per;
     if (p->o.chunk)
         return;
     double want = TARGET_NS / (p->ns_per_item > 1 ? p->ns_per_item : 1);
+    /* records sent to a rank cannot be taken back: a remote chunk grows at
+     * most eightfold per answer, whatever one time said */
+    if (p->remote && want > 8.0 * p->target)
+        want = 8.0 * p->target;
     p->target = want >= p->cap ? p->cap : want < 1 ? 1 : (unsigned)want;
 }
 
