@@ -98,6 +98,16 @@ balance() {
     r2=$(awk -F'\t' '$1 == 2 { split($2, a, ":"); print a[1] }' "$tmp/bal.log")
     [ -n "$r0" ] && [ "$r0" != "$r2" ] ||
         fail "both slow inputs ran on rank $r0: $(cat "$tmp/bal.log")"
+    # uniform inputs are shared about evenly (one request once took the
+    # last 1,979 of 2,000, when answers read together measured nothing):
+    # each rank runs at least a third
+    yes 20000 | head -n 600 >"$tmp/uni.in"
+    mrun 3 -j 1 --format jsonl -a "$tmp/uni.in" bench:primes
+    check "uniform status" 0 "$rc"
+    for r in 1 2; do
+        n=$(printf '%s\n' "$out" | grep -c "\"rank\":$r,")
+        [ "$n" -ge 200 ] || fail "rank $r ran $n of 600 uniform inputs"
+    done
     # slow inputs at the end of fast ones (which make requests of about ten
     # inputs): once the input has ended a rank is sent only its share of
     # what is left, so the four slow ones run two on each rank, not four
@@ -330,6 +340,7 @@ signal_rank0() {
 # the log free and finishes the run.
 sigint_twice() {
     L=$tmp/twice.log
+    : >"$tmp/p1" # (read below before the job may have opened it)
     $MPIRUN -n 3 "$TASKPOOL" --mpi -j 1 --joblog "$L" --init-arg "$mark" \
         chaos:act $(yes sleep:20 | head -n 300) >"$tmp/p1" 2>/dev/null &
     job=$!
