@@ -228,8 +228,11 @@ int tp_mpi_direct_stdout(void)
 
 void tp_mpi_scrub_env(void)
 {
-    static const char *const prefixes[] = {"OMPI_", "PMIX_", "PMI_", "OPAL_",
-                                           "ORTE_", "PRTE_"};
+    /* (mpirun also sets HFI_NO_BACKTRACE and IPATH_NO_BACKTRACE for
+     * Intel's PSM libraries) */
+    static const char *const prefixes[] = {
+        "OMPI_", "PMIX_", "PMI_", "OPAL_", "ORTE_", "PRTE_",
+        "HFI_NO_BACKTRACE=", "IPATH_NO_BACKTRACE="};
     extern char **environ;
     for (size_t i = 0; environ && environ[i];) {
         size_t n = strcspn(environ[i], "=");
