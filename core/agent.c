@@ -22,6 +22,8 @@
                              long for the rest: each answer is an MPI
                              message, and a rank's messages cost its
                              workers' CPU (bench/README.md) */
+#define ALIVE_NS 1000000000u /* a rank with work and nothing to answer says
+                               it is alive this often (remote.c) */
 
 struct req {
     uint32_t seq, left;
@@ -36,6 +38,7 @@ struct agent {
     struct tp_buf out; /* the answer being built, for q[qh] */
     uint32_t nout;
     uint64_t held_since; /* when its first result came */
+    uint64_t sent_at;    /* when a frame last went to the host */
     /* text mode: outputs travel as TEXT, failures as FAILS entries */
     int text;
     struct tp_buf fails;
@@ -80,6 +83,7 @@ static int flush(struct agent *a, int end)
     a->fails.len = 0;
     a->nfails = 0;
     a->pool->wake_at = 0;
+    a->sent_at = tp_now_ns();
     if (end) {
         a->qh = (a->qh + 1) % QMAX;
         a->qn--;
@@ -184,15 +188,28 @@ static int on_result(void *arg, const struct tp_result *r)
 
 /* Before the pool waits: a request's answer goes when it ends; what is
  * answered of one that takes longer goes HOLD_NS after its first result,
- * so that the host hears of finished inputs as they finish. */
+ * so that the host hears of finished inputs as they finish; with nothing
+ * to answer for ALIVE_NS (inputs timing out one after another), an ALIVE
+ * frame says the rank is at work.  The pool wakes for whichever is due. */
 static int on_idle(void *arg)
 {
     struct agent *a = arg;
-    if (!a->qn || !a->nout)
+    if (!a->qn)
         return 0;
-    if (tp_now_ns() - a->held_since >= HOLD_NS)
+    uint64_t now = tp_now_ns();
+    if (a->nout && now - a->held_since >= HOLD_NS)
         return flush(a, 0);
-    a->pool->wake_at = a->held_since + HOLD_NS;
+    if (now - a->sent_at >= ALIVE_NS) {
+        if (!a->err && send_frame(a->fd, TP_FRAME_ALIVE, 0, 0, NULL, 0) != 0)
+            a->err = errno ? errno : EIO;
+        a->sent_at = now;
+        if (a->err)
+            return -1;
+    }
+    uint64_t wake = a->sent_at + ALIVE_NS;
+    if (a->nout && a->held_since + HOLD_NS < wake)
+        wake = a->held_since + HOLD_NS;
+    a->pool->wake_at = wake;
     return 0;
 }
 
@@ -247,6 +264,8 @@ static int take_request(struct agent *a, const struct tp_frame *fr,
                  text ? "text" : "per-record");
         return -1;
     }
+    if (!a->qn) /* (ALIVE_NS counts from here when idle before) */
+        a->sent_at = tp_now_ns();
     struct req *q = &a->q[(a->qh + a->qn++) % QMAX];
     *q = (struct req){TP_REQ_SEQ(fr->flags), fr->count,
                       (fr->flags & TP_REQ_TIMES) != 0};

@@ -221,6 +221,10 @@ static struct tp_buf *body_for(tp_pool *p, struct worker *w,
         w->fatal_kind = f->count;
         return &w->fatal;
     }
+    if (f->type == TP_FRAME_ALIVE && p->remote) {
+        w->t_heard = tp_now_ns(); /* at work: not frozen (remote.c) */
+        return NULL;
+    }
     struct chunk *c = w->nsent ? &p->c[w->q[0]] : NULL;
     if (c && (f->type == TP_FRAME_FAILS || f->type == TP_FRAME_TEXT ||
               f->type == TP_FRAME_RESULT) &&
@@ -292,6 +296,9 @@ enum tp_ev tp_intake(tp_pool *p, struct worker *w, struct tp_event *ev)
             if (r > 0 && (w->rgot += (size_t)r) == TP_WIRE_HDR) {
                 w->rgot = 0;
                 struct tp_buf *dst = body_for(p, w, ev);
+                if (!dst && ev->type == EV_NONE && p->err == TP_ERR_NONE &&
+                    w->rf.type == TP_FRAME_ALIVE && p->remote)
+                    continue;
                 if (!dst)
                     return ev->type;
                 if (tp_buf_reserve(dst, (size_t)w->rf.len) != 0) {

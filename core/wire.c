@@ -29,7 +29,7 @@ int tp_wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp_frame *f,
         snprintf(err, errlen, "bad frame magic 0x%08x", (unsigned)magic);
         return -1;
     }
-    if (f->type < TP_FRAME_REQUEST || f->type > TP_FRAME_LIMIT) {
+    if (f->type < TP_FRAME_REQUEST || f->type > TP_FRAME_ALIVE) {
         snprintf(err, errlen, "unknown frame type %u", (unsigned)f->type);
         return -1;
     }
@@ -59,10 +59,12 @@ int tp_wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp_frame *f,
         per = f->count > TP_FATAL_INIT ? UINT64_MAX : 0;
         break;
     default: /* READY: count is a remote worker's number of workers;
-                LIMIT: count is a time limit */
+                LIMIT: count is a time limit; ALIVE: nothing */
         if (f->len) {
             snprintf(err, errlen, "%s frame with a body of %llu bytes",
-                     f->type == TP_FRAME_READY ? "READY" : "LIMIT",
+                     f->type == TP_FRAME_READY   ? "READY"
+                     : f->type == TP_FRAME_LIMIT ? "LIMIT"
+                                                 : "ALIVE",
                      (unsigned long long)f->len);
             return -1;
         }

@@ -54,6 +54,9 @@ enum tp_frame_type {
     /* host -> node agent (--mpi): the time limit of a task, in ms, in
      * count (--timeout P%: P% of the median over every rank's tasks) */
     TP_FRAME_LIMIT = 7,
+    /* node agent -> host (--mpi): at work, nothing to answer yet (a rank
+     * timing out a run of hung inputs is not a frozen one) */
+    TP_FRAME_ALIVE = 8,
 };
 
 /* Request flags. */

@@ -64,6 +64,14 @@ policies() {
     check "retry" '"status":"ok","output":"second time lucky"' \
         "$(printf '%s' "$out" | grep -o '"status":"ok","output":"[^"]*"')"
     check "retry attempts" '"attempts":2' "$(printf '%s' "$out" | grep -o '"attempts":[0-9]*')"
+    # a rank timing out one hang after another for longer than the frozen
+    # rank's limit (3 T, at least T + 10 s) is at work, not frozen (its
+    # agent says so every second): the outcome is the fork transport's
+    mrun 2 -j 1 --timeout 1 --retries 11 chaos:act hang ok:1
+    check "alive status" 1 "$rc"
+    check "alive stdout" "1" "$out"
+    check "alive stderr" "taskpool: input 1 (hang): worker W timed out after 1 s" \
+        "$(printf '%s\n' "$err" | sed -E 's/worker [0-9]+/worker W/')"
     # --timeout P% is P% of the median over every rank's tasks: a hang
     # after four quick inputs times out on a rank that ran at most two
     mrun 3 -j 1 --timeout 300% --chunk 1 chaos:act sleep:20 sleep:20 \

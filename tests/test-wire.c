@@ -69,6 +69,12 @@ START_TEST(header_rejects)
     tp_wire_put_hdr(raw, TP_FRAME_LIMIT, 1500, 0, 8);
     ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), -1);
     ck_assert_str_eq(err, "LIMIT frame with a body of 8 bytes");
+    /* ALIVE (node agent to host): nothing but itself */
+    tp_wire_put_hdr(raw, TP_FRAME_ALIVE, 0, 0, 0);
+    ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), 0);
+    tp_wire_put_hdr(raw, TP_FRAME_ALIVE, 0, 0, 1);
+    ck_assert_int_eq(tp_wire_get_hdr(raw, &f, err, sizeof err), -1);
+    ck_assert_str_eq(err, "ALIVE frame with a body of 1 bytes");
 }
 END_TEST
 

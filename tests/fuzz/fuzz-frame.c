@@ -37,12 +37,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct tp_frame f;
     if (tp_wire_get_hdr(raw, &f, err, errlen) == 0) {
         FUZZ_CHECK(tp_get32(raw) == TP_WIRE_MAGIC);
-        FUZZ_CHECK(f.type >= TP_FRAME_REQUEST && f.type <= TP_FRAME_LIMIT);
+        FUZZ_CHECK(f.type >= TP_FRAME_REQUEST && f.type <= TP_FRAME_ALIVE);
         FUZZ_CHECK(f.len <= TP_WIRE_MAX_BODY);
         /* READY's count is a number of workers, LIMIT's a time limit;
          * neither has a body */
         FUZZ_CHECK(f.type != TP_FRAME_READY || f.len == 0);
         FUZZ_CHECK(f.type != TP_FRAME_LIMIT || f.len == 0);
+        FUZZ_CHECK(f.type != TP_FRAME_ALIVE || f.len == 0);
         FUZZ_CHECK(f.type != TP_FRAME_FATAL || f.count <= TP_FATAL_INIT);
         FUZZ_CHECK((uint64_t)f.count * least(&f) <= f.len);
         /* and it says what was sent */
