@@ -42,7 +42,8 @@
 #define SLEEP_MAX_NS 2000000
 #define END_WAIT_NS 5000000000ull
 #define SOCK 1 /* what a pump moved: bytes on a socket, */
-#define MSG 2  /* or an MPI message (sent or received) */
+#define MSG 2  /* or an MPI message (received, or a send completed) */
+#define SENT 4 /* and a message was sent */
 
 struct peer {
     int rank, fd;
@@ -210,7 +211,7 @@ static int pump_out(struct peer *p)
     MPI_Test(&p->sreq, &done, MPI_STATUS_IGNORE);
     p->sending = !done;
     p->eof_sent = done && p->rd_eof;
-    return moved | SOCK;
+    return moved | SOCK | SENT;
 }
 
 /* MPI -> socket.  Returns what moved (SOCK, MSG). */
@@ -330,7 +331,7 @@ static void watch_launcher(struct watch *w, uint64_t now)
 static int bridge(struct peer *peers, int n, struct watch *w, int rank)
 {
     long ns = SLEEP_MIN_NS;
-    uint64_t gone_at = 0;
+    uint64_t gone_at = 0, last_in = 0;
     w->exited = w->pidfd < 0; /* without a pidfd, ask now and then */
     for (;;) {
         if (pending_sig) {
@@ -362,7 +363,11 @@ static int bridge(struct peer *peers, int n, struct watch *w, int rank)
             gone_at = now;
         else if (rank == 0 && now - gone_at > END_WAIT_NS)
             MPI_Abort(MPI_COMM_WORLD, w->status ? w->status : 3);
+        /* a message came: more may follow; one went while messages flow
+         * (a reply within 2 ms of the last): its answer may come soon */
         if (moved & MSG)
+            ns = SLEEP_MIN_NS, last_in = now;
+        else if (moved & SENT && now - last_in < 2000000u)
             ns = SLEEP_MIN_NS;
         if (moved)
             continue;

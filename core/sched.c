@@ -293,9 +293,9 @@ static void adapt(tp_pool *p, struct chunk *c, struct worker *w)
         return;
     double want = TARGET_NS / (p->ns_per_item > 1 ? p->ns_per_item : 1);
     /* records sent to a rank cannot be taken back: a remote chunk grows at
-     * most eightfold per answer, whatever one time said */
-    if (p->remote && want > 8.0 * p->target)
-        want = 8.0 * p->target;
+     * most 32-fold per answer, whatever one time said */
+    if (p->remote && want > 32.0 * p->target)
+        want = 32.0 * p->target;
     p->target = want >= p->cap ? p->cap : want < 1 ? 1 : (unsigned)want;
 }
 
