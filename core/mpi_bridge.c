@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "mpi_role.h"
 
 #define CAP (256u << 10) /* bytes per message */
@@ -81,21 +82,6 @@ static void die(const char *what)
     fprintf(stderr, "taskpool-mpi: %s: %s\n", what, strerror(errno));
     MPI_Abort(MPI_COMM_WORLD, 3);
     exit(3);
-}
-
-static int send_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 static int send_fds(int ctl, const int *fds, int n)
@@ -167,7 +153,8 @@ static int hello(int ctl, int rank, int size, struct peer *peers, int n)
     char *nlp = strchr(h.mpi_version, ',');
     if (nlp)
         *nlp = '\0';
-    int r = send_all(ctl, &h, sizeof h) == 0 && send_all(ctl, blob, nl) == 0 &&
+    int r = tp_file_write(ctl, &h, sizeof h) == 0 &&
+                    tp_file_write(ctl, blob, nl) == 0 &&
                     send_fds(ctl, theirs, n) == 0
                 ? 0
                 : -1;
@@ -380,8 +367,9 @@ static int bridge(struct peer *peers, int n, struct watch *w, int rank)
 /* Rank 0's status, on every rank (polled like the rest: no spinning).
  * When only rank 0 exits non-zero, mpirun takes the others, which are
  * exiting anyway, for failed and spends 1-2 s killing them; when all
- * exit with the same status the job ends at once. */
-static int share_status(int status)
+ * exit with the same status the job ends at once.  A launcher that goes
+ * meanwhile leaves the bridge orphaned (noted in w): no rank 0 will come. */
+static int share_status(int status, struct watch *w)
 {
     MPI_Request r;
     int done = 0;
@@ -389,8 +377,12 @@ static int share_status(int status)
     if (MPI_Ibcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD, &r) != MPI_SUCCESS)
         return status;
     while (MPI_Test(&r, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && !done) {
+        struct pollfd f = {w->lfd, POLLIN, 0};
         struct timespec t = {0, ns};
-        nanosleep(&t, NULL);
+        if (ppoll(&f, 1, &t, NULL) > 0) {
+            w->orphan = 1;
+            break;
+        }
         ns = ns * 2 > SLEEP_MAX_NS ? SLEEP_MAX_NS : ns * 2;
     }
     return status;
@@ -446,11 +438,12 @@ int main(int argc, char **argv)
         kill(child, SIGTERM); /* it could not be told: it must not wait */
     close(ctl);
     int status = bridge(peers, n, &w, rank);
-    if (w.orphan) /* no launcher: MPI_Finalize would wait for it */
-        _exit(status);
     /* rank 0 says how the run went (a lost rank included); mpirun
      * returns the first non-zero status, which must be that one */
-    status = share_status(rank == 0 ? status : 0);
+    if (!w.orphan)
+        status = share_status(rank == 0 ? status : 0, &w);
+    if (w.orphan) /* no launcher: MPI_Finalize would wait for it */
+        _exit(status);
     MPI_Finalize();
     return status;
 }

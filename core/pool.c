@@ -14,8 +14,6 @@ _Static_assert(TP_RECORD_MAX == TP_POOL_RECORD_MAX, "pool.h states the limit");
 
 #define MAX_CHUNK 8192           /* records per chunk (measured: see bench/README.md) */
 #define CHUNK_BYTES (256u << 10) /* a chunk is sealed past this much input */
-/* Remote workers answer a request after a round trip through MPI and the
- * far end's own pool: requests 8 times larger keep them busy */
 #define MAX_SLOTS 256  /* chunks in flight at most, when they are small */
 #define SMALL_BYTES 512 /* a small chunk's buffers start at this size */
 

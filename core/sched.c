@@ -267,6 +267,15 @@ void tp_sched_dispatch(tp_pool *p)
     }
 }
 
+/* An estimate of time per record after a new measurement, per: averaged
+ * in, or taken as it is when there was none, or when per is a whole
+ * round trip's and the estimate eight times it (see adapt). */
+static double next_estimate(double old, double per, int whole)
+{
+    return old > 0 && !(whole && old > 8 * per) ? 0.7 * old + 0.3 * per
+                                                : per;
+}
+
 static void adapt(tp_pool *p, struct chunk *c, struct worker *w)
 {
     uint64_t t = tp_now_ns(),
@@ -282,13 +291,8 @@ static void adapt(tp_pool *p, struct chunk *c, struct worker *w)
      * requests.  Only such a time: one queued behind another may have
      * come in the same read as it, and measure nothing */
     int whole = p->remote && from == c->t_sent;
-    int stale = whole && p->ns_per_item > 8 * per;
-    p->ns_per_item = p->ns_per_item > 0 && !stale
-                         ? 0.7 * p->ns_per_item + 0.3 * per
-                         : per;
-    stale = whole && w->ns_item > 8 * per;
-    w->ns_item = w->ns_item > 0 && !stale ? 0.7 * w->ns_item + 0.3 * per
-                                          : per;
+    p->ns_per_item = next_estimate(p->ns_per_item, per, whole);
+    w->ns_item = next_estimate(w->ns_item, per, whole);
     if (p->o.chunk)
         return;
     double want = TARGET_NS / (p->ns_per_item > 1 ? p->ns_per_item : 1);
