@@ -1,4 +1,4 @@
-/* FILE.held (core/held.c): results kept until written, read back by a
+/* FILE.held (core/cli/held.c): results kept until written, read back by a
  * resume in input order; space given back as records are done; a damaged
  * record ends what is read back. */
 #include <check.h>
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "held.h"
+#include "cli/held.h"
 
 static char dir[64], log_path[96], held_path[128];
 

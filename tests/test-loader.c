@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "loader.h"
+#include "worker/loader.h"
 
 static int run_echo(tp_ctx *ctx, const char *in, size_t len)
 {

@@ -16,8 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "worker_limits.h"
-#include "sandbox.h"
+#include "worker/worker_limits.h"
+#include "worker/sandbox.h"
 
 #ifdef HAVE_SECCOMP
 #include <linux/audit.h>

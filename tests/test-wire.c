@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "wire.h"
+#include "common/wire.h"
 
 START_TEST(header_round_trip)
 {

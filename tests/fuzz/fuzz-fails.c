@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "wire.h"
+#include "common/wire.h"
 
 #define HEAD 7
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "wire.h"
+#include "common/wire.h"
 
 /* the least bytes a record of this frame takes (wire.h), 0 if none */
 static uint64_t least(const struct tp_frame *f)

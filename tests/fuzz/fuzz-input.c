@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "input.h"
-#include "wire.h"
+#include "cli/input.h"
+#include "common/wire.h"
 
 #define HEAD 5
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "probe.h"
+#include "worker/probe.h"
 
 static void check_str(const char *b, size_t len, const char *s)
 {

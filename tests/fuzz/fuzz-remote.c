@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "wire.h"
+#include "common/wire.h"
 
 static int seen(void *arg, uint32_t k, const struct tp_wire_remote *r)
 {

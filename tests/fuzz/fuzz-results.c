@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "wire.h"
+#include "common/wire.h"
 
 /* Walk body once: the number of records, or -1 if it is malformed. */
 static long walk(const char *body, size_t blen, int timed)

@@ -1,0 +1,597 @@
+#include "cli/joblog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/fileio.h"
+#include "common/fnv.h"
+#include "cli/input.h"
+#include "cli/output.h"
+
+#define SHORT_MSG 400
+#define LINE_MAX_LEN (4 * SHORT_MSG + 256)
+#define MAP_SPAN (1ull << 36) /* address space for marks, not memory */
+#define DROP_EVERY (1u << 20)
+#define LINES_BUF (64u << 10) /* lines are written in batches of this */
+
+static const char header[] = "index\tworker\tstart\truntime\tattempts\tstatus"
+                             "\terror\toutput\tdigest\n";
+
+struct tp_jl_rec {
+    uint64_t index, digest, line;
+    unsigned status, attempts;
+    int skip, pending;
+};
+
+struct tp_jl_ready {
+    uint64_t index, end;
+};
+
+struct tp_jl_pend {
+    uint64_t index, held; /* held: its record's seq in FILE.held */
+    off_t at; /* 0: an empty slot (no line starts at the header) */
+};
+
+uint64_t tp_joblog_digest(const char *p, size_t n)
+{
+    return tp_fnv(TP_FNV_START, p, n);
+}
+
+static void fail_write(struct tp_joblog *j)
+{
+    if (!j->err)
+        j->err = errno ? errno : EIO;
+}
+
+static size_t rec_at(const struct tp_joblog *j, uint64_t i);
+
+/* ---- the pending table: index -> where its "pending" word is ---- */
+
+static size_t slot_of(const struct tp_joblog *j, uint64_t index)
+{
+    return (size_t)((index * 0x9e3779b97f4a7c15ull) >> 20) & (j->pcap - 1);
+}
+
+static int pend_grow(struct tp_joblog *j)
+{
+    size_t old = j->pcap, cap = old ? old * 2 : 1024;
+    struct tp_jl_pend *t = calloc(cap, sizeof *t), *o = j->pend;
+    if (!t)
+        return -1;
+    j->pend = t;
+    j->pcap = cap;
+    for (size_t i = 0; i < old; i++) {
+        if (!o[i].at)
+            continue;
+        size_t s = slot_of(j, o[i].index);
+        while (t[s].at)
+            s = (s + 1) & (cap - 1);
+        t[s] = o[i];
+    }
+    free(o);
+    return 0;
+}
+
+static int pend_add(struct tp_joblog *j, uint64_t index, off_t at,
+                    uint64_t held)
+{
+    if ((j->npend + 1) * 2 > j->pcap && pend_grow(j) != 0)
+        return -1;
+    size_t s = slot_of(j, index);
+    while (j->pend[s].at)
+        s = (s + 1) & (j->pcap - 1);
+    j->pend[s] = (struct tp_jl_pend){index, held, at};
+    j->npend++;
+    return 0;
+}
+
+/* Remove index; returns its entry (at 0 if it is not there). */
+static struct tp_jl_pend pend_take(struct tp_joblog *j, uint64_t index)
+{
+    struct tp_jl_pend none = {0, 0, 0};
+    if (!j->pcap)
+        return none;
+    size_t m = j->pcap - 1, s = slot_of(j, index);
+    while (j->pend[s].at && j->pend[s].index != index)
+        s = (s + 1) & m;
+    struct tp_jl_pend got = j->pend[s];
+    if (!got.at)
+        return none;
+    /* backward-shift deletion keeps every probe chain unbroken: an entry
+     * moves into the hole unless its home lies between hole and entry */
+    size_t e = s;
+    j->pend[e].at = 0;
+    for (size_t n = (e + 1) & m; j->pend[n].at; n = (n + 1) & m) {
+        size_t home = slot_of(j, j->pend[n].index);
+        if (((n - home) & m) >= ((n - e) & m)) {
+            j->pend[e] = j->pend[n];
+            j->pend[n].at = 0;
+            e = n;
+        }
+    }
+    j->npend--;
+    return got;
+}
+
+/* ---- writing ---- */
+
+void tp_joblog_finished(struct tp_joblog *j, const struct tp_result *r)
+{
+    char err[4 * SHORT_MSG + 4], line[LINE_MAX_LEN], who[48];
+    uint64_t digest = tp_joblog_digest(r->input, r->input_len), held = 0;
+    if (r->status == TP_RESULT_OK)
+        err[0] = '\0';
+    else
+        tp_escape(r->data, r->len, SHORT_MSG, err);
+    /* under --mpi, RANK:PID */
+    if (r->node)
+        snprintf(who, sizeof who, "%u:%ld", r->node, (long)r->worker);
+    else
+        snprintf(who, sizeof who, "%ld", (long)r->worker);
+    int n = snprintf(line, sizeof line,
+                     "%" PRIu64 "\t%s\t%" PRIu64 ".%03u\t%.3f\t%u\t%s\t%s"
+                     "\t%s\t%016" PRIx64 "\n",
+                     r->index, who, r->start_ns / 1000000000u,
+                     (unsigned)(r->start_ns / 1000000u % 1000u),
+                     r->usec / 1e6, r->attempts,
+                     tp_output_status_name(r->status), err,
+                     j->seekable ? "pending" : "-", digest);
+    if (n <= 0 || (size_t)n >= sizeof line) {
+        errno = EOVERFLOW;
+        fail_write(j);
+        return;
+    }
+    if (!j->seekable) { /* a pipe or a device: no marks, no resuming */
+        if (tp_file_write(j->fd, line, (size_t)n) != 0)
+            fail_write(j);
+        return;
+    }
+    /* the result first: a line says "pending" only with it kept */
+    if (tp_held_put(&j->held, r, digest, &held) != 0) {
+        fail_write(j);
+        return;
+    }
+    /* "pending\t" and 16 hex digits and "\n" end the line */
+    off_t word = j->end + n - 25;
+    if (j->llen + (size_t)n > LINES_BUF && tp_joblog_flush(j) != 0)
+        return;
+    if (!j->lines && !(j->lines = malloc(LINES_BUF))) {
+        fail_write(j);
+        return;
+    }
+    memcpy(j->lines + j->llen, line, (size_t)n);
+    j->llen += (size_t)n;
+    j->end += n;
+    if (pend_add(j, r->index, word, held) != 0)
+        fail_write(j);
+}
+
+int tp_joblog_flush(struct tp_joblog *j)
+{
+    if (!j->llen)
+        return 0;
+    /* the results first: a line says "pending" only with its kept */
+    if (tp_held_flush(&j->held) != 0 ||
+        tp_file_pwrite(j->fd, j->lines, j->llen,
+                       (uint64_t)j->end - j->llen) != 0) {
+        fail_write(j);
+        return -1;
+    }
+    j->llen = 0;
+    return 0;
+}
+
+void tp_joblog_delivered(struct tp_joblog *j, uint64_t index, uint64_t end)
+{
+    if (!j->seekable)
+        return;
+    if (j->nready == j->rcap) {
+        size_t cap = j->rcap ? j->rcap * 2 : 256;
+        struct tp_jl_ready *v = malloc(cap * sizeof *v);
+        if (!v) {
+            fail_write(j);
+            return;
+        }
+        for (size_t i = 0; i < j->nready; i++)
+            v[i] = j->ready[(j->rhead + i) % j->rcap];
+        free(j->ready);
+        j->ready = v;
+        j->rhead = 0;
+        j->rcap = cap;
+    }
+    j->ready[(j->rhead + j->nready++) % j->rcap] =
+        (struct tp_jl_ready){index, end};
+}
+
+void tp_joblog_forget(struct tp_joblog *j, uint64_t index)
+{
+    struct tp_jl_pend p = pend_take(j, index);
+    if (p.at)
+        tp_held_done(&j->held, p.held);
+}
+
+void tp_joblog_written(struct tp_joblog *j, uint64_t total)
+{
+    /* through the shared mapping, a mark is a store, not a system call;
+     * only bytes within the file may be touched (else SIGBUS), so a log
+     * that someone cut short is an error, not a crash */
+    struct stat st;
+    off_t size = 0;
+    if (j->nready && j->ready[j->rhead].end <= total && tp_joblog_flush(j))
+        return;
+    if (j->nready && j->ready[j->rhead].end <= total && j->map &&
+        fstat(j->fd, &st) == 0)
+        size = st.st_size;
+    while (j->nready && j->ready[j->rhead].end <= total) {
+        struct tp_jl_pend p = pend_take(j, j->ready[j->rhead].index);
+        off_t at = p.at;
+        j->rhead = (j->rhead + 1) % j->rcap;
+        j->nready--;
+        if (!at)
+            continue;
+        if (at + 7 <= size && (uint64_t)at + 7 <= MAP_SPAN)
+            memcpy(j->map + at, "written", 7);
+        else if (tp_file_pwrite(j->fd, "written", 7, (uint64_t)at) != 0)
+            fail_write(j);
+        /* after the mark: a kill in between leaves the result kept */
+        tp_held_done(&j->held, p.held);
+    }
+    /* the pages marked stay in the page cache, not in this process */
+    if (j->map && (uint64_t)j->end - j->dropped > DROP_EVERY &&
+        (uint64_t)j->end <= MAP_SPAN) {
+        size_t upto = (size_t)j->end & ~(size_t)0xfff;
+        if (madvise(j->map, upto, MADV_DONTNEED) == 0)
+            j->dropped = upto;
+    }
+}
+
+/* ---- reading back ---- */
+
+static int by_index(const void *a, const void *b)
+{
+    const struct tp_jl_rec *x = a, *y = b;
+    if (x->index != y->index)
+        return x->index < y->index ? -1 : 1;
+    return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* Split a line into its 9 fields (in place).  0, or -1 if it has not. */
+static int fields(char *s, char *f[9])
+{
+    int k = 0;
+    f[k++] = s;
+    for (; *s; s++) {
+        if (*s != '\t')
+            continue;
+        if (k == 9)
+            return -1;
+        *s = '\0';
+        f[k++] = s + 1;
+    }
+    return k == 9 ? 0 : -1;
+}
+
+static int parse_line(struct tp_joblog *j, char *s, uint64_t line,
+                      enum tp_resume mode)
+{
+    char *f[9], *end;
+    if (fields(s, f) != 0 || !*f[0] || strlen(f[8]) != 16)
+        return -1;
+    errno = 0;
+    uint64_t index = strtoull(f[0], &end, 10);
+    if (errno || *end || *f[0] == '-')
+        return -1;
+    uint64_t digest = strtoull(f[8], &end, 16);
+    if (*end || (strcmp(f[7], "written") && strcmp(f[7], "pending")))
+        return -1;
+    if (j->nrec % 1024 == 0) {
+        struct tp_jl_rec *v = realloc(j->rec, (j->nrec + 1024) * sizeof *v);
+        if (!v)
+            return -2;
+        j->rec = v;
+    }
+    unsigned status = 0, attempts = (unsigned)strtoul(f[4], &end, 10);
+    while (status <= TP_RESULT_PROTOCOL &&
+           strcmp(f[5], tp_output_status_name((enum tp_status)status)))
+        status++;
+    j->rec[j->nrec++] = (struct tp_jl_rec){
+        .index = index, .digest = digest, .line = line,
+        .status = status, .attempts = attempts,
+        .pending = !strcmp(f[7], "pending"),
+        .skip = !strcmp(f[7], "written") &&
+                (mode == TP_RESUME_DONE || !strcmp(f[5], "ok")),
+    };
+    return 0;
+}
+
+/* The last line for an index is the one that counts. */
+static void keep_last(struct tp_joblog *j)
+{
+    if (!j->nrec) /* (qsort may not be given NULL, even for nothing) */
+        return;
+    qsort(j->rec, j->nrec, sizeof *j->rec, by_index);
+    size_t k = 0;
+    for (size_t i = 0; i < j->nrec; i++) {
+        if (k && j->rec[k - 1].index == j->rec[i].index)
+            k--;
+        j->rec[k++] = j->rec[i];
+    }
+    j->nrec = k;
+}
+
+/* Read the log at j->fd; j->end ends up after its last whole line (a line
+ * cut short by a killed run is dropped).  0, or -1 with a message. */
+static int read_back(struct tp_joblog *j, enum tp_resume mode, char *err,
+                     size_t errlen)
+{
+    struct tp_input in;
+    if (tp_input_init(&in, j->fd, '\n', 65536) != 0) {
+        snprintf(err, errlen, "%s: %s", j->file, strerror(errno));
+        return -1;
+    }
+    uint64_t line = 0;
+    off_t at = 0;
+    int r = 0;
+    for (;;) {
+        const char *rec;
+        size_t len;
+        int m = tp_input_next(&in, &rec, &len);
+        if (m == 0) {
+            if ((r = tp_input_fill(&in)) != 0) {
+                snprintf(err, errlen, "%s: %s", j->file,
+                         errno == EFBIG ? "a line is too long for a joblog"
+                                        : strerror(errno));
+                break;
+            }
+            continue;
+        }
+        if (m < 0)
+            break;
+        if (in.eof && rec + len == in.buf + in.end) {
+            /* a last line without its newline: cut short by a kill (then
+             * dropped), or whole (then kept, and its newline added) */
+            char *copy = strndup(rec, len);
+            int whole = copy && line > 0 && parse_line(j, copy, line + 1,
+                                                       mode) == 0;
+            free(copy);
+            if (whole)
+                at += (off_t)len, j->newline_at = at;
+            break;
+        }
+        line++;
+        char *s = (char *)rec;
+        s[len] = '\0';
+        if (line == 1 && (len != sizeof header - 2 ||
+                          memcmp(s, header, len) != 0)) {
+            snprintf(err, errlen, "%s: not a joblog of this taskpool (its "
+                     "header differs): cannot resume from it", j->file);
+            r = -1;
+            break;
+        }
+        if (line > 1 && (r = parse_line(j, s, line, mode)) != 0) {
+            snprintf(err, errlen, r == -2 ? "%s: out of memory"
+                     : "%s: line %" PRIu64 " is not a joblog line",
+                     j->file, line);
+            r = -1;
+            break;
+        }
+        at += (off_t)len + 1;
+    }
+    tp_input_free(&in);
+    j->end = at;
+    if (r == 0)
+        keep_last(j);
+    return r;
+}
+
+/* The log must not be a file the run also reads or writes: it would be
+ * truncated under them, or they would write over it. */
+static int shared_with(const struct stat *log, int input_fd, char *err,
+                       size_t errlen, const char *file)
+{
+    static const char *const what[] = {"the input", "standard output",
+                                       "standard error"};
+    int fds[] = {input_fd, 1, 2};
+    for (int i = 0; i < 3; i++) {
+        struct stat st;
+        if (fds[i] >= 0 && fstat(fds[i], &st) == 0 &&
+            st.st_dev == log->st_dev && st.st_ino == log->st_ino &&
+            (S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode))) {
+            snprintf(err, errlen, "%s is also %s: the joblog needs a file of "
+                     "its own", file, what[i]);
+            return 1;
+        }
+    }
+    if (S_ISFIFO(log->st_mode) || S_ISSOCK(log->st_mode)) {
+        snprintf(err, errlen, "%s: a pipe or socket cannot hold a joblog (a "
+                 "reader that stops would stop the run): use a file", file);
+        return 1;
+    }
+    return 0;
+}
+
+/* A record in FILE.held that is the result of a line still "pending",
+ * and to be written out rather than run again, makes its input skipped. */
+static int want_held(void *arg, const struct tp_held_rec *h)
+{
+    struct tp_joblog *j = arg;
+    size_t at = rec_at(j, h->index);
+    struct tp_jl_rec *r = at < j->nrec ? &j->rec[at] : NULL;
+    if (!r || r->index != h->index || !r->pending || r->digest != h->digest ||
+        r->status != h->status || r->attempts != h->attempts ||
+        (j->mode == TP_RESUME_FAILED && r->status != TP_RESULT_OK))
+        return 0;
+    r->skip = 1;
+    return 1;
+}
+
+/* FILE.held: emptied for a new log, read back to resume. */
+static int open_held(struct tp_joblog *j, enum tp_resume mode, int input_fd,
+                     char *err, size_t errlen)
+{
+    struct stat st;
+    if (tp_held_open(&j->held, j->file, err, errlen) != 0)
+        return -1;
+    if (fstat(j->held.fd, &st) != 0) {
+        snprintf(err, errlen, "%s: %s", j->held.path, strerror(errno));
+        return -1;
+    }
+    if (shared_with(&st, input_fd, err, errlen, j->held.path) ||
+        tp_held_begin(&j->held, mode != TP_RESUME_NONE, err, errlen) != 0)
+        return -1;
+    j->mode = mode;
+    return mode == TP_RESUME_NONE
+               ? 0
+               : tp_held_scan(&j->held, want_held, j, err, errlen);
+}
+
+int tp_joblog_open(struct tp_joblog *j, const char *file, enum tp_resume mode,
+                   int input_fd, char *err, size_t errlen)
+{
+    memset(j, 0, sizeof *j);
+    j->held.fd = -1;
+    j->file = file;
+    /* not O_TRUNC before the lock: that would wipe a running log */
+    j->fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (j->fd < 0 && errno == EACCES && mode == TP_RESUME_NONE)
+        j->fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0666);
+    if (j->fd < 0) {
+        snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        return -1;
+    }
+    if (flock(j->fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, errlen, errno == EWOULDBLOCK
+                 ? "%s: in use by another taskpool run" : "%s: %s", file,
+                 strerror(errno));
+        goto fail;
+    }
+    struct stat st;
+    if (fstat(j->fd, &st) != 0) {
+        snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        goto fail;
+    }
+    if (shared_with(&st, input_fd, err, errlen, file))
+        goto fail;
+    j->seekable = S_ISREG(st.st_mode);
+    if (!j->seekable) {
+        if (mode != TP_RESUME_NONE) {
+            snprintf(err, errlen, "%s: not a regular file: cannot resume "
+                     "from it", file);
+            goto fail;
+        }
+        if (tp_file_write(j->fd, header, sizeof header - 1) != 0) {
+            snprintf(err, errlen, "%s: %s", file, strerror(errno));
+            goto fail;
+        }
+        return 0;
+    }
+    if (mode != TP_RESUME_NONE && read_back(j, mode, err, errlen) != 0)
+        goto fail;
+    if (open_held(j, mode, input_fd, err, errlen) != 0)
+        goto fail;
+    if (ftruncate(j->fd, j->end) != 0) {
+        snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        goto fail;
+    }
+    if (j->newline_at && j->newline_at == j->end) {
+        if (tp_file_pwrite(j->fd, "\n", 1, (uint64_t)j->end) != 0) {
+            snprintf(err, errlen, "%s: %s", file, strerror(errno));
+            goto fail;
+        }
+        j->end++;
+    }
+    if (j->end == 0) {
+        if (tp_file_pwrite(j->fd, header, sizeof header - 1, 0) != 0) {
+            snprintf(err, errlen, "%s: %s", file, strerror(errno));
+            goto fail;
+        }
+        j->end = sizeof header - 1;
+    }
+    void *m = mmap(NULL, MAP_SPAN, PROT_READ | PROT_WRITE, MAP_SHARED |
+                   MAP_NORESERVE, j->fd, 0);
+    j->map = m == MAP_FAILED ? NULL : m; /* without it, marks are pwrites */
+    return 0;
+fail:
+    tp_joblog_close(j);
+    return -1;
+}
+
+int tp_joblog_match(struct tp_joblog *j, uint64_t i, const char *rec,
+                    size_t len, char *err, size_t errlen)
+{
+    while (j->next < j->nrec && j->rec[j->next].index < i)
+        j->next++;
+    if (j->next == j->nrec || j->rec[j->next].index != i)
+        return 0;
+    const struct tp_jl_rec *r = &j->rec[j->next++];
+    if (r->digest != tp_joblog_digest(rec, len)) {
+        snprintf(err, errlen, "input %" PRIu64 " is not the one %s recorded "
+                 "(its digest differs): the inputs changed, not resuming",
+                 i + 1, j->file);
+        return -1;
+    }
+    return r->skip;
+}
+
+/* The first record with an index at least i. */
+static size_t rec_at(const struct tp_joblog *j, uint64_t i)
+{
+    size_t lo = 0, hi = j->nrec;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (j->rec[mid].index < i)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int tp_joblog_done_span(const struct tp_joblog *j, uint64_t from,
+                        uint64_t to)
+{
+    for (size_t at = rec_at(j, from); from < to; from++, at++)
+        if (at >= j->nrec || j->rec[at].index != from || !j->rec[at].skip)
+            return 0;
+    return 1;
+}
+
+uint64_t tp_joblog_recorded(const struct tp_joblog *j)
+{
+    return j->nrec ? j->rec[j->nrec - 1].index + 1 : 0;
+}
+
+void tp_joblog_rewind(struct tp_joblog *j) { j->next = 0; }
+
+int tp_joblog_close(struct tp_joblog *j)
+{
+    if (j->fd >= 0 && j->seekable)
+        tp_joblog_flush(j);
+    int e = j->err;
+    if (j->fd >= 0 && close(j->fd) != 0 && !e)
+        e = errno;
+    j->fd = -1;
+    if (j->map)
+        munmap(j->map, MAP_SPAN);
+    j->map = NULL;
+    tp_held_close(&j->held);
+    free(j->pend);
+    free(j->ready);
+    free(j->rec);
+    free(j->lines);
+    j->lines = NULL;
+    j->pend = NULL;
+    j->ready = NULL;
+    j->rec = NULL;
+    errno = e;
+    return e ? -1 : 0;
+}

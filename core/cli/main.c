@@ -1,0 +1,406 @@
+/* taskpool: the command line.  Reads inputs, feeds the pool, and decides
+ * the exit status; the work happens in libtaskpool. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/feed.h"
+#include "cli/joblog.h"
+#include "mpi/split.h"
+#include "cli/output.h"
+#include "cli/sink.h"
+#include "taskpool/pool.h"
+
+
+/* Signals reach the pool through a self-pipe (its cancel fd), and blocked
+ * output writes through this flag. */
+static int sig_pipe[2] = {-1, -1};
+static volatile sig_atomic_t got_signal;
+static int stdout_closed; /* fd 1 was closed at start (now /dev/null) */
+
+static void on_signal(int sig)
+{
+    int e = errno;
+    unsigned char b = (unsigned char)sig;
+    got_signal = sig;
+    if (write(sig_pipe[1], &b, 1) < 0) {
+        /* the pipe is full: a signal is already pending */
+    }
+    errno = e;
+}
+
+static int setup_signals(void)
+{
+    if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+        return -1;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0 ||
+        sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGHUP, &sa, NULL) != 0)
+        return -1;
+    /* A closed stdout must show up as EPIPE from write, not kill us
+     * before the workers are stopped. */
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+/* Descriptors 0-2 must be open, or a pipe or socket would land there. */
+static int std_fds_open(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        /* a closed stdout is held by /dev/null opened read-only: results
+         * written there fail (EBADF) and say so, instead of vanishing */
+        if (fcntl(fd, F_GETFD) >= 0)
+            continue;
+        if (open("/dev/null", fd == 1 ? O_RDONLY : O_RDWR) != fd)
+            return -1;
+        stdout_closed |= fd == 1;
+    }
+    return 0;
+}
+
+/* The input: 0, or the -a file; -1 after a message.  One rule: an input
+ * that cannot be used (missing, unreadable, a directory) is exit 2 before
+ * anything runs; a read that fails later is an I/O error, exit 3. */
+static int open_input(const struct cli *cl)
+{
+    int fd = 0;
+    if (cl->arg_file && strcmp(cl->arg_file, "-") != 0) {
+        fd = open(cl->arg_file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            fprintf(stderr, "taskpool: %s: %s\n", cl->arg_file,
+                    strerror(errno));
+            return -1;
+        }
+    }
+    struct stat st;
+    if (!cl->nargs && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "taskpool: %s: %s\n",
+                fd ? cl->arg_file : "standard input", strerror(EISDIR));
+        if (fd > 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void on_wrote(void *arg, uint64_t total)
+{
+    tp_joblog_written(arg, total);
+}
+
+/* What the output needs of the pool (the same on every rank of --mpi). */
+static void pool_output_options(struct cli *cl)
+{
+    cl->opt.measure = cl->jsonl || cl->joblog;
+    cl->opt.cancel_fd = sig_pipe[0];
+    /* plain text output: successful results travel in bulk */
+    cl->opt.text_results = !cl->jsonl && !cl->tag && !cl->joblog &&
+                           cl->opt.timeout_pct == 0;
+    cl->opt.text_term = cl->print0 ? '\0' : '\n';
+}
+
+/* The output, the joblog and the pool's options for them.  0, or an exit
+ * status after a message. */
+static int setup_output(struct cli *cl, struct tp_sink *s, int input_fd)
+{
+    char err[1024];
+    s->logging = 0;
+    s->held_err = 0;
+    s->unordered = cl->opt.unordered;
+    if (tp_output_init(&s->o, 1) != 0)
+        return EXIT_RUNTIME;
+    if (cl->joblog) {
+        if (tp_joblog_open(&s->jl, cl->joblog, cl->resume,
+                           cl->nargs ? -1 : input_fd, err, sizeof err) != 0) {
+            fprintf(stderr, "taskpool: %s\n", err);
+            tp_output_free(&s->o);
+            return EXIT_USAGE;
+        }
+        s->logging = 1;
+        s->o.wrote = on_wrote;
+        s->o.wrote_arg = &s->jl;
+        struct stat st;
+        if (fstat(1, &st) == 0 && !S_ISREG(st.st_mode))
+            s->o.piece = PIPE_BUF;
+    }
+    struct tp_output *o = &s->o;
+    if (cl->print0)
+        o->term = '\0';
+    o->jsonl = cl->jsonl;
+    o->tag = cl->tag;
+    o->stop = &got_signal;
+    o->progress = cl->progress;
+    o->progress_tty = cl->progress && isatty(2);
+    o->total = (uint64_t)cl->nargs;
+    pool_output_options(cl);
+    return 0;
+}
+
+/* Close the output and the log: status, or 3 if the log could not be
+ * written (after a message). */
+static int close_sink(const struct cli *cl, struct tp_sink *s, int status)
+{
+    tp_output_free(&s->o);
+    if (s->logging && tp_joblog_close(&s->jl) != 0 &&
+        (status == EXIT_OK || status == EXIT_FAILED_INPUTS)) {
+        fprintf(stderr, "taskpool: %s: %s\n", cl->joblog, strerror(errno));
+        status = EXIT_RUNTIME;
+    }
+    return status;
+}
+
+/* The exit status of a run that ended with r (0 or -1), saying why. */
+static int run_status(const struct cli *cl, struct tp_output *o, int r,
+                      enum tp_error pe, const char *msg, int read_err)
+{
+    if (got_signal && cl->mpi && got_signal == SIGTERM)
+        /* mpirun and srun end a job with SIGTERM: after Ctrl-C or
+         * scancel, or when a rank died (the launcher says which) */
+        fprintf(stderr, "taskpool: terminated by the MPI launcher (Ctrl-C, "
+                "scancel, or a rank was lost); finished inputs are in the "
+                "joblog, if any\n");
+    if (got_signal) /* also when it came while the workers ran fini */
+        return 128 + got_signal;
+    if (r == 0)
+        return o->failed ? EXIT_FAILED_INPUTS : EXIT_OK;
+    if (pe == TP_ERR_CANCELLED)
+        return 128 + SIGINT;
+    if (read_err) {
+        fprintf(stderr, "taskpool: %s: %s\n",
+                cl->arg_file ? cl->arg_file : "stdin",
+                read_err == EFBIG ? "record exceeds the size limit"
+                                  : strerror(read_err));
+        return EXIT_RUNTIME;
+    }
+    if (pe == TP_ERR_STOPPED && o->err == EPIPE) {
+        /* the reader went away: end as quietly as a killed filter */
+        tp_output_free(o);
+        signal(SIGPIPE, SIG_DFL);
+        raise(SIGPIPE);
+        return EXIT_RUNTIME;
+    }
+    if (pe == TP_ERR_STOPPED && o->err == EBADF) {
+        fprintf(stderr, "taskpool: standard output is closed\n");
+        return EXIT_RUNTIME;
+    }
+    if (pe == TP_ERR_STOPPED && o->err) {
+        fprintf(stderr, "taskpool: write error: %s\n", strerror(o->err));
+        return EXIT_RUNTIME;
+    }
+    fprintf(stderr, "taskpool: %s\n", msg);
+    return pe == TP_ERR_HALTED                        ? EXIT_FAILED_INPUTS
+           : pe == TP_ERR_INIT || pe == TP_ERR_LOAD ? EXIT_USAGE
+                                                    : EXIT_RUNTIME;
+}
+
+/* Feed every input, then let the pool finish.  0 or -1. */
+static int feed_all(struct tp_feed *f, const struct cli *cl, int fd)
+{
+    int r = cl->nargs ? tp_feed_args(f, cl->args, cl->nargs)
+                      : tp_feed_fd(f, fd, cl->delim);
+    /* after a halt "soon", finish lets the running tasks end */
+    if (r == 0 || tp_pool_error(f->pool, NULL) == TP_ERR_HALTED)
+        r = tp_pool_finish(f->pool);
+    return r;
+}
+
+/* The pool for the run, or NULL with *status set after a message. */
+static tp_pool *open_pool(const struct cli *cl, struct tp_sink *s, int *status)
+{
+    struct tp_pool_callbacks cb = {tp_sink_result, tp_sink_idle, s,
+                                   tp_sink_text, tp_sink_finished};
+    tp_pool *pool;
+    char err[4096];
+    int e = tp_pool_open(&pool, cl->spec, &cl->opt, &cb, err, sizeof err);
+    if (e == TP_ERR_NONE)
+        return pool;
+    if (e == TP_ERR_CANCELLED || got_signal) {
+        *status = 128 + (got_signal ? got_signal : SIGINT);
+    } else {
+        fprintf(stderr, "taskpool: %s\n", err);
+        *status = e == TP_ERR_SYSTEM ? EXIT_RUNTIME : EXIT_USAGE;
+    }
+    return NULL;
+}
+
+/* A held result could not be written out (tp_sink_replay): why, and the
+ * exit status. */
+static int held_failed(const struct cli *cl, struct tp_sink *s)
+{
+    if (!s->held_err)
+        return run_status(cl, &s->o, -1, TP_ERR_STOPPED, "cannot write "
+                          "the results", 0);
+    fprintf(stderr, "taskpool: %s: input %" PRIu64 "'s result cannot be "
+            "read back (%s): run again with --resume to run it\n",
+            s->jl.held.path, tp_held_next(&s->jl.held) + 1,
+            strerror(s->held_err));
+    return EXIT_RUNTIME;
+}
+
+/* The run itself: inputs through the pool to the output. */
+static int run(struct cli *cl, int fd)
+{
+    struct tp_sink s;
+    if (stdout_closed) { /* before anything runs, not after every input */
+        fprintf(stderr, "taskpool: standard output is closed\n");
+        return EXIT_RUNTIME;
+    }
+    int status = setup_output(cl, &s, fd);
+    if (status != 0)
+        return status;
+    struct tp_feed f = {.resume = cl->resume ? &s.jl : NULL,
+                        .total = &s.o.total};
+    /* arguments are known: a changed one is refused before anything runs */
+    if (tp_feed_check_args(&f, cl->args, cl->nargs) != 0) {
+        fprintf(stderr, "taskpool: %s\n", f.msg);
+        return close_sink(cl, &s, EXIT_USAGE);
+    }
+    s.o.total = (uint64_t)cl->nargs - f.skipped;
+    cl->opt.expected = s.o.total;
+    /* unordered, held results need no turn: out first, and their space
+     * in the held file is free for the run */
+    s.given = (uint64_t)cl->nargs;
+    s.turn = 0;
+    if (s.unordered && tp_sink_replay(&s, 0) != 0)
+        return close_sink(cl, &s, held_failed(cl, &s));
+    if (!(f.pool = open_pool(cl, &s, &status)))
+        return close_sink(cl, &s, status);
+    s.o.pool = f.pool;
+    int r = feed_all(&f, cl, fd);
+    const char *pmsg = NULL;
+    char msg[4096] = "";
+    enum tp_error pe = r == 0 ? TP_ERR_NONE : tp_pool_error(f.pool, &pmsg);
+    if (pmsg)
+        snprintf(msg, sizeof msg, "%s", pmsg);
+    s.o.done = tp_pool_completed(f.pool, &s.o.done_failed);
+    s.given = tp_pool_fed(f.pool);
+    s.o.pool = NULL;
+    tp_pool_close(f.pool); /* frees pmsg */
+    /* held results after the last input that ran */
+    if (r == 0 && !got_signal && (tp_sink_replay(&s, 1) != 0 ||
+                                  tp_sink_idle(&s) != 0)) {
+        r = -1;
+        pe = TP_ERR_STOPPED;
+    }
+    /* results delivered before a halt or an error are written out */
+    if (r != 0 && pe != TP_ERR_CANCELLED && !got_signal)
+        tp_sink_idle(&s);
+    if (f.changed && !got_signal) {
+        fprintf(stderr, "taskpool: %s\n", f.msg);
+        status = EXIT_USAGE;
+    } else if (s.logging && s.jl.err && !got_signal) {
+        status = EXIT_OK; /* close_sink says why */
+    } else if (s.held_err && !got_signal) {
+        status = held_failed(cl, &s);
+    } else {
+        status = run_status(cl, &s.o, r, pe, msg, f.read_err);
+    }
+    if (cl->progress && pe != TP_ERR_CANCELLED && !got_signal)
+        tp_output_progress(&s.o, 1);
+    return close_sink(cl, &s, status);
+}
+
+/* --mpi, ranks other than 0: serve the host with -j workers here.  The
+ * host prints what goes wrong (it names this rank); this side says it in
+ * its exit status only. */
+static int serve_rank(struct cli *cl, const struct tp_mpi_role *role)
+{
+    char err[4096];
+    pool_output_options(cl);
+    tp_mpi_scrub_env();
+    int e = tp_agent_serve(role->fds[0], cl->spec, &cl->opt,
+                           role->names[role->rank], err, sizeof err);
+    if (got_signal)
+        return 128 + got_signal;
+    return e == TP_ERR_NONE                       ? EXIT_OK
+           : e == TP_ERR_LOAD || e == TP_ERR_INIT ? EXIT_USAGE
+           : e == TP_ERR_CANCELLED                ? 128 + SIGTERM
+                                                  : EXIT_RUNTIME;
+}
+
+/* --mpi: this rank's part.  Rank 0 reads the inputs and runs them through
+ * the other ranks, which serve them. */
+static int run_mpi(struct cli *cl)
+{
+    struct tp_mpi_role role;
+    char err[1024];
+    if (tp_mpi_start(&role, err, sizeof err) != 0) {
+        if (!cl->quiet)
+            fprintf(stderr, "taskpool: %s\n", err);
+        return EXIT_USAGE;
+    }
+    int status;
+    if (role.size < 2) {
+        fprintf(stderr, "taskpool: --mpi needs at least 2 ranks: rank 0 "
+                "reads the inputs and writes the results, the others run "
+                "the tasks\n");
+        status = EXIT_USAGE;
+    } else if (role.rank == 0) {
+        tp_mpi_direct_stdout();
+        int fd = open_input(cl);
+        cl->opt.remote_fds = role.fds;
+        cl->opt.nremote = (unsigned)role.nfds;
+        cl->opt.remote_names = (const char *const *)role.names + 1;
+        status = fd < 0 ? EXIT_USAGE : run(cl, fd);
+        if (fd > 0)
+            close(fd);
+    } else {
+        /* a node agent stopped by a signal must still go with its rank:
+         * SIGTERM would wait for a SIGCONT */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        status = serve_rank(cl, &role);
+    }
+    tp_mpi_free(&role);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli cl = {.delim = '\n'};
+    if (std_fds_open() != 0 || setup_signals() != 0) {
+        fprintf(stderr, "taskpool: cannot set up: %s\n", strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--mpi"))
+            cl.quiet = tp_mpi_rank_env() > 0;
+    int status = tp_cli_parse(argc, argv, &cl);
+    if (status < 0 && cl.mpi && (cl.do_list || cl.dry_run) &&
+        tp_mpi_rank_env() > 0)
+        status = EXIT_OK; /* one listing for the job: rank 0's */
+    if (status < 0 && cl.do_list) {
+        status = tp_cli_list(cl.path.v, cl.list_only, cl.opt.init_timeout,
+                             cl.format && !strcmp(cl.format, "tsv"));
+    } else if (status < 0 && cl.mpi && !cl.dry_run) {
+        cl.opt.plugin_path = cl.path.v;
+        status = run_mpi(&cl);
+    } else if (status < 0) {
+        int fd = open_input(&cl);
+        cl.opt.plugin_path = cl.path.v;
+        if (fd < 0)
+            status = EXIT_USAGE;
+        else if (cl.dry_run)
+            status = tp_cli_dry(cl.spec, &cl.opt, cl.args, cl.nargs, fd,
+                                cl.arg_file, cl.delim);
+        else
+            status = run(&cl, fd);
+        if (fd > 0)
+            close(fd);
+    }
+    free(cl.path.v);
+    free(cl.path.env);
+    free(cl.allow_read.v);
+    return status;
+}

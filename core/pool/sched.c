@@ -1,0 +1,857 @@
+/* The scheduler: who runs what, and when.  Chunks go to ready workers,
+ * at most DEPTH requests each, so that a worker never waits for the host;
+ * a worker that has nothing to do while another still has records it has
+ * not started takes them over (see steal); a worker that dies, hangs or
+ * breaks the protocol costs one recorded outcome and is replaced without
+ * stopping the loop; time limits are judged only after every answer that
+ * arrived has been read. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pool/pool_impl.h"
+#include "worker/sandbox.h"
+#include "worker/worker.h"
+
+#define GRACE_MS 2000       /* a worker told to go gets this long for fini */
+#define TARGET_NS 10e6      /* adaptive chunks aim at 10 ms of work */
+#define STEAL_MIN_NS 200000 /* records worth less are not taken back... */
+#define STUCK_NS 2000000    /* ...unless their worker has been silent this long */
+#define PCT_FLOOR_NS 1000000000ull /* --timeout P% is never below 1 s */
+#define INIT_TIMEOUT_S 30.0
+#define NO_PIDFD_NS 100000000u
+#define STALL_NS 10000000000ull /* a request not started for this long */ /* without pidfds, look for exits this often */
+
+static void try_send(tp_pool *p, struct worker *w)
+{
+    while (w->lim_pending && w->send_off == 0 && w->link.fd >= 0) {
+        struct iovec v = {w->lhdr + w->loff, TP_WIRE_HDR - w->loff};
+        ssize_t r = tp_link_send(&w->link, &v, 1);
+        if (r < 0)
+            return;
+        if ((w->loff += (size_t)r) == TP_WIRE_HDR)
+            w->lim_pending = 0, w->loff = 0;
+    }
+    while (!w->lim_pending && w->nsent < w->nq && w->link.fd >= 0) {
+        struct chunk *c = &p->c[w->q[w->nsent]];
+        size_t body = c->in.len - c->from_pos;
+        size_t off = w->send_off;
+        struct iovec iov[2];
+        int n = 0;
+        if (off < TP_WIRE_HDR)
+            iov[n++] = (struct iovec){c->hdr + off, TP_WIRE_HDR - off};
+        size_t boff = off < TP_WIRE_HDR ? 0 : off - TP_WIRE_HDR;
+        if (body > boff)
+            iov[n++] = (struct iovec){c->in.p + c->from_pos + boff,
+                                      body - boff};
+        ssize_t r = tp_link_send(&w->link, iov, n);
+        if (r < 0)
+            return; /* EAGAIN: wait for POLLOUT; else EOF shows on read */
+        w->send_off += (size_t)r;
+        if (w->send_off == TP_WIRE_HDR + body) {
+            w->send_off = 0;
+            w->nsent++;
+        }
+    }
+}
+
+static int start_worker(tp_pool *p, struct worker *w)
+{
+    char err[256];
+    tp_intake_reset(w);
+    w->t_spawn = tp_now_ns();
+    w->gen++;
+    if (tp_link_start(&w->link, &p->spec, err, sizeof err) != 0)
+        return tp_pool_fail(p, TP_ERR_SYSTEM, "%s", err);
+    return 0;
+}
+
+/* Replace an idle worker by a fresh one (recycling, or for a retry); the
+ * old one runs fini while the loop goes on. */
+static int grow_retired(tp_pool *p)
+{
+    unsigned cap = p->capretired ? 2 * p->capretired : 8;
+    struct tp_retiree *r = realloc(p->retired, cap * sizeof *r);
+    if (!r)
+        return -1;
+    p->retired = r;
+    p->capretired = cap;
+    return 0;
+}
+
+static int restart(tp_pool *p, struct worker *w)
+{
+    if (p->nretired == p->capretired && grow_retired(p) != 0)
+        return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+    tp_link_retire(&w->link, &p->retired[p->nretired++], GRACE_MS);
+    return start_worker(p, w);
+}
+
+/* Old workers still running fini hold their processes: at most one per
+ * job may, so that a slow fini cannot make the run start workers without
+ * bound (the next waits until one has gone). */
+static int may_restart(const tp_pool *p)
+{
+    return p->nretired < p->jobs;
+}
+
+static int fresh(const struct worker *w)
+{
+    return w->link.fd >= 0 && w->assigned == 0 && w->nq == 0;
+}
+
+/* Which records of chunk c the next dispatch to w sends: [done, until). */
+static uint32_t dispatch_until(const tp_pool *p, const struct chunk *c,
+                               const struct worker *w)
+{
+    uint32_t until = c->n;
+    if (c->stop_at < until)
+        until = c->stop_at;
+    if (c->retry_at == c->done)
+        until = c->done + 1;
+    else if (c->retry_at < until)
+        until = c->retry_at;
+    if (p->o.max_tasks && !p->remote &&
+        until - c->done > p->o.max_tasks - w->assigned)
+        until = c->done + (uint32_t)(p->o.max_tasks - w->assigned);
+    return until;
+}
+
+/* The worker for chunk c: a ready one with the shortest queue (a fresh
+ * one, maybe still starting, for a retry). */
+static struct worker *pick(tp_pool *p, const struct chunk *c)
+{
+    struct worker *best = NULL;
+    int want_fresh = c->retry_at == c->done;
+    for (unsigned i = 0; i < p->jobs; i++) {
+        struct worker *w = &p->w[i];
+        if (w->link.fd < 0 || w->nq >= p->depth || (!w->ready && !want_fresh))
+            continue;
+        if (p->o.max_tasks && !p->remote && w->assigned >= p->o.max_tasks) {
+            if (w->nq == 0 && may_restart(p) && restart(p, w) != 0)
+                return NULL;
+            continue; /* the new one is not ready yet */
+        }
+        if (want_fresh && !fresh(w))
+            continue;
+        if (p->remote && !tp_remote_room(p, w))
+            continue;
+        if (!best || w->nq < best->nq)
+            best = w;
+    }
+    if (!best && want_fresh) {
+        /* a retry needs a fresh worker: recycle an idle one */
+        for (unsigned i = 0; i < p->jobs; i++) {
+            struct worker *w = &p->w[i];
+            if (w->link.fd >= 0 && w->ready && w->nq == 0 && may_restart(p))
+                return restart(p, w) == 0 ? w : NULL;
+        }
+    }
+    return best;
+}
+
+static void send_chunk(tp_pool *p, struct worker *w, int s)
+{
+    struct chunk *c = &p->c[s];
+    c->until = dispatch_until(p, c, w);
+    if (c->done == 0) {
+        c->from_pos = 0;
+    } else if (c->from != c->done) { /* find where record done starts */
+        const char *r;
+        uint32_t l;
+        size_t pos = c->from_pos;
+        uint32_t i = c->from;
+        if (c->done < c->from)
+            pos = 0, i = 0;
+        for (; i < c->done; i++)
+            tp_wire_next_rec(c->in.p, c->in.len, &pos, &r, &l, c->delim);
+        c->from_pos = pos;
+    }
+    c->from = c->done;
+    c->rseq = w->rseq++;
+    uint32_t flags = p->req_flags | (uint32_t)c->rseq << 24;
+    if (c->delim >= 0)
+        flags |= TP_REQ_DELIM | (uint32_t)c->delim << 8;
+    /* the whole rest of the body goes; the claim word says how much of it
+     * the worker may run */
+    uint32_t count = c->n - c->done;
+    tp_wire_put_hdr(c->hdr, TP_FRAME_REQUEST, count, flags,
+                    c->in.len - c->from_pos);
+    if (w->link.prog)
+        tp_link_offer(&w->link, c->rseq, c->until - c->from);
+    c->node = p->remote ? (unsigned)(w - p->w) + 1 : 0;
+    c->state = C_SENT;
+    c->t_sent = tp_now_ns();
+    if (w->nq == 0)
+        w->t_free = w->t_heard = c->t_sent;
+    w->assigned += c->until - c->from;
+    w->q[w->nq++] = s;
+    try_send(p, w);
+}
+
+/* w has nothing to do and nothing is queued: take over records another
+ * worker has not started (all of its second request, or half of what is
+ * left of its first), unless they are worth less than a round trip and
+ * their worker is moving (the records behind a slow input wait for it,
+ * whatever they cost themselves). */
+static int steal(tp_pool *p, struct worker *thief)
+{
+    if (p->remote) /* the far end has the records: none can be taken back */
+        return 0;
+    struct worker *v = NULL;
+    unsigned vi = 0;
+    uint32_t most = 0;
+    for (unsigned i = 0; i < p->jobs; i++) {
+        struct worker *w = &p->w[i];
+        if (w == thief || w->link.fd < 0)
+            continue;
+        for (unsigned j = w->nsent; j-- > 0;) {
+            uint32_t lim, next;
+            next = tp_link_claimed(&w->link, p->c[w->q[j]].rseq, &lim);
+            if (lim > next) {
+                if (lim - next > most)
+                    v = w, vi = j, most = lim - next;
+                break;
+            }
+        }
+    }
+    if (!v)
+        return 0;
+    int s = v->q[vi];
+    struct chunk *c = &p->c[s];
+    uint32_t lim, next = tp_link_claimed(&v->link, c->rseq, &lim);
+    uint32_t keep = vi > 0 ? next : next + (lim - next) / 2;
+    uint64_t now = tp_now_ns();
+    if (p->ns_per_item > 0 && p->ns_per_item * (lim - keep) < STEAL_MIN_NS &&
+        now - v->t_heard < STUCK_NS) {
+        if (!p->steal_at || v->t_heard + STUCK_NS < p->steal_at)
+            p->steal_at = v->t_heard + STUCK_NS;
+        return 0;
+    }
+    if (!p->nfree)
+        return 0;
+    uint32_t got = tp_link_take_back(&v->link, c->rseq, keep);
+    if (got >= lim)
+        return 0;
+    v->assigned -= lim - got;
+    return tp_chunk_split(p, s, c->from + got) >= 0;
+}
+
+void tp_sched_dispatch(tp_pool *p)
+{
+    while (!p->halting && p->err == TP_ERR_NONE) {
+        if (!p->dq_len) {
+            int took = 0;
+            p->steal_at = 0;
+            for (unsigned i = 0; i < p->jobs && !took; i++) {
+                struct worker *w = &p->w[i];
+                if (w->link.fd >= 0 && w->ready && w->nq == 0)
+                    took = steal(p, w);
+            }
+            if (!took)
+                return;
+        }
+        struct worker *w = pick(p, &p->c[p->dq[p->dq_head]]);
+        if (!w)
+            return;
+        int s = tp_dq_pop(p);
+        if (p->remote && p->input_done)
+            tp_remote_share(p, s);
+        send_chunk(p, w, s);
+    }
+}
+
+/* An estimate of time per record after a new measurement, per: averaged
+ * in, or taken as it is when there was none, or when per is a whole
+ * round trip's and the estimate eight times it (see adapt). */
+static double next_estimate(double old, double per, int whole)
+{
+    return old > 0 && !(whole && old > 8 * per) ? 0.7 * old + 0.3 * per
+                                                : per;
+}
+
+static void adapt(tp_pool *p, struct chunk *c, struct worker *w)
+{
+    uint64_t t = tp_now_ns(),
+             from = c->t_sent > w->t_free ? c->t_sent : w->t_free;
+    w->t_free = t;
+    uint32_t k = c->until - c->from;
+    if (!k)
+        return;
+    double per = (double)(t - from) / k;
+    /* a remote estimate eight times the time of a request sent to an idle
+     * rank came from requests that MPI round trips dominated (the first,
+     * of a record or a few): dropped, not averaged down a few tens of
+     * requests.  Only such a time: one queued behind another may have
+     * come in the same read as it, and measure nothing */
+    int whole = p->remote && from == c->t_sent;
+    p->ns_per_item = next_estimate(p->ns_per_item, per, whole);
+    w->ns_item = next_estimate(w->ns_item, per, whole);
+    if (p->o.chunk)
+        return;
+    double want = TARGET_NS / (p->ns_per_item > 1 ? p->ns_per_item : 1);
+    /* records sent to a rank cannot be taken back: a remote chunk grows at
+     * most 32-fold per answer, whatever one time said */
+    if (p->remote && want > 32.0 * p->target)
+        want = 32.0 * p->target;
+    p->target = want >= p->cap ? p->cap : want < 1 ? 1 : (unsigned)want;
+}
+
+/* A dispatch of chunk s ended (all its results are in, or its worker is
+ * gone): record a pending failure, then finish or requeue the chunk. */
+static void dispatch_ended(tp_pool *p, int s)
+{
+    struct chunk *c = &p->c[s];
+    if (c->stop_at == c->done) {
+        if (tp_record_fail(p, c, c->stop_status, c->stop_msg, c->stop_pid,
+                           c->stop_attempts) != 0)
+            return;
+        c->stop_at = NO_REC;
+    }
+    if (c->done == c->n) {
+        c->state = C_DONE;
+    } else {
+        c->state = C_QUEUED;
+        tp_dq_push(p, s, 1);
+    }
+    tp_chunk_news(p, s);
+}
+
+/* The input at c->done + k killed its worker (why, msg): retry it, or
+ * record the outcome once the inputs before it are through.  An input over
+ * a limit or stopped by the sandbox (final) would only do it again. */
+static void blame(tp_pool *p, struct chunk *c, uint32_t k, enum tp_status why,
+                  const char *msg, pid_t pid, int final)
+{
+    uint32_t at = c->done + k;
+    if (at >= c->n) /* what was left of it was taken back: none to blame
+                       (a kernel that read the worker's socket took this
+                       request, and another worker ran its records) */
+        return;
+    c->lost = 0;
+    unsigned attempts = c->retry_at == at ? c->retry_attempts : 1;
+    if (why != TP_RESULT_PROTOCOL && !final && attempts <= p->o.retries) {
+        c->retry_at = at;
+        c->retry_attempts = attempts + 1;
+        return;
+    }
+    if (c->retry_at == at)
+        c->retry_at = NO_REC;
+    c->stop_at = at;
+    c->stop_status = why;
+    c->stop_pid = pid;
+    c->stop_attempts = attempts;
+    snprintf(c->stop_msg, sizeof c->stop_msg, "%s", msg);
+}
+
+/* Why the worker is gone, for the input it was running.  Returns 1 when
+ * a limit or the sandbox ended it (the worker recorded it, and its wait
+ * status agrees): such an outcome is final, not retried. */
+static int lost_msg(const tp_pool *p, const struct worker *w, pid_t pid,
+                    enum tp_status why, const char *detail,
+                    const struct tp_end *end, char *msg, size_t len)
+{
+    char how[256], base[768], lim[64];
+    int st = end->wstatus, sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+    tp_describe_wait(st, how, sizeof how);
+    if (w->fatal.len) /* it gave up later, e.g. out of memory: a crash */
+        snprintf(base, sizeof base, "worker %d: %.*s", (int)pid,
+                 (int)(w->fatal.len < 512 ? w->fatal.len : 512), w->fatal.p);
+    else if (why == TP_RESULT_PROTOCOL)
+        snprintf(base, sizeof base, "worker %d: protocol error: %s", (int)pid,
+                 detail);
+    else if (why == TP_RESULT_TIMEOUT)
+        snprintf(base, sizeof base, "worker %d %s", (int)pid, detail);
+    else
+        snprintf(base, sizeof base, "worker %d %s", (int)pid, how);
+    /* SIGKILL: a process the kernel started made the call (sandbox.c) */
+    if (why == TP_RESULT_CRASHED && p->o.sandbox &&
+        (sig == SIGSYS ||
+         (sig == SIGKILL && end->cause == TP_CAUSE_SYSCALL))) {
+        char name[64] = "(not reported)";
+        if (end->cause == TP_CAUSE_SYSCALL)
+            tp_sandbox_call_name(end->syscall_arch, end->syscall_nr, name,
+                                 sizeof name);
+        snprintf(msg, len, "sandbox: blocked system call %s", name);
+        return 1;
+    }
+    /* SIGKILL: the task held off the keeper's SIGXCPU (keeper.c) */
+    if (why == TP_RESULT_CRASHED && p->o.cpu_limit > 0 &&
+        (sig == SIGXCPU || sig == SIGKILL) && end->cause == TP_CAUSE_CPU) {
+        tp_human_time((uint64_t)(p->o.cpu_limit * 1e9), lim, sizeof lim);
+        snprintf(msg, len, "cpu limit (%s): %s", lim, base);
+        return 1;
+    }
+    if (why == TP_RESULT_CRASHED && p->o.mem_limit &&
+        end->cause == TP_CAUSE_MEMORY && (sig || w->fatal.len)) {
+        tp_human_size(p->o.mem_limit, lim, sizeof lim);
+        snprintf(msg, len, "memory limit (%s): %s", lim, base);
+        return 1;
+    }
+    snprintf(msg, len, "%s", base);
+    return 0;
+}
+
+/* The worker is gone or must go: blame the input it was running, send the
+ * rest of its work elsewhere, start a fresh worker. */
+static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
+                        const char *detail, int stale)
+{
+    if (p->remote) {
+        tp_remote_lost(p, w, why, detail);
+        return;
+    }
+    pid_t pid = tp_link_pid(&w->link);
+    /* records of its first request it had claimed: the last of those that
+     * it did not answer was running */
+    uint32_t claimed = w->nsent ? tp_link_claimed(&w->link,
+                                                  p->c[w->q[0]].rseq, NULL)
+                                : 0;
+    int stage = w->link.prog ? __atomic_load_n(&w->link.prog->stage,
+                                               __ATOMIC_ACQUIRE)
+                             : TP_STAGE_SETUP;
+    struct tp_end end;
+    char msg[1024];
+    /* a worker that died is reaped by its keeper, which records how: give
+     * it a moment (one that closed its socket and lives on is killed) */
+    tp_link_reap(&w->link, why == TP_RESULT_CRASHED ? 200 : 0, &end);
+    if (w->fatal.len && w->fatal_kind != TP_FATAL_LATER) {
+        tp_pool_fail(p, w->fatal_kind == TP_FATAL_LOAD ? TP_ERR_LOAD
+                                                       : TP_ERR_INIT,
+                     "%.*s", (int)w->fatal.len, w->fatal.p);
+        return;
+    }
+    if (!w->ready && why == TP_RESULT_CRASHED && !w->fatal.len) {
+        /* plugin code killed it before it was ready */
+        char how[256];
+        tp_describe_wait(end.wstatus, how, sizeof how);
+        tp_stage_failure(stage, p->file, how, msg, sizeof msg);
+        tp_pool_fail(p, stage == TP_STAGE_INIT || stage == TP_STAGE_SETUP ||
+                                stage == TP_STAGE_CONFINE
+                            ? TP_ERR_INIT : TP_ERR_LOAD, "%s", msg);
+        return;
+    }
+    int final = lost_msg(p, w, pid, why, detail, &end, msg, sizeof msg);
+    if (!w->ready) {
+        tp_pool_fail(p, TP_ERR_INIT, "%s while starting", msg);
+        return;
+    }
+    int q[REMOTE_DEPTH];
+    unsigned nq = w->nq, nsent = w->nsent;
+    memcpy(q, w->q, sizeof q);
+    for (unsigned i = nq; i-- > 1;) {
+        p->c[q[i]].state = C_QUEUED;
+        tp_dq_push(p, q[i], 1);
+    }
+    if (nq) {
+        /* Results travel in batches: the claim word says which input of
+         * q[0] was running; those before it ran, but their results died
+         * with the worker and run again. */
+        struct chunk *c = &p->c[q[0]];
+        uint32_t answered = c->done - c->from;
+        if (nsent && claimed > answered && !stale)
+            blame(p, c, claimed - answered - 1, why, msg, pid, final);
+        else if ((nsent && why == TP_RESULT_PROTOCOL && !stale) ||
+                 ++c->lost >= 3)
+            /* a bad answer seen only once its batch ended (the worker may
+             * have moved on), or workers keep dying before they start on
+             * this chunk: blame its next input, so the run cannot go round
+             * for ever */
+            blame(p, c, 0, why, msg, pid, final);
+        dispatch_ended(p, q[0]);
+    }
+    if (p->err == TP_ERR_NONE)
+        start_worker(p, w);
+}
+
+/* What w's socket said, acted on. */
+static void on_event(tp_pool *p, struct worker *w, const struct tp_event *ev)
+{
+    if (ev->type == EV_LOST) {
+        worker_lost(p, w, ev->why, ev->detail, ev->stale);
+        return;
+    }
+    if (ev->type != EV_ANSWER && ev->type != EV_END)
+        return;
+    int s = w->q[0];
+    struct chunk *c = &p->c[s];
+    w->t_heard = tp_now_ns();
+    if (ev->k)
+        tp_chunk_news(p, s);
+    if (ev->k && p->remote && p->o.timeout_pct > 0)
+        tp_remote_limit(p);
+    if (ev->type != EV_END)
+        return;
+    if (c->done != c->until) {
+        char d[128];
+        snprintf(d, sizeof d, "request ended with %u of %u inputs answered",
+                 (unsigned)(c->done - c->from), (unsigned)(c->until - c->from));
+        worker_lost(p, w, TP_RESULT_PROTOCOL, d, 0);
+        return;
+    }
+    /* (a remote worker's answers come from its many workers: many marks) */
+    if (c->until == c->n && (c->nmarks <= 1 || p->remote))
+        adapt(p, c, w);
+    memmove(w->q, w->q + 1, (--w->nq) * sizeof *w->q);
+    w->nsent--;
+    w->ended = c->rseq;
+    w->any_ended = 1;
+    dispatch_ended(p, s);
+}
+
+/* Read everything w has sent and act on it. */
+static void drain(tp_pool *p, struct worker *w)
+{
+    struct tp_event ev;
+    pid_t pid = w->link.pid;
+    while (p->err == TP_ERR_NONE && w->link.pid == pid &&
+           tp_intake(p, w, &ev) != EV_NONE) {
+        on_event(p, w, &ev);
+        if (ev.type == EV_LOST)
+            return;
+    }
+}
+
+/* The worker's process is gone (seen by pid, not by EOF: a child that a
+ * kernel left may hold the socket open): take what it sent, then call it
+ * lost. */
+static void exited(tp_pool *p, struct worker *w)
+{
+    pid_t pid = w->link.pid;
+    drain(p, w);
+    if (p->err == TP_ERR_NONE && w->link.pid == pid && w->link.fd >= 0)
+        worker_lost(p, w, TP_RESULT_CRASHED, NULL, 0);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The time limit in ns, or 0 for none (P% needs a few successes first). */
+uint64_t tp_sched_limit_ns(tp_pool *p)
+{
+    if (p->o.timeout > 0)
+        return (uint64_t)(p->o.timeout * 1e9);
+    if (p->o.timeout_pct > 0 && p->far_limit_ns)
+        return p->far_limit_ns; /* the host's, over every rank's tasks */
+    if (p->o.timeout_pct <= 0 || p->nsamples < 3)
+        return 0;
+    if (p->samples_new * 8 >= p->nsamples || !p->median_ns) {
+        uint32_t tmp[SAMPLES];
+        memcpy(tmp, p->samples, p->nsamples * sizeof *tmp);
+        qsort(tmp, p->nsamples, sizeof *tmp, cmp_u32);
+        p->median_ns = (uint64_t)tmp[p->nsamples / 2] * 1000 + 1000;
+        p->samples_new = 0;
+    }
+    uint64_t l = (uint64_t)((double)p->median_ns * p->o.timeout_pct / 100);
+    return l < PCT_FLOOR_NS ? PCT_FLOOR_NS : l;
+}
+
+static uint64_t init_limit_ns(const tp_pool *p)
+{
+    return (uint64_t)((p->o.init_timeout > 0 ? p->o.init_timeout
+                                             : INIT_TIMEOUT_S) * 1e9);
+}
+
+/* A ready worker that has not started the request at the front of its
+ * queue (all before it were answered) long after it was sent: its socket
+ * was read by someone else (a kernel that read fd 3 took the request),
+ * and it waits for bytes that will never come.  A protocol outcome, not
+ * a hang.  Returns when to look again, or 0 if it was replaced. */
+static uint64_t stalled(tp_pool *p, struct worker *w, uint64_t lim,
+                        uint64_t now)
+{
+    struct chunk *c = &p->c[w->q[0]];
+    uint64_t limit = !lim ? STALL_NS : lim > 1000000000u ? lim : 1000000000u;
+    uint64_t since = c->t_sent > w->t_heard ? c->t_sent : w->t_heard;
+    if (tp_link_claimed(&w->link, c->rseq, NULL) || now < since + limit)
+        return since + limit > now ? since + limit : now + limit;
+    pid_t pid = w->link.pid;
+    drain(p, w);
+    if (p->err != TP_ERR_NONE || w->link.pid != pid || !w->nsent ||
+        &p->c[w->q[0]] != c || tp_link_claimed(&w->link, c->rseq, NULL))
+        return now + limit;
+    char t[64], d[160];
+    tp_human_time(limit, t, sizeof t);
+    snprintf(d, sizeof d, "did not start its request within %s (did a "
+             "kernel read the worker's socket?)", t);
+    worker_lost(p, w, TP_RESULT_PROTOCOL, d, 0);
+    return 0;
+}
+
+/* One worker's deadline: kill it if past, else return when it is (or
+ * when to look again), UINT64_MAX for none. */
+static uint64_t deadline(tp_pool *p, struct worker *w, uint64_t lim,
+                         uint64_t now)
+{
+    char t[64], d[128];
+    if (!w->ready) {
+        uint64_t end = w->t_spawn + init_limit_ns(p);
+        if (now < end)
+            return end;
+        tp_human_time(init_limit_ns(p), t, sizeof t);
+        int stage = w->link.prog ? __atomic_load_n(&w->link.prog->stage,
+                                                   __ATOMIC_ACQUIRE)
+                                 : TP_STAGE_SETUP;
+        tp_pool_fail(p, TP_ERR_INIT, "%s: worker %d did not finish loading "
+                     "and init within %s (stuck in %s)", p->file,
+                     (int)tp_link_pid(&w->link), t, tp_stage_name(stage));
+        return UINT64_MAX;
+    }
+    if (!w->nsent)
+        return UINT64_MAX;
+    uint64_t stall = stalled(p, w, lim, now);
+    if (!stall || !lim)
+        return stall ? stall : UINT64_MAX;
+    uint64_t t0 = tp_link_task_start(&w->link);
+    if (!t0)
+        /* between tasks: it may start one any moment and never tell */
+        return now + (lim / 4 > 1000000 ? lim / 4 : 1000000);
+    if (now < t0 + lim)
+        return t0 + lim;
+    /* past its deadline: first take what it sent (an answer, or the EOF
+     * of a crash), then judge */
+    pid_t pid = w->link.pid;
+    drain(p, w);
+    if (p->err != TP_ERR_NONE || w->link.pid != pid || !w->nsent)
+        return now;
+    if (tp_link_task_start(&w->link) != t0)
+        return now;
+    tp_human_time(lim, t, sizeof t);
+    snprintf(d, sizeof d, "timed out after %s", t);
+    worker_lost(p, w, TP_RESULT_TIMEOUT, d, 0);
+    return now;
+}
+
+/* Reap the retirees that have gone (kill those past their deadline, or
+ * all if force); when to look again, or UINT64_MAX. */
+static uint64_t reap_retirees(tp_pool *p, uint64_t now, int force)
+{
+    uint64_t next = UINT64_MAX;
+    for (unsigned i = 0; i < p->nretired;) {
+        struct tp_retiree *r = &p->retired[i];
+        if (tp_retiree_check(r, now, force)) {
+            p->retired[i] = p->retired[--p->nretired];
+            continue;
+        }
+        uint64_t d = r->pidfd >= 0 ? r->deadline_ns : now + 10000000;
+        if (d < next)
+            next = d;
+        i++;
+    }
+    return next;
+}
+
+/* Enforce every deadline; ms until the next one, or -1. */
+static int enforce(tp_pool *p)
+{
+    uint64_t lim = tp_sched_limit_ns(p), now = tp_now_ns(), next = UINT64_MAX;
+    if (p->steal_at)
+        next = p->steal_at;
+    for (unsigned i = 0; i < p->jobs && p->err == TP_ERR_NONE; i++) {
+        struct worker *w = &p->w[i];
+        if (p->remote) { /* its far end keeps the time, unless it froze */
+            uint64_t d = tp_remote_silence(p, w, now);
+            if (d < next)
+                next = d;
+            continue;
+        }
+        if (w->link.fd >= 0 && w->link.pidfd < 0) {
+            /* no pidfd: ask now and then whether it is still there */
+            if (tp_link_exited(&w->link))
+                exited(p, w);
+            if (now + NO_PIDFD_NS < next)
+                next = now + NO_PIDFD_NS;
+        }
+        if (w->link.fd < 0 || p->err != TP_ERR_NONE)
+            continue;
+        uint64_t d = deadline(p, w, lim, now);
+        if (d < next)
+            next = d;
+    }
+    unsigned retired = p->nretired;
+    uint64_t d = reap_retirees(p, now, 0);
+    if (d < next)
+        next = d;
+    /* one that went makes room for a replacement (may_restart): dispatch
+     * before waiting, or nothing would wake the loop to start it (the
+     * hang of --max-tasks-per-child under --mpi, whose agents' pools have
+     * no other event) */
+    if (p->nretired < retired)
+        return 0;
+    if (next == UINT64_MAX)
+        return -1;
+    return next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+}
+
+static int grow_pfd(tp_pool *p, unsigned n)
+{
+    if (n <= p->cappfd)
+        return 0;
+    struct pollfd *f = realloc(p->pfd, n * sizeof *f);
+    if (!f)
+        return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+    p->pfd = f;
+    p->cappfd = n;
+    return 0;
+}
+
+int tp_sched_run_once(tp_pool *p, int extra_fd)
+{
+    unsigned n = 0, j = p->jobs;
+    int timeout = enforce(p);
+    if (p->err != TP_ERR_NONE ||
+        grow_pfd(p, 2 * j + p->nretired + 2) != 0)
+        return -1;
+    for (unsigned i = 0; i < j; i++) {
+        struct worker *w = &p->w[i];
+        w->polled = w->gen;
+        p->pfd[n++] = (struct pollfd){
+            w->link.fd,
+            (short)(POLLIN | (w->nsent < w->nq || w->lim_pending ? POLLOUT
+                                                                 : 0)),
+            0};
+    }
+    for (unsigned i = 0; i < j; i++)
+        p->pfd[n++] = (struct pollfd){p->w[i].link.pidfd, POLLIN, 0};
+    for (unsigned i = 0; i < p->nretired; i++)
+        p->pfd[n++] = (struct pollfd){p->retired[i].pidfd, POLLIN, 0};
+    int cancel = p->o.cancel_fd > 0 ? (int)n : -1;
+    if (cancel >= 0)
+        p->pfd[n++] = (struct pollfd){p->o.cancel_fd, POLLIN, 0};
+    int extra = extra_fd >= 0 ? (int)n : -1;
+    if (extra >= 0)
+        p->pfd[n++] = (struct pollfd){extra_fd, POLLIN, 0};
+    int r = poll(p->pfd, n, 0);
+    if (r == 0) {
+        if (p->cb.idle && p->cb.idle(p->cb.arg) != 0)
+            return tp_pool_fail(p, TP_ERR_STOPPED,
+                                "stopped by the idle callback");
+        if (p->wake_at) {
+            uint64_t now = tp_now_ns();
+            int ms = p->wake_at <= now
+                         ? 0
+                         : (int)((p->wake_at - now + 999999) / 1000000);
+            timeout = timeout < 0 || ms < timeout ? ms : timeout;
+        }
+        r = poll(p->pfd, n, timeout);
+    }
+    if (r < 0) {
+        if (errno == EINTR)
+            return 0;
+        return tp_pool_fail(p, TP_ERR_SYSTEM, "poll: %s", strerror(errno));
+    }
+    if (cancel >= 0 && p->pfd[cancel].revents)
+        return tp_pool_fail(p, TP_ERR_CANCELLED, "cancelled");
+    if (p->nretired) /* one that went makes room for a replacement */
+        reap_retirees(p, tp_now_ns(), 0);
+    for (unsigned i = 0; i < j && p->err == TP_ERR_NONE; i++) {
+        struct worker *w = &p->w[i];
+        short ev = p->pfd[i].revents;
+        if (ev & POLLOUT && w->polled == w->gen)
+            try_send(p, w);
+        if (ev & (POLLIN | POLLHUP | POLLERR) && w->polled == w->gen)
+            drain(p, w);
+        if (p->pfd[j + i].revents && w->polled == w->gen)
+            exited(p, w);
+    }
+    if (p->err != TP_ERR_NONE)
+        return -1;
+    return extra >= 0 && p->pfd[extra].revents ? 1 : 0;
+}
+
+unsigned tp_sched_busy(const tp_pool *p)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < p->jobs; i++)
+        n += p->w[i].nq;
+    return n;
+}
+
+int tp_sched_start(tp_pool *p, char *err, size_t errlen)
+{
+    p->spec = (struct tp_worker_spec){p->file, p->task, p->o.init_arg,
+                                      p->confine};
+    for (unsigned i = 0; i < p->jobs; i++)
+        p->w[i].link = (struct tp_link){-1, -1, NULL, -1};
+    if (p->remote && tp_remote_connect(p) != 0) {
+        snprintf(err, errlen, "%s", p->msg);
+        return p->err;
+    }
+    for (unsigned i = 0; i < p->jobs && !p->remote; i++)
+        if (start_worker(p, &p->w[i]) != 0) {
+            snprintf(err, errlen, "%s", p->msg);
+            return p->err;
+        }
+    /* one worker loaded the plugin and ran init: the plugin works; the
+     * others go on starting while inputs flow to the ready ones.  Remote
+     * ones all answer first: each rank's plugin, init and options are
+     * checked before any input runs */
+    for (;;) {
+        unsigned ready = 0;
+        for (unsigned i = 0; i < p->jobs; i++)
+            ready += p->w[i].ready != 0;
+        if (p->remote ? ready == p->jobs : ready > 0)
+            return 0;
+        if (tp_sched_run_once(p, -1) < 0) {
+            snprintf(err, errlen, "%s", p->msg);
+            return p->err;
+        }
+    }
+}
+
+/* Wait for every retiree to go, all at once: each until its deadline
+ * (then it is killed), or at once if a signal asks to stop. */
+static void retire_all(tp_pool *p, int force)
+{
+    while (p->nretired) {
+        uint64_t now = tp_now_ns(), next = reap_retirees(p, now, force);
+        if (!p->nretired || grow_pfd(p, p->nretired + 1) != 0)
+            break;
+        unsigned n = 0;
+        for (unsigned i = 0; i < p->nretired; i++)
+            p->pfd[n++] = (struct pollfd){p->retired[i].pidfd, POLLIN, 0};
+        if (p->o.cancel_fd > 0)
+            p->pfd[n++] = (struct pollfd){p->o.cancel_fd, POLLIN, 0};
+        int ms = next > now ? (int)((next - now + 999999) / 1000000) : 0;
+        if (poll(p->pfd, n, ms) > 0 && p->o.cancel_fd > 0 &&
+            p->pfd[n - 1].revents)
+            force = 1;
+    }
+}
+
+void tp_sched_stop(tp_pool *p)
+{
+    if (!p->w)
+        return;
+    /* idle workers get EOF and run fini, all at once, for at most
+     * GRACE_MS; busy ones (and all after an error) are killed */
+    int idle = p->err == TP_ERR_NONE || p->err == TP_ERR_HALTED;
+    for (unsigned i = 0; i < p->jobs; i++) {
+        struct worker *w = &p->w[i];
+        if (p->remote) { /* the far end sees the end and stops */
+            if (w->link.fd >= 0)
+                shutdown(w->link.fd, SHUT_RDWR);
+            w->link.fd = -1;
+            tp_buf_free(&w->fatal);
+            tp_buf_free(&w->fails);
+            continue;
+        }
+        if (w->link.pid > 0 && idle && !w->nq &&
+            (p->nretired < p->capretired || grow_retired(p) == 0))
+            tp_link_retire(&w->link, &p->retired[p->nretired++], GRACE_MS);
+        else
+            tp_link_reap(&w->link, 0, NULL);
+        tp_buf_free(&w->fatal);
+        tp_buf_free(&w->fails);
+    }
+    retire_all(p, !idle);
+}

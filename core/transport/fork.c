@@ -1,0 +1,270 @@
+/* The fork transport: one socketpair per worker, and a worker held by its
+ * keeper (keeper.c) in a PID namespace of its own. */
+#include "transport/transport.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "worker/keeper.h"
+#include "worker/worker.h"
+
+static void unmap(struct tp_link *l)
+{
+    if (l->prog)
+        munmap(l->prog, sizeof *l->prog);
+    l->prog = NULL;
+}
+
+int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
+                  char *err, size_t errlen)
+{
+    int sv[2];
+    l->fd = -1;
+    l->pid = -1;
+    l->pidfd = -1;
+    l->prog = mmap(NULL, sizeof *l->prog, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (l->prog == MAP_FAILED) {
+        l->prog = NULL;
+        snprintf(err, errlen, "mmap: %s", strerror(errno));
+        return -1;
+    }
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        snprintf(err, errlen, "socketpair: %s", strerror(errno));
+        unmap(l);
+        return -1;
+    }
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
+    int ns;
+    pid_t pid = tp_keeper_spawn(&ns);
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        close(sv[0]);
+        close(sv[1]);
+        unmap(l);
+        return -1;
+    }
+    if (pid == 0) {
+        close(sv[0]);
+        tp_keeper_main(sv[1], l->prog, ns, uid, gid,
+                       spec->confine.max_procs ? TP_KEEP_USERNS : 0,
+                       spec->confine.cpu_limit, tp_worker_held, spec);
+    }
+    close(sv[1]);
+    l->fd = sv[0];
+    l->pid = pid;
+    l->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    /* Also from the parent, so the group exists before any kill(-pid). */
+    const char *what = NULL;
+    if (setpgid(pid, pid) != 0 && errno != EACCES && errno != ESRCH)
+        what = "setpgid";
+    int fl = what ? 0 : fcntl(sv[0], F_GETFL);
+    if (!what && (fl < 0 || fcntl(sv[0], F_SETFL, fl | O_NONBLOCK) < 0))
+        what = "fcntl";
+    if (what) {
+        snprintf(err, errlen, "%s: %s", what, strerror(errno));
+        tp_link_reap(l, 0, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+ssize_t tp_link_send(struct tp_link *l, const struct iovec *iov, int n)
+{
+    struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+    ssize_t r;
+    do
+        r = sendmsg(l->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+ssize_t tp_link_recv(struct tp_link *l, void *p, size_t n)
+{
+    ssize_t r;
+    do
+        r = recv(l->fd, p, n, MSG_DONTWAIT);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+uint64_t tp_link_task_start(const struct tp_link *l)
+{
+    return l->prog ? __atomic_load_n(&l->prog->t_start_ns, __ATOMIC_ACQUIRE)
+                   : 0;
+}
+
+void tp_link_offer(struct tp_link *l, unsigned slot, uint32_t n)
+{
+    __atomic_store_n(&l->prog->claim[slot & 1], (uint64_t)n << 32,
+                     __ATOMIC_RELEASE);
+}
+
+uint32_t tp_link_claimed(const struct tp_link *l, unsigned slot,
+                         uint32_t *limit)
+{
+    uint64_t v = __atomic_load_n(&l->prog->claim[slot & 1], __ATOMIC_ACQUIRE);
+    if (limit)
+        *limit = (uint32_t)(v >> 32);
+    return (uint32_t)v;
+}
+
+uint32_t tp_link_take_back(struct tp_link *l, unsigned slot, uint32_t keep)
+{
+    uint64_t *w = &l->prog->claim[slot & 1];
+    uint64_t v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
+    for (;;) {
+        uint32_t next = (uint32_t)v, lim = (uint32_t)(v >> 32);
+        uint32_t nl = keep < next ? next : keep;
+        if (nl >= lim)
+            return lim;
+        if (__atomic_compare_exchange_n(w, &v, (uint64_t)nl << 32 | next, 0,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            return nl;
+    }
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+void tp_link_retire(struct tp_link *l, struct tp_retiree *r, int grace_ms)
+{
+    tp_link_close(l);
+    r->pid = l->pid;
+    r->pidfd = l->pidfd;
+    l->pidfd = -1;
+    r->deadline_ns = mono_ns() + (uint64_t)grace_ms * 1000000u;
+    l->pid = -1;
+    unmap(l);
+}
+
+int tp_retiree_check(struct tp_retiree *r, uint64_t now_ns, int force)
+{
+    if (r->pid <= 0)
+        return 1;
+    int st;
+    pid_t w;
+    if (force || now_ns >= r->deadline_ns) {
+        kill(-r->pid, SIGKILL);
+        kill(r->pid, SIGKILL);
+        do
+            w = waitpid(r->pid, &st, 0);
+        while (w < 0 && errno == EINTR);
+    } else {
+        do
+            w = waitpid(r->pid, &st, WNOHANG);
+        while (w < 0 && errno == EINTR);
+        if (w == 0)
+            return 0;
+    }
+    /* what a kernel left behind in the group goes too */
+    kill(-r->pid, SIGKILL);
+    if (r->pidfd >= 0)
+        close(r->pidfd);
+    r->pidfd = -1;
+    r->pid = -1;
+    return 1;
+}
+
+int tp_link_exited(const struct tp_link *l)
+{
+    if (l->pidfd >= 0) {
+        struct pollfd p = {l->pidfd, POLLIN, 0};
+        return poll(&p, 1, 0) == 1;
+    }
+    siginfo_t info = {0};
+    return l->pid > 0 &&
+           waitid(P_PID, (id_t)l->pid, &info,
+                  WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           info.si_pid == l->pid;
+}
+
+void tp_link_close(struct tp_link *l)
+{
+    if (l->fd >= 0)
+        close(l->fd);
+    l->fd = -1;
+}
+
+void tp_wait_exit(pid_t pid, int ms)
+{
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pfd >= 0) {
+        struct pollfd p = {pfd, POLLIN, 0};
+        while (poll(&p, 1, ms) < 0 && errno == EINTR)
+            ;
+        close(pfd);
+        return;
+    }
+    for (int i = 0; i < ms; i++) {
+        siginfo_t info = {0};
+        if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+            info.si_pid == pid)
+            return;
+        struct timespec t = {0, 1000000};
+        nanosleep(&t, NULL);
+    }
+}
+
+int tp_link_reap(struct tp_link *l, int grace_ms, struct tp_end *end)
+{
+    int st = 0, r = 0;
+    tp_link_close(l);
+    if (l->pid > 0) {
+        if (grace_ms > 0)
+            tp_wait_exit(l->pid, grace_ms);
+        kill(-l->pid, SIGKILL);
+        kill(l->pid, SIGKILL);
+        pid_t w;
+        do
+            w = waitpid(l->pid, &st, 0);
+        while (w < 0 && errno == EINTR);
+        if (w < 0)
+            r = -1;
+        /* grandchildren a kernel left behind go with the group */
+        kill(-l->pid, SIGKILL);
+    }
+    l->pid = -1;
+    if (l->pidfd >= 0)
+        close(l->pidfd);
+    l->pidfd = -1;
+    /* the worker's own status, as its keeper saw it, and its last words */
+    struct tp_end e = {st, TP_CAUSE_NONE, 0, 0};
+    if (l->prog && __atomic_load_n(&l->prog->exited, __ATOMIC_ACQUIRE))
+        e.wstatus = l->prog->wstatus;
+    if (l->prog) {
+        e.cause = __atomic_load_n(&l->prog->cause, __ATOMIC_ACQUIRE);
+        e.syscall_nr = l->prog->syscall_nr;
+        e.syscall_arch = l->prog->syscall_arch;
+    }
+    unmap(l);
+    if (end)
+        *end = e;
+    return r;
+}
+
+void tp_describe_wait(int st, char *buf, size_t len)
+{
+    if (WIFSIGNALED(st))
+        snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(st),
+                 strsignal(WTERMSIG(st)));
+    else if (WIFEXITED(st))
+        snprintf(buf, len, "exited with status %d", WEXITSTATUS(st));
+    else
+        snprintf(buf, len, "stopped (wait status 0x%x)", (unsigned)st);
+}
