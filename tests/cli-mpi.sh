@@ -374,6 +374,39 @@ sigint_twice() {
         "$(cat "$tmp/p1" "$tmp/out" | sort | uniq -c | awk '{ print $1, $2, $3 }')"
 }
 
+# 14. A rank's workers are not held to the core its launcher bound it to:
+# with more workers than that core, they may use every CPU (two workers on
+# one core ran at half speed); with as many, they keep the binding.
+cpus() { awk '/^Cpus_allowed_list/ { print $2 }' "/proc/$1/status"; }
+affinity() {
+    [ "$(nproc)" -ge 2 ] || { echo "affinity: needs 2 CPUs, skipped"; return 0; }
+    all=$(cpus $$)
+    for j in 2 1; do
+        m="$mark-aff$j"
+        timeout 60 $MPIRUN --bind-to core -n 2 "$TASKPOOL" --mpi -j $j \
+            --init-arg "$m" bench:sleep 1500 1500 >/dev/null 2>&1 &
+        job=$!
+        wait_procs "$m" $((4 + 2 * j)) # timeout, mpirun, the ranks' taskpools,
+        ours=" $(for q in $(pgrep -f -- "$m"); do # ... keepers and workers
+            [ "$(cat "/proc/$q/comm")" = taskpool ] && echo "$q"; done | tr "\n" " ")"
+        n=0 bound=
+        for q in $ours; do
+            case $ours in *" $(ps -o ppid= -p "$q" | tr -d ' ') "*) ;;
+            *) bound="$bound $(cpus "$q")"; continue ;; # a rank's taskpool
+            esac
+            n=$((n + 1)) # a keeper or a worker
+            want=$all
+            [ $j = 1 ] && want=$(cpus "$(ps -o ppid= -p "$q" | tr -d ' ')")
+            check "worker CPUs (-j $j)" "$want" "$(cpus "$q")"
+        done
+        check "workers and keepers (-j $j)" $((2 * j)) $n
+        case $bound in *" $all"*" $all"*) fail "the launcher bound no rank:$bound" ;; esac
+        [ $j = 1 ] && case $bound in *" $all"*) fail "-j 1 widened its rank:$bound" ;; esac
+        wait $job
+        check "status (-j $j)" 0 "$?"
+    done
+}
+
 section same_output
 section faults
 section policies
@@ -387,4 +420,5 @@ section frozen
 section sigint
 section signal_rank0
 section sigint_twice
+section affinity
 [ -z "$failed" ] || fail "sections failed:$failed"

@@ -5,6 +5,7 @@
  * and in how many attempts.  Kernels run in the local workers only. */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,6 +356,27 @@ static int serve(struct agent *a, int cancel_fd, char *err, size_t errlen)
     return r;
 }
 
+/* A launcher binds each rank to a core or a socket (Open MPI: to a core
+ * for two ranks, a socket for more), and the workers a rank forks inherit
+ * that: two workers bound to one core ran at half speed.  The rank's
+ * workers are processes of their own, so when it has more of them than
+ * CPUs it is bound to, they may use every CPU of the machine that this
+ * process's cpuset (a batch system's allocation) allows: the kernel keeps
+ * the mask within it.  The bridge, already running, keeps its binding. */
+static void widen_affinity(unsigned jobs)
+{
+    cpu_set_t now, all;
+    if (sched_getaffinity(0, sizeof now, &now) != 0 ||
+        (unsigned)CPU_COUNT(&now) >= jobs)
+        return;
+    long n = sysconf(_SC_NPROCESSORS_CONF);
+    CPU_ZERO(&all);
+    for (long i = 0; i < n && i < CPU_SETSIZE; i++)
+        CPU_SET((int)i, &all);
+    (void)sched_setaffinity(0, sizeof all, &all); /* a refusal leaves the
+                                                     launcher's binding */
+}
+
 int tp_agent_serve(int fd, const char *spec, const struct tp_pool_options *opt,
                    const char *name, char *err, size_t errlen)
 {
@@ -374,6 +396,9 @@ int tp_agent_serve(int fd, const char *spec, const struct tp_pool_options *opt,
     o.remote_fds = NULL;
     o.nremote = 0;
     *err = '\0';
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN); /* as tp_pool_open counts */
+    uint32_t jobs = o.jobs ? o.jobs : ncpu > 0 ? (uint32_t)ncpu : 1;
+    widen_affinity(jobs);
     int e = tp_pool_open(&a.pool, spec, &o, &cb, why, sizeof why);
     if (e != TP_ERR_NONE) {
         snprintf(err, errlen, "%s: %s", name, why);
@@ -382,8 +407,6 @@ int tp_agent_serve(int fd, const char *spec, const struct tp_pool_options *opt,
         send_frame(fd, TP_FRAME_FATAL, kind, 0, err, strlen(err));
         return e;
     }
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN); /* as tp_pool_open counts */
-    uint32_t jobs = o.jobs ? o.jobs : ncpu > 0 ? (uint32_t)ncpu : 1;
     if (send_frame(fd, TP_FRAME_READY, jobs, tp_agent_digest(spec, opt),
                    NULL, 0) != 0) {
         snprintf(err, errlen, "%s: writing to the host: %s", name,
