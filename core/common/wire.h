@@ -37,6 +37,8 @@
 
 #define TP_WIRE_MAGIC 0x31575054u /* "TPW1" */
 #define TP_WIRE_HDR 24
+/* Requests a far pool (tp_agent_serve) takes in flight, at most. */
+#define TP_WIRE_QUEUE_MAX 32
 #define TP_WIRE_MAX_BODY ((uint64_t)256 << 20)
 #define TP_WIRE_REQ_REC 4  /* request record header bytes */
 #define TP_WIRE_RES_MIN 8  /* result record header bytes, untimed */

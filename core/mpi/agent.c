@@ -13,12 +13,11 @@
 #include <unistd.h>
 
 #include "common/buf.h"
-#include "common/fnv.h"
-#include "pool/pool_impl.h"
+#include "pool/far.h"
 #include "taskpool/pool.h"
 #include "common/wire.h"
 
-#define QMAX 8 /* requests in flight; the host sends at most REMOTE_DEPTH */
+#define QMAX TP_WIRE_QUEUE_MAX /* requests in flight */
 #define HOLD_NS 50000000u /* results of a request not yet ended wait this
                              long for the rest: each answer is an MPI
                              message, and a rank's messages cost its
@@ -83,8 +82,8 @@ static int flush(struct agent *a, int end)
     a->nout = 0;
     a->fails.len = 0;
     a->nfails = 0;
-    a->pool->wake_at = 0;
-    a->sent_at = tp_now_ns();
+    tp__pool_wake_at(a->pool, 0);
+    a->sent_at = tp__now_ns();
     if (end) {
         a->qh = (a->qh + 1) % QMAX;
         a->qn--;
@@ -96,7 +95,7 @@ static int flush(struct agent *a, int end)
 static void held(struct agent *a)
 {
     if (!a->nout && !a->nfails)
-        a->held_since = tp_now_ns();
+        a->held_since = tp__now_ns();
 }
 
 /* Text mode: an input that did not succeed, as a FAILS entry at its place
@@ -197,7 +196,7 @@ static int on_idle(void *arg)
     struct agent *a = arg;
     if (!a->qn)
         return 0;
-    uint64_t now = tp_now_ns();
+    uint64_t now = tp__now_ns();
     if (a->nout && now - a->held_since >= HOLD_NS)
         return flush(a, 0);
     if (now - a->sent_at >= ALIVE_NS) {
@@ -210,7 +209,7 @@ static int on_idle(void *arg)
     uint64_t wake = a->sent_at + ALIVE_NS;
     if (a->nout && a->held_since + HOLD_NS < wake)
         wake = a->held_since + HOLD_NS;
-    a->pool->wake_at = wake;
+    tp__pool_wake_at(a->pool, wake);
     return 0;
 }
 
@@ -266,7 +265,7 @@ static int take_request(struct agent *a, const struct tp_frame *fr,
         return -1;
     }
     if (!a->qn) /* (ALIVE_NS counts from here when idle before) */
-        a->sent_at = tp_now_ns();
+        a->sent_at = tp__now_ns();
     struct req *q = &a->q[(a->qh + a->qn++) % QMAX];
     *q = (struct req){TP_REQ_SEQ(fr->flags), fr->count,
                       (fr->flags & TP_REQ_TIMES) != 0};
@@ -291,32 +290,6 @@ static int take_request(struct agent *a, const struct tp_frame *fr,
         return -1;
     }
     return 0;
-}
-
-static uint64_t mix(uint64_t h, const void *p, size_t n)
-{
-    return tp_fnv(h, p, n);
-}
-
-static uint64_t mix_str(uint64_t h, const char *s)
-{
-    return s ? mix(h, s, strlen(s) + 1) : mix(h, "", 0);
-}
-
-uint32_t tp_agent_digest(const char *spec, const struct tp_pool_options *o)
-{
-    uint64_t h = mix_str(TP_FNV_START, spec);
-    h = mix_str(h, o->init_arg);
-    const double d[] = {o->timeout, o->timeout_pct, o->init_timeout,
-                        o->cpu_limit};
-    const uint64_t u[] = {o->chunk, o->retries, o->max_tasks, o->mem_limit,
-                          o->max_procs, (uint64_t)o->sandbox,
-                          (uint64_t)o->text_results,
-                          (unsigned char)o->text_term};
-    h = mix(mix(h, d, sizeof d), u, sizeof u);
-    for (size_t i = 0; o->allow_read && o->allow_read[i]; i++)
-        h = mix_str(h, o->allow_read[i]);
-    return (uint32_t)(h ^ h >> 32);
 }
 
 /* Serve until the end of fd.  0, or -1 with err set. */
@@ -344,7 +317,7 @@ static int serve(struct agent *a, int cancel_fd, char *err, size_t errlen)
             break;
         }
         if (fr.type == TP_FRAME_LIMIT) { /* --timeout P%: the host's */
-            a->pool->far_limit_ns = (uint64_t)fr.count * 1000000u;
+            tp__pool_far_limit(a->pool, (uint64_t)fr.count * 1000000u);
             continue;
         }
         if (take_request(a, &fr, body.p, err, errlen) != 0) {
@@ -407,7 +380,7 @@ int tp_agent_serve(int fd, const char *spec, const struct tp_pool_options *opt,
         send_frame(fd, TP_FRAME_FATAL, kind, 0, err, strlen(err));
         return e;
     }
-    if (send_frame(fd, TP_FRAME_READY, jobs, tp_agent_digest(spec, opt),
+    if (send_frame(fd, TP_FRAME_READY, jobs, tp__options_digest(spec, opt),
                    NULL, 0) != 0) {
         snprintf(err, errlen, "%s: writing to the host: %s", name,
                  strerror(errno));

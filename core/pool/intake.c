@@ -63,7 +63,16 @@ static void took(struct chunk *c, uint32_t k, size_t blen)
     c->lost = 0;
 }
 
-/* A remote worker whose options are not the host's: as if it had sent
+const char *tp_worker_name(const tp_pool *p, const struct worker *w,
+                           char *buf, size_t len)
+{
+    if (w->link.name)
+        return w->link.name;
+    snprintf(buf, len, "remote worker %u", (unsigned)(w - p->w) + 1);
+    return buf;
+}
+
+/* A far pool whose options are not the host's: as if it had sent
  * a FATAL frame saying so (a usage error, exit 2). */
 static void not_same(tp_pool *p, struct worker *w, struct tp_event *ev)
 {
@@ -72,8 +81,7 @@ static void not_same(tp_pool *p, struct worker *w, struct tp_event *ev)
                      "rank 0 (every rank needs the same PLUGIN:TASK, "
                      "--init-arg, --chunk, time limits, --retries, "
                      "--max-tasks-per-child, limits, sandbox and output "
-                     "format)", tp_remote_name(p, (unsigned)(w - p->w), buf,
-                                               sizeof buf));
+                     "format)", tp_worker_name(p, w, buf, sizeof buf));
     w->fatal.len = 0;
     if (n > 0 && tp_buf_reserve(&w->fatal, (size_t)n) == 0) {
         memcpy(w->fatal.p, msg, (size_t)n);
@@ -83,7 +91,7 @@ static void not_same(tp_pool *p, struct worker *w, struct tp_event *ev)
     lost(ev, TP_RESULT_CRASHED, "other options");
 }
 
-/* A remote worker's RESULT body: each record also says which worker at
+/* A far pool's RESULT body: each record also says which worker at
  * the far end ran it and in how many attempts, and may have any status.
  * Those go to marks; the records are rewritten in place, shorter, as a
  * local worker's. */
@@ -127,7 +135,7 @@ static int take_remote(tp_pool *p, struct worker *w, struct chunk *c,
 static int take_results(tp_pool *p, struct worker *w, struct chunk *c,
                         char *why, size_t len)
 {
-    if (p->remote)
+    if (p->tr->far_pool)
         return take_remote(p, w, c, why, len);
     const char *body = c->out.p + c->out.len;
     size_t pos = 0, blen = (size_t)w->rf.len;
@@ -169,10 +177,10 @@ static int take_text(tp_pool *p, struct worker *w, struct chunk *c, char *why,
     if (count && answer_mark(p, c, tp_link_pid(&w->link), &att) != 0)
         return 0;
     for (uint32_t i = 0; i < w->nfails; i++) {
-        /* a remote worker's entries say how, by whom and in how many
+        /* a far pool's entries say how, by whom and in how many
          * attempts */
         if (tp_wire_get_fail(w->fails.p, w->fails.len, &fpos,
-                             i ? &prev : NULL, count, blen, p->remote,
+                             i ? &prev : NULL, count, blen, p->tr->far_pool,
                              &f) != 0) {
             snprintf(why, len, "malformed FAILS frame");
             return -1;
@@ -180,9 +188,12 @@ static int take_text(tp_pool *p, struct worker *w, struct chunk *c, char *why,
         prev = f;
         struct fail_hdr h = {f.index + c->done,
                              f.text_off + (uint32_t)c->out.len, f.status,
-                             p->remote ? f.attempts : f.index == 0 ? att : 1,
+                             p->tr->far_pool ? f.attempts
+                             : f.index == 0  ? att
+                                             : 1,
                              f.len,
-                             p->remote ? (pid_t)f.pid : tp_link_pid(&w->link)};
+                             p->tr->far_pool ? (pid_t)f.pid
+                                             : tp_link_pid(&w->link)};
         if (tp_add_fail(c, &h, f.msg) != 0) {
             tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
             return 0;
@@ -212,8 +223,8 @@ static struct tp_buf *body_for(tp_pool *p, struct worker *w,
         else
             ev->type = EV_READY;
         w->ready = 1;
-        w->far_jobs = !f->count ? 1 : f->count > 65536 ? 65536 : f->count;
-        if (p->remote && f->flags != p->same)
+        w->link.jobs = !f->count ? 1 : f->count > 65536 ? 65536 : f->count;
+        if (p->tr->far_pool && f->flags != p->same)
             not_same(p, w, ev);
         return NULL;
     }
@@ -221,7 +232,7 @@ static struct tp_buf *body_for(tp_pool *p, struct worker *w,
         w->fatal_kind = f->count;
         return &w->fatal;
     }
-    if (f->type == TP_FRAME_ALIVE && p->remote) {
+    if (f->type == TP_FRAME_ALIVE && p->tr->far_pool) {
         w->t_heard = tp_now_ns(); /* at work: not frozen (remote.c) */
         return NULL;
     }
@@ -297,7 +308,7 @@ enum tp_ev tp_intake(tp_pool *p, struct worker *w, struct tp_event *ev)
                 w->rgot = 0;
                 struct tp_buf *dst = body_for(p, w, ev);
                 if (!dst && ev->type == EV_NONE && p->err == TP_ERR_NONE &&
-                    w->rf.type == TP_FRAME_ALIVE && p->remote)
+                    w->rf.type == TP_FRAME_ALIVE && p->tr->far_pool)
                     continue;
                 if (!dst)
                     return ev->type;

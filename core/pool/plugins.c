@@ -44,10 +44,10 @@ int tp_load_spec(tp_pool *p, const char *spec, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return TP_ERR_SYSTEM;
     }
-    /* the host only finds the file: the workers load and check it; remote
-     * workers find it on their own machines */
+    /* the host only finds the file: the workers load and check it; far
+     * pools find it on their own machines */
     int r = 0;
-    if (p->remote)
+    if (p->tr->far_pool)
         p->file = plugin, plugin = NULL;
     else
         r = tp_loader_resolve(plugin, dirs, &p->file, err, errlen);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pool/far.h"
 #include "pool/pool_impl.h"
 #include "worker/sandbox.h"
 
@@ -46,11 +47,11 @@ static int stopped(const tp_pool *p)
  * chunks); beyond it while the buffers that chunks in flight hold stay
  * within half of what the base window's full-size chunks hold, so that with
  * small chunks (a slow kernel, one record each) a slow input at the head
- * does not stop the other workers after a handful of records.  For remote
- * workers, a chunk beyond it is formed only when few wait to be sent, so at
- * the size the latest timings call for: hundreds formed at once at the
- * first, untimed size (one record each, an MPI round trip each) made the
- * first fifth of a 2-second run.  A few slots always stay free for records
+ * does not stop the other workers after a handful of records.  Where
+ * records cannot be taken back (MPI ranks), a chunk beyond it is formed
+ * only when few wait to be sent, so at the size the latest timings call
+ * for: hundreds formed at once at the first, untimed size (one record
+ * each, an MPI round trip each) made the first fifth of a 2-second run.  A few slots always stay free for records
  * taken back from a worker. */
 static int room(const tp_pool *p)
 {
@@ -58,7 +59,7 @@ static int room(const tp_pool *p)
         return 0;
     if (p->inflight < p->window)
         return 1;
-    if (p->remote && p->dq_len > p->jobs)
+    if (!p->tr->take_back && p->dq_len > p->jobs)
         return 0;
     size_t held = 0;
     for (unsigned i = 0; i < p->nslots; i++)
@@ -277,6 +278,12 @@ int tp_pool_finish(tp_pool *p)
     return 0;
 }
 
+void tp__pool_wake_at(tp_pool *p, uint64_t ns) { p->wake_at = ns; }
+
+void tp__pool_far_limit(tp_pool *p, uint64_t ns) { p->far_limit_ns = ns; }
+
+uint64_t tp__now_ns(void) { return tp_now_ns(); }
+
 enum tp_error tp_pool_error(const tp_pool *p, const char **msg)
 {
     if (msg)
@@ -295,6 +302,8 @@ void tp_pool_close(tp_pool *p)
         tp_buf_free(&p->c[i].fails);
         free(p->c[i].marks);
     }
+    for (unsigned i = 0; p->w && i < p->jobs; i++)
+        free(p->w[i].q);
     free(p->w);
     free(p->c);
     free(p->freel);
@@ -331,8 +340,8 @@ static int check_confine(tp_pool *p, char *err, size_t errlen)
                                      o->sandbox,
                                      o->sandbox ? o->allow_read : NULL, NULL,
                                      0};
-    /* remote workers confine their own workers, on their machines */
-    if (o->sandbox && !p->remote &&
+    /* far pools confine their own workers, on their machines */
+    if (o->sandbox && !p->tr->far_pool &&
         tp_sandbox_prepare(&p->confine, err, errlen) != 0)
         return TP_ERR_USAGE;
     return 0;
@@ -362,8 +371,8 @@ int tp_pool_open(tp_pool **out, const char *spec,
         snprintf(err, errlen, "text_results needs a text callback");
         return TP_ERR_USAGE;
     }
-    p->remote = p->o.nremote > 0;
-    if (p->remote && !p->o.remote_fds) {
+    p->tr = p->o.nremote > 0 ? &tp_remote_transport : &tp_fork_transport;
+    if (p->o.nremote > 0 && !p->o.remote_fds) {
         snprintf(err, errlen, "nremote without remote_fds");
         free(p);
         return TP_ERR_USAGE;
@@ -376,17 +385,16 @@ int tp_pool_open(tp_pool **out, const char *spec,
         return r;
     }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    p->jobs = p->remote   ? p->o.nremote
+    p->jobs = p->o.nremote ? p->o.nremote
               : p->o.jobs ? p->o.jobs
               : ncpu > 0  ? (unsigned)ncpu
                           : 1;
     /* the window bounds memory (see room); the spare slots hold records
      * taken back from a worker (when none is spare, nothing is) */
-    p->depth = p->remote ? REMOTE_DEPTH : DEPTH;
-    p->window = p->jobs * (p->depth + 1) + 1;
+    p->window = p->jobs * (p->tr->max_depth + 1) + 1;
     p->nslots = (p->window > MAX_SLOTS ? p->window : MAX_SLOTS) + p->jobs;
-    p->cap = MAX_CHUNK * (p->remote ? REMOTE_SCALE : 1);
-    p->chunk_bytes = CHUNK_BYTES * (p->remote ? REMOTE_SCALE : 1);
+    p->cap = MAX_CHUNK * p->tr->scale;
+    p->chunk_bytes = CHUNK_BYTES * p->tr->scale;
     if (p->o.expected) {
         uint64_t per = (p->o.expected + 4 * p->jobs - 1) / (4 * p->jobs);
         if (per < p->cap)
@@ -395,21 +403,26 @@ int tp_pool_open(tp_pool **out, const char *spec,
     p->target = p->o.chunk ? p->o.chunk : 1;
     if (p->o.measure || p->o.timeout > 0 || p->o.timeout_pct > 0)
         p->req_flags |= TP_REQ_TIMES;
-    if (p->remote) {
+    if (p->tr->far_pool) {
         p->req_flags |= TP_REQ_REMOTE;
-        p->same = tp_agent_digest(spec, &p->o);
+        p->same = tp__options_digest(spec, &p->o);
     }
     if (p->o.text_results)
         p->req_flags |= TP_REQ_TEXT |
                         (uint32_t)(unsigned char)p->o.text_term << 16;
     p->w = calloc(p->jobs, sizeof *p->w);
+    int noq = !p->w;
+    for (unsigned i = 0; p->w && i < p->jobs; i++) {
+        p->w[i].link = (struct tp_link){.fd = -1, .pid = -1, .pidfd = -1};
+        noq |= !(p->w[i].q = calloc(p->tr->max_depth, sizeof *p->w[i].q));
+    }
     p->c = calloc(p->nslots, sizeof *p->c);
     p->freel = calloc(p->nslots, sizeof *p->freel);
     p->dq = calloc(p->nslots, sizeof *p->dq);
     p->order = calloc(p->nslots, sizeof *p->order);
     p->pend = calloc(p->nslots, sizeof *p->pend);
     p->samples = calloc(SAMPLES, sizeof *p->samples);
-    if (!p->w || !p->c || !p->freel || !p->dq || !p->order || !p->pend ||
+    if (noq || !p->c || !p->freel || !p->dq || !p->order || !p->pend ||
         !p->samples) {
         tp_pool_close(p);
         snprintf(err, errlen, "out of memory");

@@ -21,11 +21,6 @@
 #include "transport/transport.h"
 #include "common/wire.h"
 
-#define DEPTH 2          /* requests outstanding per worker */
-#define REMOTE_DEPTH 4   /* ... per remote worker, which answers after a
-                            round trip through MPI */
-#define REMOTE_SCALE 8   /* remote chunks: this many times the bytes,
-                            records and time of a local one */
 #define NO_REC UINT32_MAX
 #define SAMPLES 1024     /* task times kept for --timeout P% */
 
@@ -57,7 +52,7 @@ struct chunk {
     int next_part;       /* slot holding the records split off, or -1 */
     int pending;         /* on the pending list */
     uint8_t rseq;        /* request sequence of the current dispatch */
-    unsigned node;       /* remote workers: which one has it (from 1) */
+    unsigned node;       /* a far pool's link: which one has it (from 1) */
     /* a record to run again, alone, on a fresh worker */
     uint32_t retry_at;
     unsigned retry_attempts;
@@ -85,8 +80,8 @@ struct chunk {
 struct worker {
     struct tp_link link;
     int ready;
-    int q[REMOTE_DEPTH];  /* chunk slots sent or being sent, oldest first
-                             (at most p->depth) */
+    int *q;               /* chunk slots sent or being sent, oldest first
+                             (at most the transport's depth) */
     unsigned nq, nsent;   /* queued; fully written */
     size_t send_off;      /* bytes of q[nsent]'s frame written */
     uint8_t rseq;         /* sequence of the next request */
@@ -102,13 +97,7 @@ struct worker {
     struct tp_buf fails;  /* body of a FAILS frame, until its TEXT frame */
     uint32_t nfails;
     uint64_t assigned;    /* records sent to this worker */
-    double ns_item;       /* remote: its recent wall time per record, */
-    uint32_t far_jobs;    /* and how many workers it runs */
-    uint32_t lim_ms;      /* remote: the time limit it was last sent */
-    unsigned char lhdr[TP_WIRE_HDR]; /* a LIMIT frame to send before the
-                                        next request, */
-    size_t loff;          /* its bytes written, */
-    int lim_pending;      /* if any */
+    double ns_item;       /* its recent wall time per record */
     uint64_t t_free;      /* when it last finished a request */
     uint64_t t_heard;     /* when it last answered, or got work when idle */
     uint64_t t_spawn;     /* when it was started */
@@ -136,10 +125,9 @@ struct tp_pool {
                                   (built once for every worker) is ours */
     char *file, *task;
     unsigned jobs, nslots, window;
-    int remote;             /* the workers are options.remote_fds */
-    uint32_t same;          /* remote: what each far end's READY must say
-                               (tp_agent_digest) */
-    unsigned depth;         /* requests outstanding per worker */
+    const struct tp_transport *tr; /* what the workers are */
+    uint32_t same;          /* far pools: what each one's READY must say
+                               (tp__options_digest) */
     struct worker *w;
     struct chunk *c;
     int *freel, *dq, *order, *pend;
@@ -201,32 +189,17 @@ void tp_chunk_news(tp_pool *p, int s);
 int tp_chunk_split(tp_pool *p, int s, uint32_t at);
 void tp_chunk_free(tp_pool *p, int s);
 
-/* agent.c: a digest of what every rank of a run must agree on (the spec,
- * and the options that decide outcomes), which an agent's READY frame
- * carries in its flags. */
-uint32_t tp_agent_digest(const char *spec, const struct tp_pool_options *o);
-
 /* "150 ms", "0.5 ms", "2.5 s" */
 void tp_human_time(uint64_t ns, char *buf, size_t len);
 
-/* remote.c: the name of remote worker w (from 0) in messages */
-const char *tp_remote_name(const tp_pool *p, unsigned w, char *buf,
-                           size_t len);
-/* whether w may be sent another request */
-int tp_remote_room(const tp_pool *p, const struct worker *w);
-void tp_remote_share(tp_pool *p, int s);
-void tp_remote_limit(tp_pool *p);
-uint64_t tp_sched_limit_ns(tp_pool *p);
-/* w is gone: the run ends, saying why */
-void tp_remote_lost(tp_pool *p, struct worker *w, enum tp_status why,
-                    const char *detail);
-/* a frozen rank ends the run; when to look again, or UINT64_MAX */
-uint64_t tp_remote_silence(tp_pool *p, struct worker *w, uint64_t now);
-/* take the remote sockets as the workers' links */
-int tp_remote_connect(tp_pool *p);
+/* intake.c: w in messages: its link's name, or "remote worker N" */
+const char *tp_worker_name(const tp_pool *p, const struct worker *w,
+                           char *buf, size_t len);
 
 /* sched.c */
 void tp_sched_dispatch(tp_pool *p);
+/* The time limit in ns, or 0 for none. */
+uint64_t tp_sched_limit_ns(tp_pool *p);
 /* One round of poll over the workers (and extra_fd, and the cancel fd).
  * Returns 1 if extra_fd became readable, 0 if not, -1 on error. */
 int tp_sched_run_once(tp_pool *p, int extra_fd);

@@ -30,15 +30,16 @@
 
 static void try_send(tp_pool *p, struct worker *w)
 {
-    while (w->lim_pending && w->send_off == 0 && w->link.fd >= 0) {
-        struct iovec v = {w->lhdr + w->loff, TP_WIRE_HDR - w->loff};
-        ssize_t r = tp_link_send(&w->link, &v, 1);
+    struct tp_link *l = &w->link;
+    while (l->ctl_pending && w->send_off == 0 && l->fd >= 0) {
+        struct iovec v = {l->ctl + l->ctl_off, TP_WIRE_HDR - l->ctl_off};
+        ssize_t r = tp_link_send(l, &v, 1);
         if (r < 0)
             return;
-        if ((w->loff += (size_t)r) == TP_WIRE_HDR)
-            w->lim_pending = 0, w->loff = 0;
+        if ((l->ctl_off += (size_t)r) == TP_WIRE_HDR)
+            l->ctl_pending = 0, l->ctl_off = 0;
     }
-    while (!w->lim_pending && w->nsent < w->nq && w->link.fd >= 0) {
+    while (!l->ctl_pending && w->nsent < w->nq && l->fd >= 0) {
         struct chunk *c = &p->c[w->q[w->nsent]];
         size_t body = c->in.len - c->from_pos;
         size_t off = w->send_off;
@@ -64,10 +65,14 @@ static void try_send(tp_pool *p, struct worker *w)
 static int start_worker(tp_pool *p, struct worker *w)
 {
     char err[256];
+    unsigned i = (unsigned)(w - p->w);
     tp_intake_reset(w);
     w->t_spawn = tp_now_ns();
     w->gen++;
-    if (tp_link_start(&w->link, &p->spec, err, sizeof err) != 0)
+    w->link.name = p->o.remote_names ? p->o.remote_names[i] : NULL;
+    if (p->tr->start(&w->link, &p->spec,
+                     p->o.remote_fds ? p->o.remote_fds[i] : -1, err,
+                     sizeof err) != 0)
         return tp_pool_fail(p, TP_ERR_SYSTEM, "%s", err);
     return 0;
 }
@@ -117,10 +122,23 @@ static uint32_t dispatch_until(const tp_pool *p, const struct chunk *c,
         until = c->done + 1;
     else if (c->retry_at < until)
         until = c->retry_at;
-    if (p->o.max_tasks && !p->remote &&
+    if (p->o.max_tasks && !p->tr->far_pool &&
         until - c->done > p->o.max_tasks - w->assigned)
         until = c->done + (uint32_t)(p->o.max_tasks - w->assigned);
     return until;
+}
+
+/* Whether w may be sent another request: below its link's depth, and as
+ * its transport judges what it has (a rank's far pool cannot give records
+ * back, so it gets what its workers can start soon). */
+static int has_room(const tp_pool *p, const struct worker *w)
+{
+    if (w->nq >= p->tr->depth(&w->link))
+        return 0;
+    uint64_t left = 0;
+    for (unsigned i = 0; i < w->nq; i++)
+        left += p->c[w->q[i]].until - p->c[w->q[i]].done;
+    return p->tr->room(&w->link, w->nq, left, w->ns_item, p->input_done);
 }
 
 /* The worker for chunk c: a ready one with the shortest queue (a fresh
@@ -131,16 +149,15 @@ static struct worker *pick(tp_pool *p, const struct chunk *c)
     int want_fresh = c->retry_at == c->done;
     for (unsigned i = 0; i < p->jobs; i++) {
         struct worker *w = &p->w[i];
-        if (w->link.fd < 0 || w->nq >= p->depth || (!w->ready && !want_fresh))
+        if (w->link.fd < 0 || (!w->ready && !want_fresh))
             continue;
-        if (p->o.max_tasks && !p->remote && w->assigned >= p->o.max_tasks) {
+        if (p->o.max_tasks && !p->tr->far_pool &&
+            w->assigned >= p->o.max_tasks) {
             if (w->nq == 0 && may_restart(p) && restart(p, w) != 0)
                 return NULL;
             continue; /* the new one is not ready yet */
         }
-        if (want_fresh && !fresh(w))
-            continue;
-        if (p->remote && !tp_remote_room(p, w))
+        if ((want_fresh && !fresh(w)) || !has_room(p, w))
             continue;
         if (!best || w->nq < best->nq)
             best = w;
@@ -185,7 +202,7 @@ static void send_chunk(tp_pool *p, struct worker *w, int s)
                     c->in.len - c->from_pos);
     if (w->link.prog)
         tp_link_offer(&w->link, c->rseq, c->until - c->from);
-    c->node = p->remote ? (unsigned)(w - p->w) + 1 : 0;
+    c->node = p->tr->far_pool ? (unsigned)(w - p->w) + 1 : 0;
     c->state = C_SENT;
     c->t_sent = tp_now_ns();
     if (w->nq == 0)
@@ -202,7 +219,7 @@ static void send_chunk(tp_pool *p, struct worker *w, int s)
  * whatever they cost themselves). */
 static int steal(tp_pool *p, struct worker *thief)
 {
-    if (p->remote) /* the far end has the records: none can be taken back */
+    if (!p->tr->take_back)
         return 0;
     struct worker *v = NULL;
     unsigned vi = 0;
@@ -243,6 +260,24 @@ static int steal(tp_pool *p, struct worker *thief)
     return tp_chunk_split(p, s, c->from + got) >= 0;
 }
 
+/* Where records cannot be taken back, once the input has ended chunk s
+ * is cut to a worker's share of what is left to send (guided
+ * self-scheduling): slow records at the end are spread across workers,
+ * not stranded behind each other in one request (a rank's far pool runs a
+ * request's records in order).  Without a free slot it goes whole. */
+static void share(tp_pool *p, int s)
+{
+    struct chunk *c = &p->c[s];
+    uint64_t left = c->n - c->done;
+    for (unsigned i = 0; i < p->dq_len; i++) {
+        const struct chunk *q = &p->c[p->dq[(p->dq_head + i) % p->nslots]];
+        left += q->n - q->done;
+    }
+    uint64_t share = (left + 2 * p->jobs - 1) / (2 * p->jobs);
+    if (c->n - c->done > share)
+        tp_chunk_split(p, s, c->done + (uint32_t)share);
+}
+
 void tp_sched_dispatch(tp_pool *p)
 {
     while (!p->halting && p->err == TP_ERR_NONE) {
@@ -261,8 +296,8 @@ void tp_sched_dispatch(tp_pool *p)
         if (!w)
             return;
         int s = tp_dq_pop(p);
-        if (p->remote && p->input_done)
-            tp_remote_share(p, s);
+        if (!p->tr->take_back && p->input_done)
+            share(p, s);
         send_chunk(p, w, s);
     }
 }
@@ -285,20 +320,20 @@ static void adapt(tp_pool *p, struct chunk *c, struct worker *w)
     if (!k)
         return;
     double per = (double)(t - from) / k;
-    /* a remote estimate eight times the time of a request sent to an idle
-     * rank came from requests that MPI round trips dominated (the first,
-     * of a record or a few): dropped, not averaged down a few tens of
-     * requests.  Only such a time: one queued behind another may have
-     * come in the same read as it, and measure nothing */
-    int whole = p->remote && from == c->t_sent;
+    /* where round trips count, an estimate eight times the time of a
+     * request sent to an idle link came from requests that they dominated
+     * (the first, of a record or a few): dropped, not averaged down a few
+     * tens of requests.  Only such a time: one queued behind another may
+     * have come in the same read as it, and measure nothing */
+    int whole = p->tr->round_trips && from == c->t_sent;
     p->ns_per_item = next_estimate(p->ns_per_item, per, whole);
     w->ns_item = next_estimate(w->ns_item, per, whole);
     if (p->o.chunk)
         return;
     double want = TARGET_NS / (p->ns_per_item > 1 ? p->ns_per_item : 1);
-    /* records sent to a rank cannot be taken back: a remote chunk grows at
-     * most 32-fold per answer, whatever one time said */
-    if (p->remote && want > 32.0 * p->target)
+    /* records that cannot be taken back: a chunk grows at most 32-fold
+     * per answer, whatever one time said */
+    if (!p->tr->take_back && want > 32.0 * p->target)
         want = 32.0 * p->target;
     p->target = want >= p->cap ? p->cap : want < 1 ? 1 : (unsigned)want;
 }
@@ -400,11 +435,32 @@ static int lost_msg(const tp_pool *p, const struct worker *w, pid_t pid,
 
 /* The worker is gone or must go: blame the input it was running, send the
  * rest of its work elsewhere, start a fresh worker. */
+/* A far pool is gone, and the inputs it had with it: the run ends (it
+ * retried what crashed itself; a lost node is not retried). */
+static void far_lost(tp_pool *p, struct worker *w, enum tp_status why,
+                     const char *detail)
+{
+    char buf[64];
+    const char *name = tp_worker_name(p, w, buf, sizeof buf);
+    if (w->fatal.len)
+        tp_pool_fail(p, w->fatal_kind == TP_FATAL_LOAD   ? TP_ERR_LOAD
+                        : w->fatal_kind == TP_FATAL_INIT ? TP_ERR_INIT
+                                                         : TP_ERR_SYSTEM,
+                     "%.*s", (int)w->fatal.len, w->fatal.p);
+    else if (why == TP_RESULT_PROTOCOL)
+        tp_pool_fail(p, TP_ERR_SYSTEM, "%s: protocol error: %s", name,
+                     detail);
+    else
+        tp_pool_fail(p, TP_ERR_SYSTEM, "%s was lost%s (its process or its "
+                     "node is gone)", name, w->nq ? " with inputs in flight"
+                                                : "");
+}
+
 static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
                         const char *detail, int stale)
 {
-    if (p->remote) {
-        tp_remote_lost(p, w, why, detail);
+    if (p->tr->far_pool) {
+        far_lost(p, w, why, detail);
         return;
     }
     pid_t pid = tp_link_pid(&w->link);
@@ -442,9 +498,9 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
         tp_pool_fail(p, TP_ERR_INIT, "%s while starting", msg);
         return;
     }
-    int q[REMOTE_DEPTH];
+    int q[TP_DEPTH_MAX];
     unsigned nq = w->nq, nsent = w->nsent;
-    memcpy(q, w->q, sizeof q);
+    memcpy(q, w->q, nq * sizeof *q);
     for (unsigned i = nq; i-- > 1;) {
         p->c[q[i]].state = C_QUEUED;
         tp_dq_push(p, q[i], 1);
@@ -470,6 +526,16 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
         start_worker(p, w);
 }
 
+/* --timeout P%: a far pool enforces the limit next to its workers, but the
+ * median is over every worker's tasks: each link hears of the limit (the
+ * transport decides whether it needs to). */
+static void tell_limit(tp_pool *p)
+{
+    uint64_t ns = tp_sched_limit_ns(p);
+    for (unsigned i = 0; ns && i < p->jobs; i++)
+        p->tr->limit(&p->w[i].link, ns);
+}
+
 /* What w's socket said, acted on. */
 static void on_event(tp_pool *p, struct worker *w, const struct tp_event *ev)
 {
@@ -484,8 +550,8 @@ static void on_event(tp_pool *p, struct worker *w, const struct tp_event *ev)
     w->t_heard = tp_now_ns();
     if (ev->k)
         tp_chunk_news(p, s);
-    if (ev->k && p->remote && p->o.timeout_pct > 0)
-        tp_remote_limit(p);
+    if (ev->k && p->o.timeout_pct > 0)
+        tell_limit(p);
     if (ev->type != EV_END)
         return;
     if (c->done != c->until) {
@@ -495,8 +561,8 @@ static void on_event(tp_pool *p, struct worker *w, const struct tp_event *ev)
         worker_lost(p, w, TP_RESULT_PROTOCOL, d, 0);
         return;
     }
-    /* (a remote worker's answers come from its many workers: many marks) */
-    if (c->until == c->n && (c->nmarks <= 1 || p->remote))
+    /* (a far pool's answers come from its many workers: many marks) */
+    if (c->until == c->n && (c->nmarks <= 1 || p->tr->far_pool))
         adapt(p, c, w);
     memmove(w->q, w->q + 1, (--w->nq) * sizeof *w->q);
     w->nsent--;
@@ -650,20 +716,40 @@ static uint64_t reap_retirees(tp_pool *p, uint64_t now, int force)
     return next;
 }
 
+/* A link with work that has said nothing for quiet ns has frozen (a
+ * stopped process, a hung node): the run ends, naming it.  Returns when
+ * to look again, or UINT64_MAX. */
+static uint64_t silence(tp_pool *p, struct worker *w, uint64_t quiet,
+                        uint64_t now)
+{
+    if (!w->nq || w->link.fd < 0)
+        return UINT64_MAX;
+    if (now < w->t_heard + quiet)
+        return w->t_heard + quiet;
+    char buf[64], t[64];
+    tp_human_time(quiet, t, sizeof t);
+    tp_pool_fail(p, TP_ERR_SYSTEM, "%s has not answered for %s with inputs "
+                 "in flight (stopped, or its node hangs)",
+                 tp_worker_name(p, w, buf, sizeof buf), t);
+    return UINT64_MAX;
+}
+
 /* Enforce every deadline; ms until the next one, or -1. */
 static int enforce(tp_pool *p)
 {
     uint64_t lim = tp_sched_limit_ns(p), now = tp_now_ns(), next = UINT64_MAX;
+    uint64_t quiet = p->tr->quiet_ns(p->o.timeout > 0 ? (uint64_t)(p->o.timeout
+                                                                   * 1e9)
+                                                      : 0);
     if (p->steal_at)
         next = p->steal_at;
     for (unsigned i = 0; i < p->jobs && p->err == TP_ERR_NONE; i++) {
         struct worker *w = &p->w[i];
-        if (p->remote) { /* its far end keeps the time, unless it froze */
-            uint64_t d = tp_remote_silence(p, w, now);
-            if (d < next)
-                next = d;
+        uint64_t d = quiet ? silence(p, w, quiet, now) : UINT64_MAX;
+        if (d < next)
+            next = d;
+        if (p->tr->far_pool) /* its far end keeps the time */
             continue;
-        }
         if (w->link.fd >= 0 && w->link.pidfd < 0) {
             /* no pidfd: ask now and then whether it is still there */
             if (tp_link_exited(&w->link))
@@ -673,7 +759,7 @@ static int enforce(tp_pool *p)
         }
         if (w->link.fd < 0 || p->err != TP_ERR_NONE)
             continue;
-        uint64_t d = deadline(p, w, lim, now);
+        d = deadline(p, w, lim, now);
         if (d < next)
             next = d;
     }
@@ -716,8 +802,9 @@ int tp_sched_run_once(tp_pool *p, int extra_fd)
         w->polled = w->gen;
         p->pfd[n++] = (struct pollfd){
             w->link.fd,
-            (short)(POLLIN | (w->nsent < w->nq || w->lim_pending ? POLLOUT
-                                                                 : 0)),
+            (short)(POLLIN | (w->nsent < w->nq || w->link.ctl_pending
+                                  ? POLLOUT
+                                  : 0)),
             0};
     }
     for (unsigned i = 0; i < j; i++)
@@ -781,25 +868,19 @@ int tp_sched_start(tp_pool *p, char *err, size_t errlen)
     p->spec = (struct tp_worker_spec){p->file, p->task, p->o.init_arg,
                                       p->confine};
     for (unsigned i = 0; i < p->jobs; i++)
-        p->w[i].link = (struct tp_link){-1, -1, NULL, -1};
-    if (p->remote && tp_remote_connect(p) != 0) {
-        snprintf(err, errlen, "%s", p->msg);
-        return p->err;
-    }
-    for (unsigned i = 0; i < p->jobs && !p->remote; i++)
         if (start_worker(p, &p->w[i]) != 0) {
             snprintf(err, errlen, "%s", p->msg);
             return p->err;
         }
     /* one worker loaded the plugin and ran init: the plugin works; the
-     * others go on starting while inputs flow to the ready ones.  Remote
-     * ones all answer first: each rank's plugin, init and options are
+     * others go on starting while inputs flow to the ready ones.  Far
+     * pools all answer first: each rank's plugin, init and options are
      * checked before any input runs */
     for (;;) {
         unsigned ready = 0;
         for (unsigned i = 0; i < p->jobs; i++)
             ready += p->w[i].ready != 0;
-        if (p->remote ? ready == p->jobs : ready > 0)
+        if (p->tr->far_pool ? ready == p->jobs : ready > 0)
             return 0;
         if (tp_sched_run_once(p, -1) < 0) {
             snprintf(err, errlen, "%s", p->msg);
@@ -837,19 +918,12 @@ void tp_sched_stop(tp_pool *p)
     int idle = p->err == TP_ERR_NONE || p->err == TP_ERR_HALTED;
     for (unsigned i = 0; i < p->jobs; i++) {
         struct worker *w = &p->w[i];
-        if (p->remote) { /* the far end sees the end and stops */
-            if (w->link.fd >= 0)
-                shutdown(w->link.fd, SHUT_RDWR);
-            w->link.fd = -1;
-            tp_buf_free(&w->fatal);
-            tp_buf_free(&w->fails);
-            continue;
-        }
-        if (w->link.pid > 0 && idle && !w->nq &&
+        struct tp_retiree *r = NULL;
+        if (idle && !w->nq &&
             (p->nretired < p->capretired || grow_retired(p) == 0))
-            tp_link_retire(&w->link, &p->retired[p->nretired++], GRACE_MS);
-        else
-            tp_link_reap(&w->link, 0, NULL);
+            r = &p->retired[p->nretired];
+        if (p->tr->stop(&w->link, r, GRACE_MS))
+            p->nretired++;
         tp_buf_free(&w->fatal);
         tp_buf_free(&w->fails);
     }

@@ -64,6 +64,7 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
     close(sv[1]);
     l->fd = sv[0];
     l->pid = pid;
+    l->jobs = 1;
     l->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     /* Also from the parent, so the group exists before any kill(-pid). */
     const char *what = NULL;
@@ -78,25 +79,6 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
         return -1;
     }
     return 0;
-}
-
-ssize_t tp_link_send(struct tp_link *l, const struct iovec *iov, int n)
-{
-    struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
-    ssize_t r;
-    do
-        r = sendmsg(l->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
-    while (r < 0 && errno == EINTR);
-    return r;
-}
-
-ssize_t tp_link_recv(struct tp_link *l, void *p, size_t n)
-{
-    ssize_t r;
-    do
-        r = recv(l->fd, p, n, MSG_DONTWAIT);
-    while (r < 0 && errno == EINTR);
-    return r;
 }
 
 uint64_t tp_link_task_start(const struct tp_link *l)
@@ -268,3 +250,62 @@ void tp_describe_wait(int st, char *buf, size_t len)
     else
         snprintf(buf, len, "stopped (wait status 0x%x)", (unsigned)st);
 }
+
+/* Two requests per worker: it starts the second as it sends the answer
+ * to the first, never waiting for the host. */
+static unsigned fork_depth(const struct tp_link *l)
+{
+    (void)l;
+    return 2;
+}
+
+static int fork_start(struct tp_link *l, const struct tp_worker_spec *spec,
+                      int fd, char *err, size_t errlen)
+{
+    (void)fd;
+    return tp_link_start(l, spec, err, errlen);
+}
+
+/* Records it has not started can be taken back: it may have any number. */
+static int fork_room(const struct tp_link *l, unsigned nq, uint64_t left,
+                     double ns_item, int input_done)
+{
+    (void)l, (void)nq, (void)left, (void)ns_item, (void)input_done;
+    return 1;
+}
+
+/* The host times each task itself (tp_link_task_start). */
+static void fork_limit(struct tp_link *l, uint64_t ns)
+{
+    (void)l, (void)ns;
+}
+
+static uint64_t fork_quiet_ns(uint64_t limit_ns)
+{
+    (void)limit_ns;
+    return 0;
+}
+
+static int fork_stop(struct tp_link *l, struct tp_retiree *r, int grace_ms)
+{
+    if (r && l->pid > 0) {
+        tp_link_retire(l, r, grace_ms);
+        return 1;
+    }
+    tp_link_reap(l, 0, NULL);
+    return 0;
+}
+
+const struct tp_transport tp_fork_transport = {
+    .depth = fork_depth,
+    .max_depth = 2,
+    .scale = 1,
+    .take_back = 1,
+    .far_pool = 0,
+    .round_trips = 0,
+    .start = fork_start,
+    .room = fork_room,
+    .limit = fork_limit,
+    .quiet_ns = fork_quiet_ns,
+    .stop = fork_stop,
+};

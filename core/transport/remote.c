@@ -1,146 +1,124 @@
-/* Remote workers (taskpool --mpi's ranks, served by tp_agent_serve): what
- * the scheduler does differently for them.  Their far ends run the tasks,
- * keep the time and retry; none of their records can be taken back. */
+/* The remote transport: a link is a socket to an MPI rank's node agent
+ * (core/mpi/agent.c), which runs a pool of its own next to its workers:
+ * it applies the time limits, retries and replacements there, and answers
+ * each request in request order.  Records sent to it cannot be taken back,
+ * so what it is sent is bounded by its workers and by time. */
+#include "transport/transport.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
-#include "pool/pool_impl.h"
+#define DEPTH_MAX TP_WIRE_QUEUE_MAX /* requests in flight to one rank */
+#define QUEUE_NS 100000000u /* what a rank has queued, in time, at most */
+#define SHORT_NS 10000000u  /* ... once it has its workers' fill twice */
+_Static_assert(DEPTH_MAX <= TP_DEPTH_MAX, "a rank's depth fits the scheduler's");
 
-#define QUEUE_NS 100000000u /* a remote worker's queue, at most (see room) */
-#define SHORT_NS 10000000u  /* ... with more than two requests in it */
+#define QUIET_NS 10000000000ull /* silence past a time limit (see quiet) */
 
-const char *tp_remote_name(const tp_pool *p, unsigned w, char *buf,
-                           size_t len)
+/* Two requests per worker of the rank (as each forked worker has two),
+ * so that the answer to one overlaps the work of the next; at least four
+ * (a one-worker rank's round trips) and at most DEPTH_MAX (the agent's
+ * queue). */
+static unsigned depth(const struct tp_link *l)
 {
-    if (p->o.remote_names && p->o.remote_names[w])
-        return p->o.remote_names[w];
-    snprintf(buf, len, "remote worker %u", w + 1);
-    return buf;
+    uint32_t d = 2 * l->jobs;
+    return d < 4 ? 4 : d > DEPTH_MAX ? DEPTH_MAX : (unsigned)d;
 }
 
-/* Whether remote worker w may be sent another request.  Its far end has
- * the records and none can be taken back (see steal in sched.c), so it
- * gets only what its workers can start, plus one more request (to cover
- * the round trip) when what it has is expected to take less than
- * QUEUE_NS.  A slow input then strands at most one request behind it
- * while other ranks go idle. */
-int tp_remote_room(const tp_pool *p, const struct worker *w)
+static int start(struct tp_link *l, const struct tp_worker_spec *spec,
+                 int fd, char *err, size_t errlen)
 {
-    uint64_t left = 0;
-    for (unsigned i = 0; i < w->nq; i++)
-        left += p->c[w->q[i]].until - p->c[w->q[i]].done;
-    if (left < w->far_jobs)
-        return 1;
-    if (!(w->ns_item > 0))
-        return 0;
-    double queued = (double)left * w->ns_item;
-    /* requests that round trips dominate (tiny kernels) need more in
-     * flight to keep the rank busy, and strand little; but not once the
-     * input has ended, where shares are small for balance's sake */
-    return w->nq == 1 ? queued < QUEUE_NS
-                      : !p->input_done && queued < SHORT_NS;
-}
-
-/* Remote workers cannot give records back, so once the input has ended
- * chunk s is cut to a rank's share of what is left to send (guided
- * self-scheduling): slow records at the end are spread across ranks, not
- * stranded behind each other in one request (each rank's far end runs a
- * request's records in order).  Without a free slot it goes whole. */
-void tp_remote_share(tp_pool *p, int s)
-{
-    struct chunk *c = &p->c[s];
-    uint64_t left = c->n - c->done;
-    for (unsigned i = 0; i < p->dq_len; i++) {
-        const struct chunk *q = &p->c[p->dq[(p->dq_head + i) % p->nslots]];
-        left += q->n - q->done;
+    (void)spec;
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+        snprintf(err, errlen, "%s: %s", l->name ? l->name : "remote worker",
+                 strerror(errno));
+        return -1;
     }
-    uint64_t share = (left + 2 * p->jobs - 1) / (2 * p->jobs);
-    if (c->n - c->done > share)
-        tp_chunk_split(p, s, c->done + (uint32_t)share);
-}
-
-/* --timeout P%: each rank's pool enforces the limit next to its workers,
- * but the median is over every rank's tasks, so the host sends each rank
- * the limit when it first has one and whenever it moves by a tenth. */
-void tp_remote_limit(tp_pool *p)
-{
-    uint64_t ns = tp_sched_limit_ns(p), ms = (ns + 999999) / 1000000;
-    if (!ms)
-        return;
-    if (ms > UINT32_MAX)
-        ms = UINT32_MAX;
-    for (unsigned i = 0; i < p->jobs; i++) {
-        struct worker *w = &p->w[i];
-        uint64_t d = ms > w->lim_ms ? ms - w->lim_ms : w->lim_ms - ms;
-        /* (one half written goes first; the next answer sends this) */
-        if (w->link.fd < 0 || w->loff || (w->lim_ms && d * 10 < w->lim_ms))
-            continue;
-        w->lim_ms = (uint32_t)ms;
-        tp_wire_put_hdr(w->lhdr, TP_FRAME_LIMIT, w->lim_ms, 0, 0);
-        w->lim_pending = 1;
-    }
-}
-
-/* A remote worker is gone, and the inputs it had with it: the run ends
- * (its far end retried what crashed; a lost node is not retried). */
-void tp_remote_lost(tp_pool *p, struct worker *w, enum tp_status why,
-                    const char *detail)
-{
-    char buf[64];
-    const char *name = tp_remote_name(p, (unsigned)(w - p->w), buf,
-                                      sizeof buf);
-    if (w->fatal.len)
-        tp_pool_fail(p, w->fatal_kind == TP_FATAL_LOAD   ? TP_ERR_LOAD
-                        : w->fatal_kind == TP_FATAL_INIT ? TP_ERR_INIT
-                                                         : TP_ERR_SYSTEM,
-                     "%.*s", (int)w->fatal.len, w->fatal.p);
-    else if (why == TP_RESULT_PROTOCOL)
-        tp_pool_fail(p, TP_ERR_SYSTEM, "%s: protocol error: %s", name,
-                     detail);
-    else
-        tp_pool_fail(p, TP_ERR_SYSTEM, "%s was lost%s (its process or its "
-                     "node is gone)", name, w->nq ? " with inputs in flight"
-                                                : "");
-}
-
-/* A remote worker enforces --timeout itself; one that says nothing for
- * three limits (at least 10 s more than one) while it has work has
- * frozen (a stopped process, a hung node): the run ends, naming it.
- * Without --timeout a kernel may take any time, and so may a rank.
- * Returns when to look again, or UINT64_MAX. */
-uint64_t tp_remote_silence(tp_pool *p, struct worker *w, uint64_t now)
-{
-    if (p->o.timeout <= 0 || !w->nq || w->link.fd < 0)
-        return UINT64_MAX;
-    uint64_t lim = (uint64_t)(p->o.timeout * 1e9);
-    uint64_t quiet = 3 * lim > lim + 10000000000ull ? 3 * lim
-                                                    : lim + 10000000000ull;
-    if (now < w->t_heard + quiet)
-        return w->t_heard + quiet;
-    char buf[64], t[64];
-    tp_human_time(quiet, t, sizeof t);
-    tp_pool_fail(p, TP_ERR_SYSTEM, "%s has not answered for %s with inputs "
-                 "in flight (stopped, or its node hangs)",
-                 tp_remote_name(p, (unsigned)(w - p->w), buf, sizeof buf), t);
-    return UINT64_MAX;
-}
-
-/* Remote workers are there already: their sockets. */
-int tp_remote_connect(tp_pool *p)
-{
-    for (unsigned i = 0; i < p->jobs; i++) {
-        struct worker *w = &p->w[i];
-        int fd = p->o.remote_fds[i], fl = fcntl(fd, F_GETFL);
-        if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
-            return tp_pool_fail(p, TP_ERR_SYSTEM, "remote worker %u: %s",
-                                i + 1, strerror(errno));
-        tp_intake_reset(w);
-        w->link.fd = fd;
-        w->link.pid = 0;
-        w->t_spawn = tp_now_ns();
-    }
+    l->fd = fd;
+    l->pid = 0;
+    l->prog = NULL;
+    l->pidfd = -1;
+    l->jobs = 1;
     return 0;
 }
 
+/* Whether the rank may be sent another request.  It always gets enough
+ * for each of its workers to start one record; then a second request,
+ * or up to twice its workers' fill, so that the round trip of an answer
+ * (sent when a request ends) does not leave workers waiting, while what
+ * it has is expected to take less than QUEUE_NS; beyond that only requests that round trips dominate (tiny
+ * kernels), before the input has ended.  A slow input then strands at
+ * most QUEUE_NS of work behind it while other ranks go idle. */
+static int room(const struct tp_link *l, unsigned nq, uint64_t left,
+                double ns_item, int input_done)
+{
+    if (left < l->jobs)
+        return 1;
+    if (!(ns_item > 0))
+        return 0;
+    double queued = (double)left * ns_item;
+    if (nq == 1 || left < 2 * (uint64_t)l->jobs)
+        return queued < QUEUE_NS;
+    return !input_done && queued < SHORT_NS;
+}
+
+/* --timeout P%: the rank's pool enforces the limit next to its workers,
+ * but the median is over every rank's tasks: the host sends each rank the
+ * limit when it first has one and whenever it moves by a tenth. */
+static void limit(struct tp_link *l, uint64_t ns)
+{
+    uint64_t ms = (ns + 999999) / 1000000;
+    if (!ms || l->fd < 0 || l->ctl_off) /* (a frame half written goes
+                                           first; the next answer sends
+                                           this) */
+        return;
+    if (ms > UINT32_MAX)
+        ms = UINT32_MAX;
+    uint64_t d = ms > l->lim_ms ? ms - l->lim_ms : l->lim_ms - ms;
+    if (l->lim_ms && d * 10 < l->lim_ms)
+        return;
+    l->lim_ms = (uint32_t)ms;
+    tp_wire_put_hdr(l->ctl, TP_FRAME_LIMIT, l->lim_ms, 0, 0);
+    l->ctl_pending = 1;
+}
+
+/* A rank keeps --timeout itself and says it is alive every second while
+ * it works; one that says nothing for three limits (at least 10 s more
+ * than one) has frozen (a stopped process, a hung node).  Without a limit
+ * a kernel may take any time, and so may a rank. */
+static uint64_t quiet_ns(uint64_t limit_ns)
+{
+    if (!limit_ns)
+        return 0;
+    return 3 * limit_ns > limit_ns + QUIET_NS ? 3 * limit_ns
+                                              : limit_ns + QUIET_NS;
+}
+
+/* The far end sees the end and stops its own workers. */
+static int stop(struct tp_link *l, struct tp_retiree *r, int grace_ms)
+{
+    (void)r;
+    (void)grace_ms;
+    if (l->fd >= 0)
+        shutdown(l->fd, SHUT_RDWR);
+    l->fd = -1;
+    return 0;
+}
+
+const struct tp_transport tp_remote_transport = {
+    .depth = depth,
+    .max_depth = DEPTH_MAX,
+    .scale = 8,
+    .take_back = 0,
+    .far_pool = 1,
+    .round_trips = 1,
+    .start = start,
+    .room = room,
+    .limit = limit,
+    .quiet_ns = quiet_ns,
+    .stop = stop,
+};

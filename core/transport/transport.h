@@ -1,6 +1,11 @@
-/* How the pool reaches a worker: start it, move bytes, stop it.  One file
- * per transport (transport_fork.c today; MPI ranks later).  The pool only
- * polls link->fd and calls these. */
+/* How the pool reaches a worker, whatever it is: a struct tp_link per
+ * worker, and a struct tp_transport that says what differs between kinds
+ * of worker (how much may be in flight, whether unstarted records can be
+ * taken back, whether limits apply at the far side, how long silence may
+ * last).  The pool and the scheduler ask these and never the kind.  Two
+ * implementations: fork.c (a forked worker on a socketpair, held by its
+ * keeper, sharing claim words with the host) and remote.c (an MPI rank's
+ * pool of workers, reached through its bridge; see doc/design.md). */
 #ifndef TP_TRANSPORT_H
 #define TP_TRANSPORT_H
 
@@ -8,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+
+#include "common/wire.h"
 
 /* What a worker enters after init, before its first task (worker_limits.c,
  * sandbox.c); zeros: nothing. */
@@ -85,12 +92,72 @@ struct tp_end {
 
 struct tp_link {
     int fd;    /* the host's end, non-blocking; -1 when stopped */
-    pid_t pid; /* the worker (leader of its own process group) */
-    struct tp_progress *prog; /* shared with the worker */
+    pid_t pid; /* the worker (leader of its own process group), or 0 */
+    struct tp_progress *prog; /* shared with the worker, or NULL */
     int pidfd; /* readable once the worker exited (a child a kernel left
                   may hold the socket open), or -1 where the kernel has no
                   pidfd: then tp_link_exited is asked now and then */
+    const char *name; /* in messages, or NULL: "worker PID" */
+    uint32_t jobs;    /* workers behind it: 1, or as its READY said */
+    /* a control frame to send before the next request (a LIMIT), its
+     * bytes written, and whether one is pending */
+    unsigned char ctl[TP_WIRE_HDR];
+    size_t ctl_off;
+    int ctl_pending;
+    uint32_t lim_ms; /* the time limit it was last sent */
 };
+
+struct tp_retiree;
+
+#define TP_DEPTH_MAX 32 /* requests outstanding to a link, at most, in any
+                           transport */
+
+/* What the pool asks of a kind of worker. */
+struct tp_transport {
+    /* Requests outstanding to a link at most: per link, and over all. */
+    unsigned (*depth)(const struct tp_link *l);
+    unsigned max_depth;
+    /* Its chunks hold this many times the bytes, records and time of a
+     * forked worker's (messages cost more than a socketpair's writes). */
+    unsigned scale;
+    /* 1: records sent but not started can be taken back (claim words),
+     * and what a worker ran is known from them when it dies.  0: once
+     * sent, records stay where they went, so the scheduler hands out
+     * shares of what is left instead of stealing. */
+    unsigned take_back : 1;
+    /* 1: a pool at the far end runs the tasks: it loads the plugin,
+     * applies time limits, retries, --max-tasks-per-child, the limits and
+     * the sandbox, and replaces its workers; its answers say which of its
+     * workers ran each record, in how many attempts; it says it is alive
+     * while it works; a lost link is not replaced (the run ends). */
+    unsigned far_pool : 1;
+    /* 1: an answer comes after a round trip that may take longer than a
+     * short request's work: the time of a request sent to an idle link
+     * says little of its records. */
+    unsigned round_trips : 1;
+    /* Start l: fork a worker serving spec, or take the connected socket
+     * fd.  0, or -1 with err set. */
+    int (*start)(struct tp_link *l, const struct tp_worker_spec *spec,
+                 int fd, char *err, size_t errlen);
+    /* May l be sent another request, with nq requests and `left` records
+     * sent and not answered, ns_item the scheduler's estimate of l's wall
+     * time per record (0: none yet), and the input ended or not?  (Only
+     * asked below depth(l).) */
+    int (*room)(const struct tp_link *l, unsigned nq, uint64_t left,
+                double ns_item, int input_done);
+    /* The run's time limit is now ns: queue a LIMIT frame if the far end
+     * needs to know. */
+    void (*limit)(struct tp_link *l, uint64_t ns);
+    /* How long a link with work may say nothing before it counts as
+     * frozen, under a time limit of limit_ns (0: none); 0: never judged
+     * so (the scheduler watches each task's time itself). */
+    uint64_t (*quiet_ns)(uint64_t limit_ns);
+    /* Stop l at the end of the run: hand a worker that may run fini to r
+     * (returns 1) if r is not NULL, or end it now (returns 0). */
+    int (*stop)(struct tp_link *l, struct tp_retiree *r, int grace_ms);
+};
+
+extern const struct tp_transport tp_fork_transport, tp_remote_transport;
 
 /* Has the worker exited (without reaping it)?  1 or 0. */
 int tp_link_exited(const struct tp_link *l);
