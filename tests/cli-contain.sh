@@ -1,7 +1,6 @@
 # Containment: whatever a kernel starts cannot hang, outlive or corrupt
 # the run.
 . "$(dirname "$0")/lib.sh"
-pids() { sed -E 's/worker [0-9]+/worker PID/'; }
 mark="contain-$$-$(date +%s%N)"
 
 # a crash while a child of the kernel holds the worker's socket: death is

@@ -2,7 +2,6 @@
 # it was running; the others complete, in order, on fresh workers.
 . "$(dirname "$0")/lib.sh"
 
-pids() { sed -E 's/worker [0-9]+/worker PID/'; }
 mark="faults-$$-$(date +%s%N)"
 
 run -j 2 --chunk 4 --init-arg "$mark" chaos:act ok:1 segv ok:3 ok:4 exit:3 ok:6 abort ok:8

@@ -2,7 +2,6 @@
 # time ends the run (exit 2), at the first start as after a respawn.
 # Each section runs in a subshell, so one failure does not hide the others.
 . "$(dirname "$0")/lib.sh"
-pids() { sed -E 's/worker [0-9]+/worker PID/'; }
 mark="inittimeout-$$-$(date +%s%N)"
 chaos=$(cd "$TASKPOOL_PLUGIN_PATH/.libs" && pwd -P)/chaos.so
 msg="taskpool: $chaos: worker PID did not finish loading and init within 500 ms (stuck in init)"

@@ -1,7 +1,6 @@
 # --format jsonl: one object per input, in input order, with every field;
 # strings are valid JSON whatever the bytes.
 . "$(dirname "$0")/lib.sh"
-pids() { sed -E 's/"worker":[0-9]+/"worker":PID/g; s/"ms":[0-9]+\.[0-9]{3}/"ms":MS/g; s/worker [0-9]+/worker PID/'; }
 
 run -j 2 --format jsonl chaos:act ok:a fail:bad segv
 check "status" 1 "$rc"

@@ -3,8 +3,6 @@
 # replaced, the run goes on, and it is not retried.
 . "$(dirname "$0")/lib.sh"
 E=$TP_TEST_PLUGINS/hostile/escape.la
-# pids and times vary
-norm() { sed -E 's/worker [0-9]+/worker PID/g; s/"worker":[0-9]+/"worker":PID/; s/"ms":[0-9.]+/"ms":MS/'; }
 mark="limits-$$-$(date +%s%N)"
 
 # --- the values

@@ -4,7 +4,6 @@
 # keeper must be given time to record it before it is killed.  A shim
 # preloaded into the host makes pidfd_open fail with ENOSYS.
 . "$(dirname "$0")/lib.sh"
-pids() { sed -E 's/worker [0-9]+/worker PID/'; }
 cat >"$tmp/nopidfd.c" <<'EOC'
 #define _GNU_SOURCE
 #include <dlfcn.h>

@@ -5,7 +5,6 @@
 # left out: then this test checks the refusal and is SKIPped.
 . "$(dirname "$0")/lib.sh"
 E=$TP_TEST_PLUGINS/hostile/escape.la
-norm() { sed -E 's/worker [0-9]+/worker PID/g; s/"worker":[0-9]+/"worker":PID/; s/"ms":[0-9.]+/"ms":MS/'; }
 
 if [ "${TP_SECCOMP:-}" != yes ]; then
     run --sandbox seed:double 1

@@ -9,7 +9,6 @@
 # `timeout 20` so that a regression fails (status 124) instead of hanging.
 . "$(dirname "$0")/lib.sh"
 mark="sched-$$-$(date +%s%N)"
-pids() { sed -E 's/worker [0-9]+/worker PID/'; }
 
 # jsonl lines as "index status worker"
 jfields() {

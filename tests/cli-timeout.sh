@@ -1,7 +1,6 @@
 # --timeout: a task running too long is killed with its worker and
 # recorded; P% of the median; --retries; --max-tasks-per-child.
 . "$(dirname "$0")/lib.sh"
-pids() { sed -E 's/worker [0-9]+/worker PID/'; }
 mark="timeout-$$-$(date +%s%N)"
 
 run -j 1 --timeout 0.3 --init-arg "$mark" chaos:act ok:1 hang sleep:50 ok:4

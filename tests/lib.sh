@@ -67,6 +67,15 @@ expect() {
     check "stderr" "$3" "$err"
 }
 
+# pids: stdin to stdout with what varies from run to run masked: a worker's
+# pid in a message ("worker PID", the line's first), and in jsonl records
+# every "worker":PID and every "ms":MS (milliseconds with three decimals)
+pids() { sed -E 's/"worker":[0-9]+/"worker":PID/g; s/"ms":[0-9]+\.[0-9]{3}/"ms":MS/g; s/worker [0-9]+/worker PID/'; }
+
+# norm: like pids, but every "worker PID" of a line, and only the first
+# "worker" and "ms" fields, "ms" with any digits
+norm() { sed -E 's/worker [0-9]+/worker PID/g; s/"worker":[0-9]+/"worker":PID/; s/"ms":[0-9.]+/"ms":MS/'; }
+
 # no process whose parent is $1 may remain
 no_children() {
     sleep 0.1
