@@ -28,7 +28,7 @@ static const char *check_msg(const struct tp_plugin *d)
 {
     static char err[512];
     err[0] = 0;
-    if (tp_loader_check(d, "x.so", err, sizeof err) == 0)
+    if (tp__loader_check(d, "x.so", err, sizeof err) == 0)
         return "ok";
     return err;
 }
@@ -157,10 +157,10 @@ START_TEST(flags)
     if (sizeof(void *) == 8 && _Alignof(void *) == 8) /* LP64 */
         ck_assert_uint_eq(sizeof(struct tp_plugin), 64);
     struct tp_plugin d = good();
-    ck_assert_uint_eq(tp_loader_flags(&d), 0);
+    ck_assert_uint_eq(tp__loader_flags(&d), 0);
     d.flags = TP_PLUGIN_READS_FILES;
     ck_assert_str_eq(check_msg(&d), "ok");
-    ck_assert_uint_eq(tp_loader_flags(&d), TP_PLUGIN_READS_FILES);
+    ck_assert_uint_eq(tp__loader_flags(&d), TP_PLUGIN_READS_FILES);
     d.flags = 0x6;
     snprintf(want, sizeof want, "x.so: malformed descriptor: unknown flags "
              "0x6 for ABI 1.%d", TASKPOOL_ABI_MINOR);
@@ -171,7 +171,7 @@ START_TEST(flags)
     d.size = (uint32_t)offsetof(struct tp_plugin, flags);
     d.flags = 0xff;
     ck_assert_str_eq(check_msg(&d), "ok");
-    ck_assert_uint_eq(tp_loader_flags(&d), 0);
+    ck_assert_uint_eq(tp__loader_flags(&d), 0);
 }
 END_TEST
 
@@ -197,12 +197,12 @@ END_TEST
 
 START_TEST(names)
 {
-    ck_assert(tp_name_valid("seed", 4));
-    ck_assert(tp_name_valid("a_b-C9", 6));
-    ck_assert(!tp_name_valid("", 0));
-    ck_assert(!tp_name_valid("a.b", 3));
-    ck_assert(!tp_name_valid("a/b", 3));
-    ck_assert(!tp_name_valid("a b", 3));
+    ck_assert(tp__name_valid("seed", 4));
+    ck_assert(tp__name_valid("a_b-C9", 6));
+    ck_assert(!tp__name_valid("", 0));
+    ck_assert(!tp__name_valid("a.b", 3));
+    ck_assert(!tp__name_valid("a/b", 3));
+    ck_assert(!tp__name_valid("a b", 3));
 }
 END_TEST
 
@@ -216,14 +216,14 @@ static const char *env(const char *name)
 /* Find and load a plugin as the pool does: the host resolves the file,
  * a worker opens it. */
 static int load(const char *name, const char *const *dirs,
-                struct tp_loaded *l, char *err, size_t errlen)
+                struct tp__loaded *l, char *err, size_t errlen)
 {
     char *file;
     int32_t stage = 0;
     memset(l, 0, sizeof *l);
-    if (tp_loader_resolve(name, dirs, &file, err, errlen) != 0)
+    if (tp__loader_resolve(name, dirs, &file, err, errlen) != 0)
         return -1;
-    int r = tp_loader_open_now(file, l, &stage, err, errlen);
+    int r = tp__loader_open_now(file, l, &stage, err, errlen);
     free(file);
     return r;
 }
@@ -231,23 +231,23 @@ static int load(const char *name, const char *const *dirs,
 START_TEST(open_seed_and_tasks)
 {
     const char *dirs[] = {"/nonexistent", env("TASKPOOL_PLUGIN_PATH"), NULL};
-    struct tp_loaded l;
+    struct tp__loaded l;
     char err[1024], want[1024];
     ck_assert_int_eq(load("seed", dirs, &l, err, sizeof err), 0);
     ck_assert_str_eq(l.desc->name, "seed");
     snprintf(want, sizeof want, "%s/.libs/seed.so", dirs[1]);
     ck_assert_str_eq(l.file, want);
-    const struct tp_task *t = tp_loader_task(&l, "double", err, sizeof err);
+    const struct tp_task *t = tp__loader_task(&l, "double", err, sizeof err);
     ck_assert_ptr_nonnull(t);
     ck_assert_str_eq(t->name, "double");
-    ck_assert_ptr_null(tp_loader_task(&l, "triple", err, sizeof err));
+    ck_assert_ptr_null(tp__loader_task(&l, "triple", err, sizeof err));
     ck_assert_str_eq(err, "plugin 'seed' has no task 'triple' (tasks: "
                      "double, print_number, hello)");
-    tp_loader_close(&l);
+    tp__loader_close(&l);
     ck_assert_ptr_null(l.handle);
     /* the resolved file opens again by path, as a worker does */
     ck_assert_int_eq(load(want, NULL, &l, err, sizeof err), 0);
-    tp_loader_close(&l);
+    tp__loader_close(&l);
 }
 END_TEST
 
@@ -255,7 +255,7 @@ static const char *open_err(const char *name, const char *dir)
 {
     static char err[1024];
     const char *dirs[] = {dir, "/nowhere", NULL};
-    struct tp_loaded l;
+    struct tp__loaded l;
     ck_assert_int_eq(load(name, dirs, &l, err, sizeof err), -1);
     return err;
 }
@@ -292,7 +292,7 @@ START_TEST(open_older_minor)
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/abi", env("TP_TEST_PLUGINS"));
     const char *dirs[] = {dir, NULL};
-    struct tp_loaded l;
+    struct tp__loaded l;
     char err[1024];
     ck_assert_msg(load("oldminor", dirs, &l, err, sizeof err) == 0,
                   "%s", err);
@@ -300,9 +300,9 @@ START_TEST(open_older_minor)
     ck_assert_uint_eq(l.desc->abi_minor, 0);
     ck_assert_uint_eq(l.desc->size, sizeof(struct desc_1_0));
     ck_assert_str_eq(l.desc->name, "oldminor");
-    const struct tp_task *t = tp_loader_task(&l, "echo", err, sizeof err);
+    const struct tp_task *t = tp__loader_task(&l, "echo", err, sizeof err);
     ck_assert_ptr_nonnull(t);
-    tp_loader_close(&l);
+    tp__loader_close(&l);
 }
 END_TEST
 

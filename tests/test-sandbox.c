@@ -27,17 +27,17 @@
 START_TEST(sizes)
 {
     char b[32];
-    tp_human_size(64u << 20, b, sizeof b);
+    tp__human_size(64u << 20, b, sizeof b);
     ck_assert_str_eq(b, "64 MiB");
-    tp_human_size(3u << 29, b, sizeof b);
+    tp__human_size(3u << 29, b, sizeof b);
     ck_assert_str_eq(b, "1.5 GiB");
-    tp_human_size(1300000, b, sizeof b);
+    tp__human_size(1300000, b, sizeof b);
     ck_assert_str_eq(b, "1.2 MiB");
-    tp_human_size(1000u << 20, b, sizeof b);
+    tp__human_size(1000u << 20, b, sizeof b);
     ck_assert_str_eq(b, "1000 MiB");
-    tp_human_size((uint64_t)1 << 50, b, sizeof b);
+    tp__human_size((uint64_t)1 << 50, b, sizeof b);
     ck_assert_str_eq(b, "1 PiB");
-    tp_human_size(512u << 10, b, sizeof b);
+    tp__human_size(512u << 10, b, sizeof b);
     ck_assert_str_eq(b, "512 KiB");
 }
 END_TEST
@@ -46,15 +46,15 @@ END_TEST
 /* In a child: enter c's limits and sandbox, check that files are closed
  * and a harmless call works, then make a forbidden call.  Returns the
  * child's wait status; *prog is what it recorded. */
-static int sandboxed_child(const struct tp_confine *c,
-                           struct tp_progress *prog)
+static int sandboxed_child(const struct tp__confine *c,
+                           struct tp__progress *prog)
 {
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         char err[512];
-        struct tp_guard *g = tp_limits_enter(c, prog, 0, err, sizeof err);
-        if (!g || tp_sandbox_enter(c, g, err, sizeof err) != 0) {
+        struct tp__guard *g = tp__limits_enter(c, prog, 0, err, sizeof err);
+        if (!g || tp__sandbox_enter(c, g, err, sizeof err) != 0) {
             fprintf(stderr, "%s\n", err);
             _exit(10);
         }
@@ -70,9 +70,9 @@ static int sandboxed_child(const struct tp_confine *c,
     return st;
 }
 
-static void blocked(struct tp_confine *c)
+static void blocked(struct tp__confine *c)
 {
-    struct tp_progress *prog = mmap(NULL, sizeof *prog,
+    struct tp__progress *prog = mmap(NULL, sizeof *prog,
                                     PROT_READ | PROT_WRITE,
                                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     ck_assert_ptr_ne(prog, MAP_FAILED);
@@ -83,7 +83,7 @@ static void blocked(struct tp_confine *c)
     ck_assert_int_eq(prog->cause, TP_CAUSE_SYSCALL);
     ck_assert_int_eq(prog->syscall_nr, SYS_ptrace);
     char name[64];
-    tp_sandbox_call_name(prog->syscall_arch, prog->syscall_nr, name,
+    tp__sandbox_call_name(prog->syscall_arch, prog->syscall_nr, name,
                          sizeof name);
     ck_assert_str_eq(name, "ptrace");
     munmap(prog, sizeof *prog);
@@ -91,9 +91,9 @@ static void blocked(struct tp_confine *c)
 
 START_TEST(host_built_filter)
 {
-    struct tp_confine c = {0, 0, 0, 1, NULL, NULL, 0};
+    struct tp__confine c = {0, 0, 0, 1, NULL, NULL, 0};
     char err[512];
-    if (tp_sandbox_prepare(&c, err, sizeof err) != 0) {
+    if (tp__sandbox_prepare(&c, err, sizeof err) != 0) {
         fprintf(stderr, "skipped: %s\n", err);
         return;
     }
@@ -106,9 +106,9 @@ START_TEST(worker_built_filter)
 {
     /* where the host cannot build it for every worker (Landlock before
      * ABI 6), the worker builds its own */
-    struct tp_confine c = {0, 0, 0, 1, NULL, NULL, 0};
+    struct tp__confine c = {0, 0, 0, 1, NULL, NULL, 0};
     char err[512];
-    if (tp_sandbox_prepare(&c, err, sizeof err) != 0) {
+    if (tp__sandbox_prepare(&c, err, sizeof err) != 0) {
         fprintf(stderr, "skipped: %s\n", err);
         return;
     }
@@ -123,12 +123,12 @@ START_TEST(call_names)
 {
     char b[64];
 #if defined(__x86_64__)
-    tp_sandbox_call_name(AUDIT_ARCH_X86_64, 59, b, sizeof b);
+    tp__sandbox_call_name(AUDIT_ARCH_X86_64, 59, b, sizeof b);
     ck_assert_str_eq(b, "execve");
-    tp_sandbox_call_name(AUDIT_ARCH_I386, 20, b, sizeof b);
+    tp__sandbox_call_name(AUDIT_ARCH_I386, 20, b, sizeof b);
     ck_assert_str_eq(b, "getpid (i386)");
 #endif
-    tp_sandbox_call_name(seccomp_arch_native(), 99999, b, sizeof b);
+    tp__sandbox_call_name(seccomp_arch_native(), 99999, b, sizeof b);
     ck_assert_str_eq(b, "99999");
 }
 END_TEST
@@ -144,9 +144,9 @@ int main(void)
     tcase_add_test(tc, worker_built_filter);
     tcase_add_test(tc, call_names);
 #else
-    struct tp_confine c = {0, 0, 0, 1, NULL, NULL, 0};
+    struct tp__confine c = {0, 0, 0, 1, NULL, NULL, 0};
     char err[512];
-    if (tp_sandbox_prepare(&c, err, sizeof err) == 0 ||
+    if (tp__sandbox_prepare(&c, err, sizeof err) == 0 ||
         strcmp(err, "cannot sandbox: this taskpool was built without "
                "libseccomp (install libseccomp-dev, then configure and "
                "build again)")) {

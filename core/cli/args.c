@@ -141,19 +141,19 @@ static int take_number(struct cli *cl, int c, const char *arg)
 {
     switch (c) {
     case 'j':
-        if (tp_cli_parse_jobs(arg, &cl->opt.jobs) != 0)
+        if (tp__cli_parse_jobs(arg, &cl->opt.jobs) != 0)
             return usage_error(cl, "invalid number of jobs '%s' (N, N%%, +N "
                                    "or -N)", arg);
         return TAKEN;
     case OPT_CHUNK:
-        if (tp_cli_parse_count(arg, &cl->opt.chunk) != 0)
+        if (tp__cli_parse_count(arg, &cl->opt.chunk) != 0)
             return usage_error(cl, "invalid chunk size '%s' (1 to 100000)",
                                    arg);
         return TAKEN;
     case OPT_TIMEOUT: {
         double v;
         int pct;
-        if (tp_cli_parse_seconds(arg, &v, &pct) != 0)
+        if (tp__cli_parse_seconds(arg, &v, &pct) != 0)
             return usage_error(cl, "invalid timeout '%s' (0.001 to 1000000 "
                                    "seconds, or a percentage like 200%%)",
                                    arg);
@@ -165,7 +165,7 @@ static int take_number(struct cli *cl, int c, const char *arg)
     }
     case OPT_INIT_TIMEOUT: {
         int pct;
-        if (tp_cli_parse_seconds(arg, &cl->opt.init_timeout, &pct) != 0 ||
+        if (tp__cli_parse_seconds(arg, &cl->opt.init_timeout, &pct) != 0 ||
             pct)
             return usage_error(cl, "invalid init timeout '%s' (0.001 to "
                                    "1000000 seconds)", arg);
@@ -173,36 +173,36 @@ static int take_number(struct cli *cl, int c, const char *arg)
     }
     case OPT_RETRIES:
         if (strcmp(arg, "0") &&
-            tp_cli_parse_count(arg, &cl->opt.retries) != 0)
+            tp__cli_parse_count(arg, &cl->opt.retries) != 0)
             return usage_error(cl, "invalid number of retries '%s' (0 to "
                                    "100000)", arg);
         return TAKEN;
     case OPT_HALT:
-        if (tp_cli_parse_halt(arg, &cl->opt) != 0)
+        if (tp__cli_parse_halt(arg, &cl->opt) != 0)
             return usage_error(cl, "invalid halt policy '%s' (never, soon or "
                                    "now, then optionally ,fail=N or ,fail=P%%)",
                                    arg);
         return TAKEN;
     case OPT_MAXTASKS:
-        if (tp_cli_parse_count(arg, &cl->opt.max_tasks) != 0)
+        if (tp__cli_parse_count(arg, &cl->opt.max_tasks) != 0)
             return usage_error(cl, "invalid --max-tasks-per-child '%s' (1 to "
                                    "100000)", arg);
         return TAKEN;
     case OPT_MEM_LIMIT:
-        if (tp_cli_parse_size(arg, &cl->opt.mem_limit) != 0)
+        if (tp__cli_parse_size(arg, &cl->opt.mem_limit) != 0)
             return usage_error(cl, "invalid memory limit '%s' (1M to 1048576G; "
                                    "k, M and G are KiB, MiB and GiB)", arg);
         return TAKEN;
     case OPT_CPU_LIMIT: {
         int pct;
-        if (tp_cli_parse_seconds(arg, &cl->opt.cpu_limit, &pct) != 0 ||
+        if (tp__cli_parse_seconds(arg, &cl->opt.cpu_limit, &pct) != 0 ||
             pct || cl->opt.cpu_limit < 0.1)
             return usage_error(cl, "invalid CPU limit '%s' (0.1 to 1000000 "
                                    "seconds)", arg);
         return TAKEN;
     }
     case OPT_MAX_PROCS:
-        if (tp_cli_parse_count(arg, &cl->opt.max_procs) != 0)
+        if (tp__cli_parse_count(arg, &cl->opt.max_procs) != 0)
             return usage_error(cl, "invalid --max-procs '%s' (1 to 100000)",
                                    arg);
         return TAKEN;
@@ -237,7 +237,7 @@ static int take_other(struct cli *cl, int c, const char *arg)
         cl->opt.sandbox = 1;
         return TAKEN;
     case OPT_ALLOW_READ:
-        if (tp_cli_paths_add(&cl->allow_read, arg) != 0)
+        if (tp__cli_paths_add(&cl->allow_read, arg) != 0)
             return EXIT_RUNTIME;
         return TAKEN;
     case OPT_TAG:
@@ -274,7 +274,7 @@ static int take_other(struct cli *cl, int c, const char *arg)
         cl->opt.init_arg = arg;
         return TAKEN;
     case 'L':
-        if (tp_cli_paths_add(&cl->path, arg) != 0)
+        if (tp__cli_paths_add(&cl->path, arg) != 0)
             return EXIT_RUNTIME;
         return TAKEN;
     case OPT_LIST:
@@ -293,7 +293,7 @@ static int take_other(struct cli *cl, int c, const char *arg)
     }
     printf("taskpool %s (plugin ABI %d.%d, MPI: %s)\n",
            PACKAGE_VERSION, TASKPOOL_ABI_MAJOR, TASKPOOL_ABI_MINOR,
-           tp_mpi_bridge_path() ? "yes, with " TP_MPI_NAME : "no");
+           tp__mpi_bridge_path() ? "yes, with " TP_MPI_NAME : "no");
     return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
 }
 
@@ -312,7 +312,7 @@ static int refused(const struct cli *cl, int c, char **argv)
 /* After the options: what they say together, and the operands. */
 static int operands(struct cli *cl, int argc, char **argv)
 {
-    if (tp_cli_paths_add_env(&cl->path) != 0)
+    if (tp__cli_paths_add_env(&cl->path) != 0)
         return EXIT_RUNTIME;
     if (cl->allow_read.n && !cl->opt.sandbox)
         return usage_error(cl, "%s", "--allow-read applies to --sandbox, which "
@@ -351,7 +351,7 @@ static int operands(struct cli *cl, int argc, char **argv)
     return -1;
 }
 
-int tp_cli_parse(int argc, char **argv, struct cli *cl)
+int tp__cli_parse(int argc, char **argv, struct cli *cl)
 {
     int c;
     opterr = 0;

@@ -16,11 +16,11 @@ enum {
 };
 
 /* options.c: each returns 0, or -1 if the text is not valid */
-int tp_cli_parse_count(const char *s, unsigned *out);  /* 1 to 100000 */
-int tp_cli_parse_jobs(const char *s, unsigned *out);   /* N, N%, +N, -N */
-int tp_cli_parse_seconds(const char *s, double *out, int *pct);
-int tp_cli_parse_halt(const char *s, struct tp_pool_options *o);
-int tp_cli_parse_size(const char *s, uint64_t *out);   /* 1M to 1048576G */
+int tp__cli_parse_count(const char *s, unsigned *out);  /* 1 to 100000 */
+int tp__cli_parse_jobs(const char *s, unsigned *out);   /* N, N%, +N, -N */
+int tp__cli_parse_seconds(const char *s, double *out, int *pct);
+int tp__cli_parse_halt(const char *s, struct tp_pool_options *o);
+int tp__cli_parse_size(const char *s, uint64_t *out);   /* 1M to 1048576G */
 
 /* The plugin search path: -L dirs, then TASKPOOL_PLUGIN_PATH's. */
 struct paths {
@@ -29,8 +29,8 @@ struct paths {
     char *env; /* copy of TASKPOOL_PLUGIN_PATH, split in place */
 };
 /* 0, or -1 (ENOMEM); v stays NULL-terminated. */
-int tp_cli_paths_add(struct paths *p, const char *dir);
-int tp_cli_paths_add_env(struct paths *p);
+int tp__cli_paths_add(struct paths *p, const char *dir);
+int tp__cli_paths_add_env(struct paths *p);
 
 /* args.c: everything the command line says */
 struct cli {
@@ -41,7 +41,7 @@ struct cli {
     const char *list_only, *format; /* --list PLUGIN, --format */
     char delim;
     int do_list, print0, jsonl, tag, progress, dry_run;
-    enum tp_resume resume;
+    enum tp__resume resume;
     int mpi;
     int quiet;   /* a rank of --mpi other than 0: no usage messages */
     const char *spec;
@@ -52,13 +52,13 @@ struct cli {
 /* Parse the options and operands into cl (zeroed, delim '\n', quiet
  * set): -1 to go on, else the exit status (--help, --version, a usage
  * error, after its message). */
-int tp_cli_parse(int argc, char **argv, struct cli *cl);
+int tp__cli_parse(int argc, char **argv, struct cli *cl);
 
 /* listing.c: --list [PLUGIN] (tsv: --format=tsv, a PLUGIN<TAB>TASK<TAB>
  * SUMMARY line per task) and --dry-run; return the exit status */
-int tp_cli_list(const char *const *path, const char *only, double timeout,
+int tp__cli_list(const char *const *path, const char *only, double timeout,
                 int tsv);
-int tp_cli_dry(const char *spec, const struct tp_pool_options *o,
+int tp__cli_dry(const char *spec, const struct tp_pool_options *o,
                char *const *args, int nargs, int fd, const char *arg_file,
                char delim);
 

@@ -5,11 +5,11 @@
 
 #include "cli/input.h"
 
-int tp_feed_check_args(struct tp_feed *f, char *const *args, int n)
+int tp__feed_check_args(struct tp__feed *f, char *const *args, int n)
 {
     f->skipped = 0;
     for (int i = 0; f->resume && i < n; i++) {
-        int m = tp_joblog_match(f->resume, (uint64_t)i, args[i],
+        int m = tp__joblog_match(f->resume, (uint64_t)i, args[i],
                                 strlen(args[i]), f->msg, sizeof f->msg);
         if (m < 0) {
             f->changed = 1;
@@ -18,14 +18,14 @@ int tp_feed_check_args(struct tp_feed *f, char *const *args, int n)
         f->skipped += (uint64_t)m;
     }
     if (f->resume)
-        tp_joblog_rewind(f->resume);
+        tp__joblog_rewind(f->resume);
     return 0;
 }
 
 /* One input: run it, or skip it when the log being resumed has it done. */
-static int one(struct tp_feed *f, const char *rec, size_t len)
+static int one(struct tp__feed *f, const char *rec, size_t len)
 {
-    int m = f->resume ? tp_joblog_match(f->resume, tp_pool_fed(f->pool), rec,
+    int m = f->resume ? tp__joblog_match(f->resume, tp_pool_fed(f->pool), rec,
                                         len, f->msg, sizeof f->msg)
                       : 0;
     if (m < 0) {
@@ -36,13 +36,13 @@ static int one(struct tp_feed *f, const char *rec, size_t len)
     return m ? tp_pool_skip(f->pool, 1) : tp_pool_feed(f->pool, rec, len);
 }
 
-static void at_end(struct tp_feed *f)
+static void at_end(struct tp__feed *f)
 {
     if (f->total)
         *f->total = tp_pool_fed(f->pool) - f->skipped;
 }
 
-int tp_feed_args(struct tp_feed *f, char *const *args, int n)
+int tp__feed_args(struct tp__feed *f, char *const *args, int n)
 {
     f->skipped = 0;
     for (int i = 0; i < n; i++)
@@ -54,21 +54,21 @@ int tp_feed_args(struct tp_feed *f, char *const *args, int n)
 
 /* While the log records inputs ahead, records go one at a time (each is
  * checked); after that, in bulk. */
-int tp_feed_fd(struct tp_feed *f, int fd, char delim)
+int tp__feed_fd(struct tp__feed *f, int fd, char delim)
 {
-    struct tp_input in;
-    if (tp_input_init(&in, fd, delim, TP_POOL_RECORD_MAX) != 0) {
+    struct tp__input in;
+    if (tp__input_init(&in, fd, delim, TP_POOL_RECORD_MAX) != 0) {
         f->read_err = errno;
         return -1;
     }
     f->skipped = 0;
-    uint64_t checked = f->resume ? tp_joblog_recorded(f->resume) : 0;
+    uint64_t checked = f->resume ? tp__joblog_recorded(f->resume) : 0;
     int r = 0, m;
     for (;;) {
         const char *rec;
         size_t len;
         if (tp_pool_fed(f->pool) < checked) {
-            if ((m = tp_input_next(&in, &rec, &len)) > 0) {
+            if ((m = tp__input_next(&in, &rec, &len)) > 0) {
                 if ((r = one(f, rec, len)) != 0)
                     break;
                 continue;
@@ -77,24 +77,24 @@ int tp_feed_fd(struct tp_feed *f, int fd, char delim)
                 at_end(f);
                 break;
             }
-        } else if (tp_input_records(&in, &rec, &len)) {
+        } else if (tp__input_records(&in, &rec, &len)) {
             if ((r = tp_pool_feed_records(f->pool, rec, len, delim)) != 0)
                 break;
             continue;
         } else if (in.eof) { /* a last record without its terminator */
-            if (tp_input_next(&in, &rec, &len) > 0)
+            if (tp__input_next(&in, &rec, &len) > 0)
                 r = tp_pool_feed(f->pool, rec, len);
             at_end(f); /* now progress can show an ETA */
             break;
         }
         if ((r = tp_pool_wait_fd(f->pool, fd)) != 0)
             break;
-        if (tp_input_fill(&in) != 0) {
+        if (tp__input_fill(&in) != 0) {
             f->read_err = errno;
             r = -1;
             break;
         }
     }
-    tp_input_free(&in);
+    tp__input_free(&in);
     return r;
 }

@@ -9,9 +9,9 @@
 #include "cli/joblog.h"
 #include "taskpool/pool.h"
 
-struct tp_feed {
+struct tp__feed {
     tp_pool *pool;
-    struct tp_joblog *resume; /* or NULL */
+    struct tp__joblog *resume; /* or NULL */
     uint64_t skipped;         /* inputs the joblog had done */
     uint64_t *total;          /* set to the inputs to run once the end is
                                  seen (for --progress), or NULL */
@@ -22,11 +22,11 @@ struct tp_feed {
 
 /* Before the pool starts: check the arguments against the log being
  * resumed and count those to skip.  0, or -1 (changed, with msg). */
-int tp_feed_check_args(struct tp_feed *f, char *const *args, int n);
+int tp__feed_check_args(struct tp__feed *f, char *const *args, int n);
 
 /* Feed all of them, then nothing else (the caller finishes the pool).
  * 0, or -1: a pool error, read_err or changed. */
-int tp_feed_args(struct tp_feed *f, char *const *args, int n);
-int tp_feed_fd(struct tp_feed *f, int fd, char delim);
+int tp__feed_args(struct tp__feed *f, char *const *args, int n);
+int tp__feed_fd(struct tp__feed *f, int fd, char delim);
 
 #endif

@@ -30,7 +30,7 @@ struct head {
 };
 _Static_assert(sizeof(struct head) == 80, "no padding in a held record");
 
-struct tp_held_slot {
+struct tp__held_slot {
     uint64_t start;
     int dead;
 };
@@ -38,22 +38,22 @@ struct tp_held_slot {
 static uint64_t checksum(struct head hd, const char *in, const char *data)
 {
     hd.sum = 0;
-    uint64_t s = tp_fnv(TP_FNV_START, &hd, sizeof hd);
-    return tp_fnv(tp_fnv(s, in, hd.input_len), data, hd.data_len);
+    uint64_t s = tp__fnv(TP_FNV_START, &hd, sizeof hd);
+    return tp__fnv(tp__fnv(s, in, hd.input_len), data, hd.data_len);
 }
 
-static int put_header(struct tp_held *h, uint64_t low)
+static int put_header(struct tp__held *h, uint64_t low)
 {
     char b[HDR];
     memcpy(b, file_magic, 8);
     memcpy(b + 8, &low, 8);
-    if (tp_file_pwrite(h->fd, b, HDR, 0) != 0)
+    if (tp__file_pwrite(h->fd, b, HDR, 0) != 0)
         return -1;
     h->low = low;
     return 0;
 }
 
-int tp_held_open(struct tp_held *h, const char *joblog, char *err,
+int tp__held_open(struct tp__held *h, const char *joblog, char *err,
                  size_t errlen)
 {
     memset(h, 0, sizeof *h);
@@ -71,7 +71,7 @@ int tp_held_open(struct tp_held *h, const char *joblog, char *err,
     if (h->fd < 0 && errno == ELOOP) {
         snprintf(err, errlen, "%s: a symbolic link (taskpool keeps the "
                  "joblog's held results there): remove it", h->path);
-        tp_held_close(h);
+        tp__held_close(h);
         return -1;
     }
     if (h->fd < 0)
@@ -82,17 +82,17 @@ int tp_held_open(struct tp_held *h, const char *joblog, char *err,
         snprintf(err, errlen, errno == EWOULDBLOCK
                  ? "%s: in use by another taskpool run" : "%s: %s",
                  h->path, strerror(errno));
-        tp_held_close(h);
+        tp__held_close(h);
         return -1;
     }
     return 0;
 sys:
     snprintf(err, errlen, "%s: %s", h->path, strerror(errno));
-    tp_held_close(h);
+    tp__held_close(h);
     return -1;
 }
 
-int tp_held_begin(struct tp_held *h, int keep, char *err, size_t errlen)
+int tp__held_begin(struct tp__held *h, int keep, char *err, size_t errlen)
 {
     struct stat st;
     if (fstat(h->fd, &st) != 0)
@@ -103,7 +103,7 @@ int tp_held_begin(struct tp_held *h, int keep, char *err, size_t errlen)
         return -1;
     }
     char b[HDR];
-    if (st.st_size && (tp_file_pread(h->fd, b, HDR, 0) != 0 ||
+    if (st.st_size && (tp__file_pread(h->fd, b, HDR, 0) != 0 ||
                        memcmp(b, file_magic, 8))) {
         snprintf(err, errlen, keep ? "%s: not a file of held results of "
                  "this taskpool: cannot resume from it" : "%s: not a file "
@@ -135,11 +135,11 @@ sys:
 
 /* ---- records that may be needed, in file order ---- */
 
-static int fifo_push(struct tp_held *h, uint64_t start, uint64_t *seq)
+static int fifo_push(struct tp__held *h, uint64_t start, uint64_t *seq)
 {
     if (h->fn == h->fcap) {
         size_t cap = h->fcap ? h->fcap * 2 : 256;
-        struct tp_held_slot *v = malloc(cap * sizeof *v);
+        struct tp__held_slot *v = malloc(cap * sizeof *v);
         if (!v)
             return -1;
         for (size_t i = 0; i < h->fn; i++)
@@ -149,7 +149,7 @@ static int fifo_push(struct tp_held *h, uint64_t start, uint64_t *seq)
         h->fhead = 0;
         h->fcap = cap;
     }
-    h->fifo[(h->fhead + h->fn) % h->fcap] = (struct tp_held_slot){start, 0};
+    h->fifo[(h->fhead + h->fn) % h->fcap] = (struct tp__held_slot){start, 0};
     *seq = h->fseq + h->fn++;
     return 0;
 }
@@ -158,9 +158,9 @@ static int fifo_push(struct tp_held *h, uint64_t start, uint64_t *seq)
  * the space below the oldest needed record, each once it is worth a call.
  * The header moves first, so a kill in between never points into a hole.
  * A failure only leaves the space in use. */
-static void give_back(struct tp_held *h)
+static void give_back(struct tp__held *h)
 {
-    if (tp_held_flush(h) != 0)
+    if (tp__held_flush(h) != 0)
         return;
     if (!h->fn) {
         if (h->end - HDR >= GIVE_BACK && put_header(h, HDR) == 0 &&
@@ -180,7 +180,7 @@ static void give_back(struct tp_held *h)
         h->punched = upto;
 }
 
-void tp_held_done(struct tp_held *h, uint64_t seq)
+void tp__held_done(struct tp__held *h, uint64_t seq)
 {
     if (seq < h->fseq || seq - h->fseq >= h->fn)
         return;
@@ -195,23 +195,23 @@ void tp_held_done(struct tp_held *h, uint64_t seq)
     give_back(h);
 }
 
-int tp_held_flush(struct tp_held *h)
+int tp__held_flush(struct tp__held *h)
 {
     if (!h->wlen)
         return 0;
-    if (tp_file_pwrite(h->fd, h->wbuf, h->wlen, h->end - h->wlen) != 0)
+    if (tp__file_pwrite(h->fd, h->wbuf, h->wlen, h->end - h->wlen) != 0)
         return -1;
     h->wlen = 0;
     return 0;
 }
 
 /* Into the batch, or (a record larger than a batch) straight to the file. */
-static int put_rec(struct tp_held *h, struct iovec *v, size_t n)
+static int put_rec(struct tp__held *h, struct iovec *v, size_t n)
 {
-    if (h->wlen + n > WBUF && tp_held_flush(h) != 0)
+    if (h->wlen + n > WBUF && tp__held_flush(h) != 0)
         return -1;
     if (n > WBUF)
-        return tp_file_pwritev(h->fd, v, 3, h->end);
+        return tp__file_pwritev(h->fd, v, 3, h->end);
     if (!h->wbuf && !(h->wbuf = malloc(WBUF)))
         return -1;
     for (int i = 0; i < 3; i++) {
@@ -221,7 +221,7 @@ static int put_rec(struct tp_held *h, struct iovec *v, size_t n)
     return 0;
 }
 
-int tp_held_put(struct tp_held *h, const struct tp_result *r,
+int tp__held_put(struct tp__held *h, const struct tp_result *r,
                 uint64_t digest, uint64_t *seq)
 {
     struct head hd = {
@@ -248,10 +248,10 @@ int tp_held_put(struct tp_held *h, const struct tp_result *r,
 /* ---- reading back ---- */
 
 /* The record at off, checked whole: 0 with its head, or -1. */
-static int read_rec(struct tp_held *h, uint64_t off, struct head *hd)
+static int read_rec(struct tp__held *h, uint64_t off, struct head *hd)
 {
     if (h->end - off < sizeof *hd ||
-        tp_file_pread(h->fd, hd, sizeof *hd, off) != 0 ||
+        tp__file_pread(h->fd, hd, sizeof *hd, off) != 0 ||
         memcmp(hd->magic, rec_magic, 8) ||
         hd->input_len > TP_POOL_RECORD_MAX ||
         hd->data_len > TP_POOL_RECORD_MAX ||
@@ -259,14 +259,14 @@ static int read_rec(struct tp_held *h, uint64_t off, struct head *hd)
         return -1;
     struct head z = *hd;
     z.sum = 0;
-    uint64_t s = tp_fnv(TP_FNV_START, &z, sizeof z);
+    uint64_t s = tp__fnv(TP_FNV_START, &z, sizeof z);
     char b[65536];
     off += sizeof *hd;
     for (uint64_t left = hd->input_len + hd->data_len; left;) {
         size_t n = left < sizeof b ? (size_t)left : sizeof b;
-        if (tp_file_pread(h->fd, b, n, off) != 0)
+        if (tp__file_pread(h->fd, b, n, off) != 0)
             return -1;
-        s = tp_fnv(s, b, n);
+        s = tp__fnv(s, b, n);
         off += n;
         left -= n;
     }
@@ -275,7 +275,7 @@ static int read_rec(struct tp_held *h, uint64_t off, struct head *hd)
 
 static int by_index_then_off(const void *a, const void *b)
 {
-    const struct tp_held_rec *x = a, *y = b;
+    const struct tp__held_rec *x = a, *y = b;
     if (x->index != y->index)
         return x->index < y->index ? -1 : 1;
     return x->off < y->off ? -1 : x->off > y->off;
@@ -283,14 +283,14 @@ static int by_index_then_off(const void *a, const void *b)
 
 static int by_off(const void *a, const void *b)
 {
-    const struct tp_held_rec *x = a, *y = b;
+    const struct tp__held_rec *x = a, *y = b;
     return x->off < y->off ? -1 : x->off > y->off;
 }
 
-static int add_replay(struct tp_held *h, const struct tp_held_rec *r)
+static int add_replay(struct tp__held *h, const struct tp__held_rec *r)
 {
     if (h->nreplay % 256 == 0) {
-        struct tp_held_rec *v =
+        struct tp__held_rec *v =
             realloc(h->replay, (h->nreplay + 256) * sizeof *v);
         if (!v)
             return -1;
@@ -302,7 +302,7 @@ static int add_replay(struct tp_held *h, const struct tp_held_rec *r)
 
 /* The last record of each index only; then each becomes needed (in file
  * order, as the fifo wants), and the replays are put in input order. */
-static int settle(struct tp_held *h)
+static int settle(struct tp__held *h)
 {
     if (!h->nreplay)
         return 0;
@@ -322,14 +322,14 @@ static int settle(struct tp_held *h)
     return 0;
 }
 
-int tp_held_scan(struct tp_held *h,
-                 int (*want)(void *arg, const struct tp_held_rec *r),
+int tp__held_scan(struct tp__held *h,
+                 int (*want)(void *arg, const struct tp__held_rec *r),
                  void *arg, char *err, size_t errlen)
 {
     uint64_t off = h->low;
     struct head hd;
     while (off < h->end && read_rec(h, off, &hd) == 0) {
-        struct tp_held_rec r = {
+        struct tp__held_rec r = {
             .index = hd.index, .digest = hd.digest, .off = off,
             .status = hd.status, .attempts = hd.attempts,
         };
@@ -349,16 +349,16 @@ oom:
     return -1;
 }
 
-uint64_t tp_held_next(const struct tp_held *h)
+uint64_t tp__held_next(const struct tp__held *h)
 {
     return h->next < h->nreplay ? h->replay[h->next].index : UINT64_MAX;
 }
 
-int tp_held_load(struct tp_held *h, struct tp_result *r)
+int tp__held_load(struct tp__held *h, struct tp_result *r)
 {
-    const struct tp_held_rec *p = &h->replay[h->next];
+    const struct tp__held_rec *p = &h->replay[h->next];
     struct head hd;
-    if (tp_file_pread(h->fd, &hd, sizeof hd, p->off) != 0)
+    if (tp__file_pread(h->fd, &hd, sizeof hd, p->off) != 0)
         return -1;
     size_t n = (size_t)(hd.input_len + hd.data_len);
     if (memcmp(hd.magic, rec_magic, 8) || hd.index != p->index ||
@@ -373,7 +373,7 @@ int tp_held_load(struct tp_held *h, struct tp_result *r)
         h->buf = b;
         h->bufcap = n + 1;
     }
-    if (tp_file_pread(h->fd, h->buf, n, p->off + sizeof hd) != 0)
+    if (tp__file_pread(h->fd, h->buf, n, p->off + sizeof hd) != 0)
         return -1;
     if (checksum(hd, h->buf, h->buf + hd.input_len) != hd.sum) {
         errno = EBADMSG;
@@ -389,15 +389,15 @@ int tp_held_load(struct tp_held *h, struct tp_result *r)
     return 0;
 }
 
-void tp_held_loaded(struct tp_held *h)
+void tp__held_loaded(struct tp__held *h)
 {
-    tp_held_done(h, h->replay[h->next++].seq);
+    tp__held_done(h, h->replay[h->next++].seq);
 }
 
-void tp_held_close(struct tp_held *h)
+void tp__held_close(struct tp__held *h)
 {
     if (h->fd >= 0) {
-        tp_held_flush(h); /* a failure: the log says why */
+        tp__held_flush(h); /* a failure: the log says why */
         if (h->end && !h->fn)
             unlink(h->path);
         close(h->fd);

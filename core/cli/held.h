@@ -23,14 +23,14 @@
 #include "taskpool/pool.h"
 
 /* A record found when reading the file back. */
-struct tp_held_rec {
+struct tp__held_rec {
     uint64_t index, digest, off, seq;
     unsigned status, attempts;
 };
 
-struct tp_held_slot; /* a record written or found, in file order */
+struct tp__held_slot; /* a record written or found, in file order */
 
-struct tp_held {
+struct tp__held {
     int fd;
     char *path;
     uint64_t end;     /* where the next record goes (after the batch) */
@@ -38,10 +38,10 @@ struct tp_held {
     size_t wlen;
     uint64_t low;     /* the header's: no record below it is needed */
     uint64_t punched; /* the space below it was given back */
-    struct tp_held_slot *fifo; /* records that may be needed, file order */
+    struct tp__held_slot *fifo; /* records that may be needed, file order */
     size_t fhead, fn, fcap;
     uint64_t fseq;    /* the sequence number of fifo[fhead] */
-    struct tp_held_rec *replay; /* to write out, by index */
+    struct tp__held_rec *replay; /* to write out, by index */
     size_t nreplay, next;
     char *buf;        /* the replay loaded */
     size_t bufcap;
@@ -49,40 +49,40 @@ struct tp_held {
 
 /* Open (or create) JOBLOG.held, as it is.  0, or -1 with a one-line
  * message in err (h closed). */
-int tp_held_open(struct tp_held *h, const char *joblog, char *err,
+int tp__held_open(struct tp__held *h, const char *joblog, char *err,
                  size_t errlen);
 /* Then start on it: empty it (keep 0) or read its header (keep 1, to
  * resume).  0, or -1 with a message (close h then). */
-int tp_held_begin(struct tp_held *h, int keep, char *err, size_t errlen);
+int tp__held_begin(struct tp__held *h, int keep, char *err, size_t errlen);
 
 /* Resume: read the records back.  want() says whether a record is the
  * result of a joblog line still "pending" and to be written out instead
  * of run (the last record of an index wins); those become the replays.
  * What follows a record cut short is cut off.  0, or -1 with a message. */
-int tp_held_scan(struct tp_held *h,
-                 int (*want)(void *arg, const struct tp_held_rec *r),
+int tp__held_scan(struct tp__held *h,
+                 int (*want)(void *arg, const struct tp__held_rec *r),
                  void *arg, char *err, size_t errlen);
 
-/* Keep r (digest: of its input), in a batch written by tp_held_flush
- * before its joblog line is; *seq names it for tp_held_done.  0, or -1
+/* Keep r (digest: of its input), in a batch written by tp__held_flush
+ * before its joblog line is; *seq names it for tp__held_done.  0, or -1
  * (errno). */
-int tp_held_put(struct tp_held *h, const struct tp_result *r,
+int tp__held_put(struct tp__held *h, const struct tp_result *r,
                 uint64_t digest, uint64_t *seq);
 /* Write the records kept so far (before their joblog lines).  0, or -1
  * (errno). */
-int tp_held_flush(struct tp_held *h);
+int tp__held_flush(struct tp__held *h);
 /* Record seq is not needed any more: its output was written. */
-void tp_held_done(struct tp_held *h, uint64_t seq);
+void tp__held_done(struct tp__held *h, uint64_t seq);
 
 /* The index of the next replay, or UINT64_MAX when none is left. */
-uint64_t tp_held_next(const struct tp_held *h);
+uint64_t tp__held_next(const struct tp__held *h);
 /* Load the next replay into r (valid until the next call).  0, or -1
  * (errno; EBADMSG if the record changed since it was read back). */
-int tp_held_load(struct tp_held *h, struct tp_result *r);
-/* The replay loaded has been kept again (tp_held_put): go to the next. */
-void tp_held_loaded(struct tp_held *h);
+int tp__held_load(struct tp__held *h, struct tp_result *r);
+/* The replay loaded has been kept again (tp__held_put): go to the next. */
+void tp__held_loaded(struct tp__held *h);
 
 /* Close; the file is removed when nothing in it is needed. */
-void tp_held_close(struct tp_held *h);
+void tp__held_close(struct tp__held *h);
 
 #endif

@@ -7,7 +7,7 @@
 
 #define READ_SIZE (64u << 10)
 
-int tp_input_init(struct tp_input *in, int fd, char delim, size_t max)
+int tp__input_init(struct tp__input *in, int fd, char delim, size_t max)
 {
     memset(in, 0, sizeof *in);
     in->fd = fd;
@@ -18,13 +18,13 @@ int tp_input_init(struct tp_input *in, int fd, char delim, size_t max)
     return in->buf ? 0 : -1;
 }
 
-void tp_input_free(struct tp_input *in)
+void tp__input_free(struct tp__input *in)
 {
     free(in->buf);
     in->buf = NULL;
 }
 
-int tp_input_next(struct tp_input *in, const char **rec, size_t *len)
+int tp__input_next(struct tp__input *in, const char **rec, size_t *len)
 {
     char *hit = memchr(in->buf + in->scan, in->delim, in->end - in->scan);
     if (hit) {
@@ -44,7 +44,7 @@ int tp_input_next(struct tp_input *in, const char **rec, size_t *len)
     return 1;
 }
 
-int tp_input_records(struct tp_input *in, const char **rec, size_t *len)
+int tp__input_records(struct tp__input *in, const char **rec, size_t *len)
 {
     char *last = memrchr(in->buf + in->scan, in->delim, in->end - in->scan);
     if (!last) {
@@ -57,7 +57,7 @@ int tp_input_records(struct tp_input *in, const char **rec, size_t *len)
     return 1;
 }
 
-int tp_input_fill(struct tp_input *in)
+int tp__input_fill(struct tp__input *in)
 {
     if (in->end - in->start > in->max) {
         errno = EFBIG;

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-struct tp_input {
+struct tp__input {
     int fd;
     char delim;
     int eof;
@@ -15,23 +15,23 @@ struct tp_input {
 };
 
 /* Returns 0, or -1 (ENOMEM). */
-int tp_input_init(struct tp_input *in, int fd, char delim, size_t max);
-void tp_input_free(struct tp_input *in);
+int tp__input_init(struct tp__input *in, int fd, char delim, size_t max);
+void tp__input_free(struct tp__input *in);
 
 /* The next buffered record, without reading: 1 with *rec and *len set (valid
- * until the next call), 0 if a read is needed first (tp_input_fill), -1 at
+ * until the next call), 0 if a read is needed first (tp__input_fill), -1 at
  * the end of the input.  A last record without a terminator counts. */
-int tp_input_next(struct tp_input *in, const char **rec, size_t *len);
+int tp__input_next(struct tp__input *in, const char **rec, size_t *len);
 
 /* Every complete record buffered, as one span: *rec and *len cover the
  * records and their terminators (valid until the next call).  Returns 1,
- * or 0 if there is none (then tp_input_next gives a last unterminated
+ * or 0 if there is none (then tp__input_next gives a last unterminated
  * record at the end of the input). */
-int tp_input_records(struct tp_input *in, const char **rec, size_t *len);
+int tp__input_records(struct tp__input *in, const char **rec, size_t *len);
 
-/* One read(2) into the buffer, when tp_input_next or tp_input_records
+/* One read(2) into the buffer, when tp__input_next or tp__input_records
  * found no record in it.  Returns 0, or -1 with errno (EFBIG when a record
  * is longer than max: no record longer is ever given). */
-int tp_input_fill(struct tp_input *in);
+int tp__input_fill(struct tp__input *in);
 
 #endif

@@ -26,45 +26,45 @@
 static const char header[] = "index\tworker\tstart\truntime\tattempts\tstatus"
                              "\terror\toutput\tdigest\n";
 
-struct tp_jl_rec {
+struct tp__jl_rec {
     uint64_t index, digest, line;
     unsigned status, attempts;
     int skip, pending;
 };
 
-struct tp_jl_ready {
+struct tp__jl_ready {
     uint64_t index, end;
 };
 
-struct tp_jl_pend {
+struct tp__jl_pend {
     uint64_t index, held; /* held: its record's seq in FILE.held */
     off_t at; /* 0: an empty slot (no line starts at the header) */
 };
 
-uint64_t tp_joblog_digest(const char *p, size_t n)
+uint64_t tp__joblog_digest(const char *p, size_t n)
 {
-    return tp_fnv(TP_FNV_START, p, n);
+    return tp__fnv(TP_FNV_START, p, n);
 }
 
-static void fail_write(struct tp_joblog *j)
+static void fail_write(struct tp__joblog *j)
 {
     if (!j->err)
         j->err = errno ? errno : EIO;
 }
 
-static size_t rec_at(const struct tp_joblog *j, uint64_t i);
+static size_t rec_at(const struct tp__joblog *j, uint64_t i);
 
 /* ---- the pending table: index -> where its "pending" word is ---- */
 
-static size_t slot_of(const struct tp_joblog *j, uint64_t index)
+static size_t slot_of(const struct tp__joblog *j, uint64_t index)
 {
     return (size_t)((index * 0x9e3779b97f4a7c15ull) >> 20) & (j->pcap - 1);
 }
 
-static int pend_grow(struct tp_joblog *j)
+static int pend_grow(struct tp__joblog *j)
 {
     size_t old = j->pcap, cap = old ? old * 2 : 1024;
-    struct tp_jl_pend *t = calloc(cap, sizeof *t), *o = j->pend;
+    struct tp__jl_pend *t = calloc(cap, sizeof *t), *o = j->pend;
     if (!t)
         return -1;
     j->pend = t;
@@ -81,7 +81,7 @@ static int pend_grow(struct tp_joblog *j)
     return 0;
 }
 
-static int pend_add(struct tp_joblog *j, uint64_t index, off_t at,
+static int pend_add(struct tp__joblog *j, uint64_t index, off_t at,
                     uint64_t held)
 {
     if ((j->npend + 1) * 2 > j->pcap && pend_grow(j) != 0)
@@ -89,21 +89,21 @@ static int pend_add(struct tp_joblog *j, uint64_t index, off_t at,
     size_t s = slot_of(j, index);
     while (j->pend[s].at)
         s = (s + 1) & (j->pcap - 1);
-    j->pend[s] = (struct tp_jl_pend){index, held, at};
+    j->pend[s] = (struct tp__jl_pend){index, held, at};
     j->npend++;
     return 0;
 }
 
 /* Remove index; returns its entry (at 0 if it is not there). */
-static struct tp_jl_pend pend_take(struct tp_joblog *j, uint64_t index)
+static struct tp__jl_pend pend_take(struct tp__joblog *j, uint64_t index)
 {
-    struct tp_jl_pend none = {0, 0, 0};
+    struct tp__jl_pend none = {0, 0, 0};
     if (!j->pcap)
         return none;
     size_t m = j->pcap - 1, s = slot_of(j, index);
     while (j->pend[s].at && j->pend[s].index != index)
         s = (s + 1) & m;
-    struct tp_jl_pend got = j->pend[s];
+    struct tp__jl_pend got = j->pend[s];
     if (!got.at)
         return none;
     /* backward-shift deletion keeps every probe chain unbroken: an entry
@@ -124,14 +124,14 @@ static struct tp_jl_pend pend_take(struct tp_joblog *j, uint64_t index)
 
 /* ---- writing ---- */
 
-void tp_joblog_finished(struct tp_joblog *j, const struct tp_result *r)
+void tp__joblog_finished(struct tp__joblog *j, const struct tp_result *r)
 {
     char err[4 * SHORT_MSG + 4], line[LINE_MAX_LEN], who[48];
-    uint64_t digest = tp_joblog_digest(r->input, r->input_len), held = 0;
+    uint64_t digest = tp__joblog_digest(r->input, r->input_len), held = 0;
     if (r->status == TP_RESULT_OK)
         err[0] = '\0';
     else
-        tp_escape(r->data, r->len, SHORT_MSG, err);
+        tp__escape(r->data, r->len, SHORT_MSG, err);
     /* under --mpi, RANK:PID */
     if (r->node)
         snprintf(who, sizeof who, "%u:%ld", r->node, (long)r->worker);
@@ -143,7 +143,7 @@ void tp_joblog_finished(struct tp_joblog *j, const struct tp_result *r)
                      r->index, who, r->start_ns / 1000000000u,
                      (unsigned)(r->start_ns / 1000000u % 1000u),
                      r->usec / 1e6, r->attempts,
-                     tp_output_status_name(r->status), err,
+                     tp__output_status_name(r->status), err,
                      j->seekable ? "pending" : "-", digest);
     if (n <= 0 || (size_t)n >= sizeof line) {
         errno = EOVERFLOW;
@@ -151,18 +151,18 @@ void tp_joblog_finished(struct tp_joblog *j, const struct tp_result *r)
         return;
     }
     if (!j->seekable) { /* a pipe or a device: no marks, no resuming */
-        if (tp_file_write(j->fd, line, (size_t)n) != 0)
+        if (tp__file_write(j->fd, line, (size_t)n) != 0)
             fail_write(j);
         return;
     }
     /* the result first: a line says "pending" only with it kept */
-    if (tp_held_put(&j->held, r, digest, &held) != 0) {
+    if (tp__held_put(&j->held, r, digest, &held) != 0) {
         fail_write(j);
         return;
     }
     /* "pending\t" and 16 hex digits and "\n" end the line */
     off_t word = j->end + n - 25;
-    if (j->llen + (size_t)n > LINES_BUF && tp_joblog_flush(j) != 0)
+    if (j->llen + (size_t)n > LINES_BUF && tp__joblog_flush(j) != 0)
         return;
     if (!j->lines && !(j->lines = malloc(LINES_BUF))) {
         fail_write(j);
@@ -175,13 +175,13 @@ void tp_joblog_finished(struct tp_joblog *j, const struct tp_result *r)
         fail_write(j);
 }
 
-int tp_joblog_flush(struct tp_joblog *j)
+int tp__joblog_flush(struct tp__joblog *j)
 {
     if (!j->llen)
         return 0;
     /* the results first: a line says "pending" only with its kept */
-    if (tp_held_flush(&j->held) != 0 ||
-        tp_file_pwrite(j->fd, j->lines, j->llen,
+    if (tp__held_flush(&j->held) != 0 ||
+        tp__file_pwrite(j->fd, j->lines, j->llen,
                        (uint64_t)j->end - j->llen) != 0) {
         fail_write(j);
         return -1;
@@ -190,13 +190,13 @@ int tp_joblog_flush(struct tp_joblog *j)
     return 0;
 }
 
-void tp_joblog_delivered(struct tp_joblog *j, uint64_t index, uint64_t end)
+void tp__joblog_delivered(struct tp__joblog *j, uint64_t index, uint64_t end)
 {
     if (!j->seekable)
         return;
     if (j->nready == j->rcap) {
         size_t cap = j->rcap ? j->rcap * 2 : 256;
-        struct tp_jl_ready *v = malloc(cap * sizeof *v);
+        struct tp__jl_ready *v = malloc(cap * sizeof *v);
         if (!v) {
             fail_write(j);
             return;
@@ -209,30 +209,30 @@ void tp_joblog_delivered(struct tp_joblog *j, uint64_t index, uint64_t end)
         j->rcap = cap;
     }
     j->ready[(j->rhead + j->nready++) % j->rcap] =
-        (struct tp_jl_ready){index, end};
+        (struct tp__jl_ready){index, end};
 }
 
-void tp_joblog_forget(struct tp_joblog *j, uint64_t index)
+void tp__joblog_forget(struct tp__joblog *j, uint64_t index)
 {
-    struct tp_jl_pend p = pend_take(j, index);
+    struct tp__jl_pend p = pend_take(j, index);
     if (p.at)
-        tp_held_done(&j->held, p.held);
+        tp__held_done(&j->held, p.held);
 }
 
-void tp_joblog_written(struct tp_joblog *j, uint64_t total)
+void tp__joblog_written(struct tp__joblog *j, uint64_t total)
 {
     /* through the shared mapping, a mark is a store, not a system call;
      * only bytes within the file may be touched (else SIGBUS), so a log
      * that someone cut short is an error, not a crash */
     struct stat st;
     off_t size = 0;
-    if (j->nready && j->ready[j->rhead].end <= total && tp_joblog_flush(j))
+    if (j->nready && j->ready[j->rhead].end <= total && tp__joblog_flush(j))
         return;
     if (j->nready && j->ready[j->rhead].end <= total && j->map &&
         fstat(j->fd, &st) == 0)
         size = st.st_size;
     while (j->nready && j->ready[j->rhead].end <= total) {
-        struct tp_jl_pend p = pend_take(j, j->ready[j->rhead].index);
+        struct tp__jl_pend p = pend_take(j, j->ready[j->rhead].index);
         off_t at = p.at;
         j->rhead = (j->rhead + 1) % j->rcap;
         j->nready--;
@@ -240,10 +240,10 @@ void tp_joblog_written(struct tp_joblog *j, uint64_t total)
             continue;
         if (at + 7 <= size && (uint64_t)at + 7 <= MAP_SPAN)
             memcpy(j->map + at, "written", 7);
-        else if (tp_file_pwrite(j->fd, "written", 7, (uint64_t)at) != 0)
+        else if (tp__file_pwrite(j->fd, "written", 7, (uint64_t)at) != 0)
             fail_write(j);
         /* after the mark: a kill in between leaves the result kept */
-        tp_held_done(&j->held, p.held);
+        tp__held_done(&j->held, p.held);
     }
     /* the pages marked stay in the page cache, not in this process */
     if (j->map && (uint64_t)j->end - j->dropped > DROP_EVERY &&
@@ -258,7 +258,7 @@ void tp_joblog_written(struct tp_joblog *j, uint64_t total)
 
 static int by_index(const void *a, const void *b)
 {
-    const struct tp_jl_rec *x = a, *y = b;
+    const struct tp__jl_rec *x = a, *y = b;
     if (x->index != y->index)
         return x->index < y->index ? -1 : 1;
     return x->line < y->line ? -1 : x->line > y->line;
@@ -280,8 +280,8 @@ static int fields(char *s, char *f[9])
     return k == 9 ? 0 : -1;
 }
 
-static int parse_line(struct tp_joblog *j, char *s, uint64_t line,
-                      enum tp_resume mode)
+static int parse_line(struct tp__joblog *j, char *s, uint64_t line,
+                      enum tp__resume mode)
 {
     char *f[9], *end;
     if (fields(s, f) != 0 || !*f[0] || strlen(f[8]) != 16)
@@ -294,16 +294,16 @@ static int parse_line(struct tp_joblog *j, char *s, uint64_t line,
     if (*end || (strcmp(f[7], "written") && strcmp(f[7], "pending")))
         return -1;
     if (j->nrec % 1024 == 0) {
-        struct tp_jl_rec *v = realloc(j->rec, (j->nrec + 1024) * sizeof *v);
+        struct tp__jl_rec *v = realloc(j->rec, (j->nrec + 1024) * sizeof *v);
         if (!v)
             return -2;
         j->rec = v;
     }
     unsigned status = 0, attempts = (unsigned)strtoul(f[4], &end, 10);
     while (status <= TP_RESULT_PROTOCOL &&
-           strcmp(f[5], tp_output_status_name((enum tp_status)status)))
+           strcmp(f[5], tp__output_status_name((enum tp_status)status)))
         status++;
-    j->rec[j->nrec++] = (struct tp_jl_rec){
+    j->rec[j->nrec++] = (struct tp__jl_rec){
         .index = index, .digest = digest, .line = line,
         .status = status, .attempts = attempts,
         .pending = !strcmp(f[7], "pending"),
@@ -314,7 +314,7 @@ static int parse_line(struct tp_joblog *j, char *s, uint64_t line,
 }
 
 /* The last line for an index is the one that counts. */
-static void keep_last(struct tp_joblog *j)
+static void keep_last(struct tp__joblog *j)
 {
     if (!j->nrec) /* (qsort may not be given NULL, even for nothing) */
         return;
@@ -330,11 +330,11 @@ static void keep_last(struct tp_joblog *j)
 
 /* Read the log at j->fd; j->end ends up after its last whole line (a line
  * cut short by a killed run is dropped).  0, or -1 with a message. */
-static int read_back(struct tp_joblog *j, enum tp_resume mode, char *err,
+static int read_back(struct tp__joblog *j, enum tp__resume mode, char *err,
                      size_t errlen)
 {
-    struct tp_input in;
-    if (tp_input_init(&in, j->fd, '\n', 65536) != 0) {
+    struct tp__input in;
+    if (tp__input_init(&in, j->fd, '\n', 65536) != 0) {
         snprintf(err, errlen, "%s: %s", j->file, strerror(errno));
         return -1;
     }
@@ -344,9 +344,9 @@ static int read_back(struct tp_joblog *j, enum tp_resume mode, char *err,
     for (;;) {
         const char *rec;
         size_t len;
-        int m = tp_input_next(&in, &rec, &len);
+        int m = tp__input_next(&in, &rec, &len);
         if (m == 0) {
-            if ((r = tp_input_fill(&in)) != 0) {
+            if ((r = tp__input_fill(&in)) != 0) {
                 snprintf(err, errlen, "%s: %s", j->file,
                          errno == EFBIG ? "a line is too long for a joblog"
                                         : strerror(errno));
@@ -386,7 +386,7 @@ static int read_back(struct tp_joblog *j, enum tp_resume mode, char *err,
         }
         at += (off_t)len + 1;
     }
-    tp_input_free(&in);
+    tp__input_free(&in);
     j->end = at;
     if (r == 0)
         keep_last(j);
@@ -421,11 +421,11 @@ static int shared_with(const struct stat *log, int input_fd, char *err,
 
 /* A record in FILE.held that is the result of a line still "pending",
  * and to be written out rather than run again, makes its input skipped. */
-static int want_held(void *arg, const struct tp_held_rec *h)
+static int want_held(void *arg, const struct tp__held_rec *h)
 {
-    struct tp_joblog *j = arg;
+    struct tp__joblog *j = arg;
     size_t at = rec_at(j, h->index);
-    struct tp_jl_rec *r = at < j->nrec ? &j->rec[at] : NULL;
+    struct tp__jl_rec *r = at < j->nrec ? &j->rec[at] : NULL;
     if (!r || r->index != h->index || !r->pending || r->digest != h->digest ||
         r->status != h->status || r->attempts != h->attempts ||
         (j->mode == TP_RESUME_FAILED && r->status != TP_RESULT_OK))
@@ -435,26 +435,26 @@ static int want_held(void *arg, const struct tp_held_rec *h)
 }
 
 /* FILE.held: emptied for a new log, read back to resume. */
-static int open_held(struct tp_joblog *j, enum tp_resume mode, int input_fd,
+static int open_held(struct tp__joblog *j, enum tp__resume mode, int input_fd,
                      char *err, size_t errlen)
 {
     struct stat st;
-    if (tp_held_open(&j->held, j->file, err, errlen) != 0)
+    if (tp__held_open(&j->held, j->file, err, errlen) != 0)
         return -1;
     if (fstat(j->held.fd, &st) != 0) {
         snprintf(err, errlen, "%s: %s", j->held.path, strerror(errno));
         return -1;
     }
     if (shared_with(&st, input_fd, err, errlen, j->held.path) ||
-        tp_held_begin(&j->held, mode != TP_RESUME_NONE, err, errlen) != 0)
+        tp__held_begin(&j->held, mode != TP_RESUME_NONE, err, errlen) != 0)
         return -1;
     j->mode = mode;
     return mode == TP_RESUME_NONE
                ? 0
-               : tp_held_scan(&j->held, want_held, j, err, errlen);
+               : tp__held_scan(&j->held, want_held, j, err, errlen);
 }
 
-int tp_joblog_open(struct tp_joblog *j, const char *file, enum tp_resume mode,
+int tp__joblog_open(struct tp__joblog *j, const char *file, enum tp__resume mode,
                    int input_fd, char *err, size_t errlen)
 {
     memset(j, 0, sizeof *j);
@@ -488,7 +488,7 @@ int tp_joblog_open(struct tp_joblog *j, const char *file, enum tp_resume mode,
                      "from it", file);
             goto fail;
         }
-        if (tp_file_write(j->fd, header, sizeof header - 1) != 0) {
+        if (tp__file_write(j->fd, header, sizeof header - 1) != 0) {
             snprintf(err, errlen, "%s: %s", file, strerror(errno));
             goto fail;
         }
@@ -503,14 +503,14 @@ int tp_joblog_open(struct tp_joblog *j, const char *file, enum tp_resume mode,
         goto fail;
     }
     if (j->newline_at && j->newline_at == j->end) {
-        if (tp_file_pwrite(j->fd, "\n", 1, (uint64_t)j->end) != 0) {
+        if (tp__file_pwrite(j->fd, "\n", 1, (uint64_t)j->end) != 0) {
             snprintf(err, errlen, "%s: %s", file, strerror(errno));
             goto fail;
         }
         j->end++;
     }
     if (j->end == 0) {
-        if (tp_file_pwrite(j->fd, header, sizeof header - 1, 0) != 0) {
+        if (tp__file_pwrite(j->fd, header, sizeof header - 1, 0) != 0) {
             snprintf(err, errlen, "%s: %s", file, strerror(errno));
             goto fail;
         }
@@ -521,19 +521,19 @@ int tp_joblog_open(struct tp_joblog *j, const char *file, enum tp_resume mode,
     j->map = m == MAP_FAILED ? NULL : m; /* without it, marks are pwrites */
     return 0;
 fail:
-    tp_joblog_close(j);
+    tp__joblog_close(j);
     return -1;
 }
 
-int tp_joblog_match(struct tp_joblog *j, uint64_t i, const char *rec,
+int tp__joblog_match(struct tp__joblog *j, uint64_t i, const char *rec,
                     size_t len, char *err, size_t errlen)
 {
     while (j->next < j->nrec && j->rec[j->next].index < i)
         j->next++;
     if (j->next == j->nrec || j->rec[j->next].index != i)
         return 0;
-    const struct tp_jl_rec *r = &j->rec[j->next++];
-    if (r->digest != tp_joblog_digest(rec, len)) {
+    const struct tp__jl_rec *r = &j->rec[j->next++];
+    if (r->digest != tp__joblog_digest(rec, len)) {
         snprintf(err, errlen, "input %" PRIu64 " is not the one %s recorded "
                  "(its digest differs): the inputs changed, not resuming",
                  i + 1, j->file);
@@ -543,7 +543,7 @@ int tp_joblog_match(struct tp_joblog *j, uint64_t i, const char *rec,
 }
 
 /* The first record with an index at least i. */
-static size_t rec_at(const struct tp_joblog *j, uint64_t i)
+static size_t rec_at(const struct tp__joblog *j, uint64_t i)
 {
     size_t lo = 0, hi = j->nrec;
     while (lo < hi) {
@@ -556,7 +556,7 @@ static size_t rec_at(const struct tp_joblog *j, uint64_t i)
     return lo;
 }
 
-int tp_joblog_done_span(const struct tp_joblog *j, uint64_t from,
+int tp__joblog_done_span(const struct tp__joblog *j, uint64_t from,
                         uint64_t to)
 {
     for (size_t at = rec_at(j, from); from < to; from++, at++)
@@ -565,17 +565,17 @@ int tp_joblog_done_span(const struct tp_joblog *j, uint64_t from,
     return 1;
 }
 
-uint64_t tp_joblog_recorded(const struct tp_joblog *j)
+uint64_t tp__joblog_recorded(const struct tp__joblog *j)
 {
     return j->nrec ? j->rec[j->nrec - 1].index + 1 : 0;
 }
 
-void tp_joblog_rewind(struct tp_joblog *j) { j->next = 0; }
+void tp__joblog_rewind(struct tp__joblog *j) { j->next = 0; }
 
-int tp_joblog_close(struct tp_joblog *j)
+int tp__joblog_close(struct tp__joblog *j)
 {
     if (j->fd >= 0 && j->seekable)
-        tp_joblog_flush(j);
+        tp__joblog_flush(j);
     int e = j->err;
     if (j->fd >= 0 && close(j->fd) != 0 && !e)
         e = errno;
@@ -583,7 +583,7 @@ int tp_joblog_close(struct tp_joblog *j)
     if (j->map)
         munmap(j->map, MAP_SPAN);
     j->map = NULL;
-    tp_held_close(&j->held);
+    tp__held_close(&j->held);
     free(j->pend);
     free(j->ready);
     free(j->rec);

@@ -17,34 +17,34 @@
 #include "cli/held.h"
 #include "taskpool/pool.h"
 
-enum tp_resume {
+enum tp__resume {
     TP_RESUME_NONE,   /* a new log */
     TP_RESUME_DONE,   /* --resume: skip every input written before */
     TP_RESUME_FAILED, /* --resume-failed: skip only those that succeeded */
 };
 
-struct tp_jl_rec; /* an input the log records (joblog.c) */
-struct tp_jl_pend;
-struct tp_jl_ready;
+struct tp__jl_rec; /* an input the log records (joblog.c) */
+struct tp__jl_pend;
+struct tp__jl_ready;
 
-struct tp_joblog {
+struct tp__joblog {
     int fd;
     const char *file;
     off_t end;                 /* where the next line goes */
     char *lines;               /* a batch of lines not yet written, */
     size_t llen;               /* ending at end */
-    struct tp_jl_pend *pend;   /* index -> offset of its "pending" */
+    struct tp__jl_pend *pend;   /* index -> offset of its "pending" */
     size_t npend, pcap;        /* an open-addressing table, pcap = 2^k */
-    struct tp_jl_ready *ready; /* handed to the output, not yet written: */
+    struct tp__jl_ready *ready; /* handed to the output, not yet written: */
     size_t rhead, nready, rcap; /* a ring, in the order of the stream */
-    struct tp_jl_rec *rec;     /* resume: recorded inputs by index */
+    struct tp__jl_rec *rec;     /* resume: recorded inputs by index */
     size_t nrec, next;
-    enum tp_resume mode;
+    enum tp__resume mode;
     char *map;                 /* the file, shared, to mark it; or NULL */
     uint64_t dropped;          /* map pages below this were let go */
     off_t newline_at;          /* a whole last line lacked its newline */
     int seekable;              /* a regular file: marks, resuming, and */
-    struct tp_held held;       /* the results not yet written (held.h) */
+    struct tp__held held;       /* the results not yet written (held.h) */
     int err;                   /* errno of the first failed log write */
 };
 
@@ -52,43 +52,43 @@ struct tp_joblog {
  * read back (a missing file is a new log).  FILE may not be the input
  * (input_fd, or -1), standard output or error, a pipe or a socket.  0, or
  * -1 with a one-line message in err (without "taskpool: "). */
-int tp_joblog_open(struct tp_joblog *j, const char *file, enum tp_resume mode,
+int tp__joblog_open(struct tp__joblog *j, const char *file, enum tp__resume mode,
                    int input_fd, char *err, size_t errlen);
 
 /* Input r finished: its line, output "pending", kept in a batch that is
- * written when full, by tp_joblog_flush, and before any line is marked. */
-void tp_joblog_finished(struct tp_joblog *j, const struct tp_result *r);
+ * written when full, by tp__joblog_flush, and before any line is marked. */
+void tp__joblog_finished(struct tp__joblog *j, const struct tp_result *r);
 /* Write the batch (held results first).  0, or -1 (j->err set). */
-int tp_joblog_flush(struct tp_joblog *j);
+int tp__joblog_flush(struct tp__joblog *j);
 /* Input index has been handed to the output: it is written once the
- * output's stream has been written up to end (struct tp_output's
+ * output's stream has been written up to end (struct tp__output's
  * put_total after it). */
-void tp_joblog_delivered(struct tp_joblog *j, uint64_t index, uint64_t end);
+void tp__joblog_delivered(struct tp__joblog *j, uint64_t index, uint64_t end);
 /* Input index's output was lost: its line stays "pending", its result is
  * not kept (it runs again when resumed). */
-void tp_joblog_forget(struct tp_joblog *j, uint64_t index);
+void tp__joblog_forget(struct tp__joblog *j, uint64_t index);
 /* The output's stream has been written up to total: mark what is in. */
-void tp_joblog_written(struct tp_joblog *j, uint64_t total);
+void tp__joblog_written(struct tp__joblog *j, uint64_t total);
 
 /* Resume, called for increasing i: 1 if input i (rec, len) is to be
  * skipped (it was written, or is to be written from FILE.held: see
- * tp_held_next on j->held), 0 if it runs, -1 if it is not the input the log recorded
+ * tp__held_next on j->held), 0 if it runs, -1 if it is not the input the log recorded
  * (message in err). */
-int tp_joblog_match(struct tp_joblog *j, uint64_t i, const char *rec,
+int tp__joblog_match(struct tp__joblog *j, uint64_t i, const char *rec,
                     size_t len, char *err, size_t errlen);
 /* Resume: 1 if every input in [from, to) is skipped (written before, or
  * to be written from FILE.held), 0 if one runs. */
-int tp_joblog_done_span(const struct tp_joblog *j, uint64_t from,
+int tp__joblog_done_span(const struct tp__joblog *j, uint64_t from,
                         uint64_t to);
 /* 1 + the highest index the log records: from there on inputs just run. */
-uint64_t tp_joblog_recorded(const struct tp_joblog *j);
+uint64_t tp__joblog_recorded(const struct tp__joblog *j);
 /* Start matching again from input 0. */
-void tp_joblog_rewind(struct tp_joblog *j);
+void tp__joblog_rewind(struct tp__joblog *j);
 
 /* Close; 0, or -1 with errno of the first failed write. */
-int tp_joblog_close(struct tp_joblog *j);
+int tp__joblog_close(struct tp__joblog *j);
 
 /* 64-bit FNV-1a: the input digest the log keeps. */
-uint64_t tp_joblog_digest(const char *p, size_t n);
+uint64_t tp__joblog_digest(const char *p, size_t n);
 
 #endif

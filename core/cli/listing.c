@@ -51,7 +51,7 @@ static void print_bad(void *arg, const char *msg)
     fprintf(stderr, "taskpool: skipping %s\n", msg);
 }
 
-int tp_cli_list(const char *const *path, const char *only, double timeout,
+int tp__cli_list(const char *const *path, const char *only, double timeout,
                 int tsv)
 {
     char err[4096];
@@ -100,37 +100,37 @@ static void show_input(uint64_t n, const char *rec, size_t len)
     char esc[4 * 200 + 4];
     if (n > DRY_SHOWN)
         return;
-    tp_escape(rec, len, 200, esc);
+    tp__escape(rec, len, 200, esc);
     printf("input   %llu  %s\n", (unsigned long long)n, esc);
 }
 
 /* Read every record of fd, showing the first ones; *n counts them. */
 static int count_inputs(int fd, char delim, uint64_t *n)
 {
-    struct tp_input in;
-    if (tp_input_init(&in, fd, delim, TP_POOL_RECORD_MAX) != 0)
+    struct tp__input in;
+    if (tp__input_init(&in, fd, delim, TP_POOL_RECORD_MAX) != 0)
         return -1;
     int r = 0;
     for (;;) {
         const char *rec;
         size_t len;
-        int k = tp_input_next(&in, &rec, &len);
+        int k = tp__input_next(&in, &rec, &len);
         if (k > 0) {
             show_input(++*n, rec, len);
         } else if (k < 0) {
             break;
-        } else if (tp_input_fill(&in) != 0) {
+        } else if (tp__input_fill(&in) != 0) {
             r = -1;
             break;
         }
     }
-    tp_input_free(&in);
+    tp__input_free(&in);
     return r;
 }
 
 /* --dry-run: resolve and check everything, start nothing; show the
  * inputs (the first DRY_SHOWN, and how many). */
-int tp_cli_dry(const char *spec, const struct tp_pool_options *o,
+int tp__cli_dry(const char *spec, const struct tp_pool_options *o,
                char *const *args, int nargs, int fd, const char *arg_file,
                char delim)
 {

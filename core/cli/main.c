@@ -97,7 +97,7 @@ static int open_input(const struct cli *cl)
 
 static void on_wrote(void *arg, uint64_t total)
 {
-    tp_joblog_written(arg, total);
+    tp__joblog_written(arg, total);
 }
 
 /* What the output needs of the pool (the same on every rank of --mpi). */
@@ -113,19 +113,19 @@ static void pool_output_options(struct cli *cl)
 
 /* The output, the joblog and the pool's options for them.  0, or an exit
  * status after a message. */
-static int setup_output(struct cli *cl, struct tp_sink *s, int input_fd)
+static int setup_output(struct cli *cl, struct tp__sink *s, int input_fd)
 {
     char err[1024];
     s->logging = 0;
     s->held_err = 0;
     s->unordered = cl->opt.unordered;
-    if (tp_output_init(&s->o, 1) != 0)
+    if (tp__output_init(&s->o, 1) != 0)
         return EXIT_RUNTIME;
     if (cl->joblog) {
-        if (tp_joblog_open(&s->jl, cl->joblog, cl->resume,
+        if (tp__joblog_open(&s->jl, cl->joblog, cl->resume,
                            cl->nargs ? -1 : input_fd, err, sizeof err) != 0) {
             fprintf(stderr, "taskpool: %s\n", err);
-            tp_output_free(&s->o);
+            tp__output_free(&s->o);
             return EXIT_USAGE;
         }
         s->logging = 1;
@@ -135,7 +135,7 @@ static int setup_output(struct cli *cl, struct tp_sink *s, int input_fd)
         if (fstat(1, &st) == 0 && !S_ISREG(st.st_mode))
             s->o.piece = PIPE_BUF;
     }
-    struct tp_output *o = &s->o;
+    struct tp__output *o = &s->o;
     if (cl->print0)
         o->term = '\0';
     o->jsonl = cl->jsonl;
@@ -150,10 +150,10 @@ static int setup_output(struct cli *cl, struct tp_sink *s, int input_fd)
 
 /* Close the output and the log: status, or 3 if the log could not be
  * written (after a message). */
-static int close_sink(const struct cli *cl, struct tp_sink *s, int status)
+static int close_sink(const struct cli *cl, struct tp__sink *s, int status)
 {
-    tp_output_free(&s->o);
-    if (s->logging && tp_joblog_close(&s->jl) != 0 &&
+    tp__output_free(&s->o);
+    if (s->logging && tp__joblog_close(&s->jl) != 0 &&
         (status == EXIT_OK || status == EXIT_FAILED_INPUTS)) {
         fprintf(stderr, "taskpool: %s: %s\n", cl->joblog, strerror(errno));
         status = EXIT_RUNTIME;
@@ -162,7 +162,7 @@ static int close_sink(const struct cli *cl, struct tp_sink *s, int status)
 }
 
 /* The exit status of a run that ended with r (0 or -1), saying why. */
-static int run_status(const struct cli *cl, struct tp_output *o, int r,
+static int run_status(const struct cli *cl, struct tp__output *o, int r,
                       enum tp_error pe, const char *msg, int read_err)
 {
     if (got_signal && cl->mpi && got_signal == SIGTERM)
@@ -186,7 +186,7 @@ static int run_status(const struct cli *cl, struct tp_output *o, int r,
     }
     if (pe == TP_ERR_STOPPED && o->err == EPIPE) {
         /* the reader went away: end as quietly as a killed filter */
-        tp_output_free(o);
+        tp__output_free(o);
         signal(SIGPIPE, SIG_DFL);
         raise(SIGPIPE);
         return EXIT_RUNTIME;
@@ -206,10 +206,10 @@ static int run_status(const struct cli *cl, struct tp_output *o, int r,
 }
 
 /* Feed every input, then let the pool finish.  0 or -1. */
-static int feed_all(struct tp_feed *f, const struct cli *cl, int fd)
+static int feed_all(struct tp__feed *f, const struct cli *cl, int fd)
 {
-    int r = cl->nargs ? tp_feed_args(f, cl->args, cl->nargs)
-                      : tp_feed_fd(f, fd, cl->delim);
+    int r = cl->nargs ? tp__feed_args(f, cl->args, cl->nargs)
+                      : tp__feed_fd(f, fd, cl->delim);
     /* after a halt "soon", finish lets the running tasks end */
     if (r == 0 || tp_pool_error(f->pool, NULL) == TP_ERR_HALTED)
         r = tp_pool_finish(f->pool);
@@ -217,10 +217,10 @@ static int feed_all(struct tp_feed *f, const struct cli *cl, int fd)
 }
 
 /* The pool for the run, or NULL with *status set after a message. */
-static tp_pool *open_pool(const struct cli *cl, struct tp_sink *s, int *status)
+static tp_pool *open_pool(const struct cli *cl, struct tp__sink *s, int *status)
 {
-    struct tp_pool_callbacks cb = {tp_sink_result, tp_sink_idle, s,
-                                   tp_sink_text, tp_sink_finished};
+    struct tp_pool_callbacks cb = {tp__sink_result, tp__sink_idle, s,
+                                   tp__sink_text, tp__sink_finished};
     tp_pool *pool;
     char err[4096];
     int e = tp_pool_open(&pool, cl->spec, &cl->opt, &cb, err, sizeof err);
@@ -235,16 +235,16 @@ static tp_pool *open_pool(const struct cli *cl, struct tp_sink *s, int *status)
     return NULL;
 }
 
-/* A held result could not be written out (tp_sink_replay): why, and the
+/* A held result could not be written out (tp__sink_replay): why, and the
  * exit status. */
-static int held_failed(const struct cli *cl, struct tp_sink *s)
+static int held_failed(const struct cli *cl, struct tp__sink *s)
 {
     if (!s->held_err)
         return run_status(cl, &s->o, -1, TP_ERR_STOPPED, "cannot write "
                           "the results", 0);
     fprintf(stderr, "taskpool: %s: input %" PRIu64 "'s result cannot be "
             "read back (%s): run again with --resume to run it\n",
-            s->jl.held.path, tp_held_next(&s->jl.held) + 1,
+            s->jl.held.path, tp__held_next(&s->jl.held) + 1,
             strerror(s->held_err));
     return EXIT_RUNTIME;
 }
@@ -252,7 +252,7 @@ static int held_failed(const struct cli *cl, struct tp_sink *s)
 /* The run itself: inputs through the pool to the output. */
 static int run(struct cli *cl, int fd)
 {
-    struct tp_sink s;
+    struct tp__sink s;
     if (stdout_closed) { /* before anything runs, not after every input */
         fprintf(stderr, "taskpool: standard output is closed\n");
         return EXIT_RUNTIME;
@@ -260,10 +260,10 @@ static int run(struct cli *cl, int fd)
     int status = setup_output(cl, &s, fd);
     if (status != 0)
         return status;
-    struct tp_feed f = {.resume = cl->resume ? &s.jl : NULL,
+    struct tp__feed f = {.resume = cl->resume ? &s.jl : NULL,
                         .total = &s.o.total};
     /* arguments are known: a changed one is refused before anything runs */
-    if (tp_feed_check_args(&f, cl->args, cl->nargs) != 0) {
+    if (tp__feed_check_args(&f, cl->args, cl->nargs) != 0) {
         fprintf(stderr, "taskpool: %s\n", f.msg);
         return close_sink(cl, &s, EXIT_USAGE);
     }
@@ -273,7 +273,7 @@ static int run(struct cli *cl, int fd)
      * in the held file is free for the run */
     s.given = (uint64_t)cl->nargs;
     s.turn = 0;
-    if (s.unordered && tp_sink_replay(&s, 0) != 0)
+    if (s.unordered && tp__sink_replay(&s, 0) != 0)
         return close_sink(cl, &s, held_failed(cl, &s));
     if (!(f.pool = open_pool(cl, &s, &status)))
         return close_sink(cl, &s, status);
@@ -289,14 +289,14 @@ static int run(struct cli *cl, int fd)
     s.o.pool = NULL;
     tp_pool_close(f.pool); /* frees pmsg */
     /* held results after the last input that ran */
-    if (r == 0 && !got_signal && (tp_sink_replay(&s, 1) != 0 ||
-                                  tp_sink_idle(&s) != 0)) {
+    if (r == 0 && !got_signal && (tp__sink_replay(&s, 1) != 0 ||
+                                  tp__sink_idle(&s) != 0)) {
         r = -1;
         pe = TP_ERR_STOPPED;
     }
     /* results delivered before a halt or an error are written out */
     if (r != 0 && pe != TP_ERR_CANCELLED && !got_signal)
-        tp_sink_idle(&s);
+        tp__sink_idle(&s);
     if (f.changed && !got_signal) {
         fprintf(stderr, "taskpool: %s\n", f.msg);
         status = EXIT_USAGE;
@@ -308,18 +308,18 @@ static int run(struct cli *cl, int fd)
         status = run_status(cl, &s.o, r, pe, msg, f.read_err);
     }
     if (cl->progress && pe != TP_ERR_CANCELLED && !got_signal)
-        tp_output_progress(&s.o, 1);
+        tp__output_progress(&s.o, 1);
     return close_sink(cl, &s, status);
 }
 
 /* --mpi, ranks other than 0: serve the host with -j workers here.  The
  * host prints what goes wrong (it names this rank); this side says it in
  * its exit status only. */
-static int serve_rank(struct cli *cl, const struct tp_mpi_role *role)
+static int serve_rank(struct cli *cl, const struct tp__mpi_role *role)
 {
     char err[4096];
     pool_output_options(cl);
-    tp_mpi_scrub_env();
+    tp__mpi_scrub_env();
     int e = tp_agent_serve(role->fds[0], cl->spec, &cl->opt,
                            role->names[role->rank], err, sizeof err);
     if (got_signal)
@@ -334,9 +334,9 @@ static int serve_rank(struct cli *cl, const struct tp_mpi_role *role)
  * the other ranks, which serve them. */
 static int run_mpi(struct cli *cl)
 {
-    struct tp_mpi_role role;
+    struct tp__mpi_role role;
     char err[1024];
-    if (tp_mpi_start(&role, err, sizeof err) != 0) {
+    if (tp__mpi_start(&role, err, sizeof err) != 0) {
         if (!cl->quiet)
             fprintf(stderr, "taskpool: %s\n", err);
         return EXIT_USAGE;
@@ -348,7 +348,7 @@ static int run_mpi(struct cli *cl)
                 "the tasks\n");
         status = EXIT_USAGE;
     } else if (role.rank == 0) {
-        tp_mpi_direct_stdout();
+        tp__mpi_direct_stdout();
         int fd = open_input(cl);
         cl->opt.remote_fds = role.fds;
         cl->opt.nremote = (unsigned)role.nfds;
@@ -362,7 +362,7 @@ static int run_mpi(struct cli *cl)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         status = serve_rank(cl, &role);
     }
-    tp_mpi_free(&role);
+    tp__mpi_free(&role);
     return status;
 }
 
@@ -375,13 +375,13 @@ int main(int argc, char **argv)
     }
     for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
         if (!strcmp(argv[i], "--mpi"))
-            cl.quiet = tp_mpi_rank_env() > 0;
-    int status = tp_cli_parse(argc, argv, &cl);
+            cl.quiet = tp__mpi_rank_env() > 0;
+    int status = tp__cli_parse(argc, argv, &cl);
     if (status < 0 && cl.mpi && (cl.do_list || cl.dry_run) &&
-        tp_mpi_rank_env() > 0)
+        tp__mpi_rank_env() > 0)
         status = EXIT_OK; /* one listing for the job: rank 0's */
     if (status < 0 && cl.do_list) {
-        status = tp_cli_list(cl.path.v, cl.list_only, cl.opt.init_timeout,
+        status = tp__cli_list(cl.path.v, cl.list_only, cl.opt.init_timeout,
                              cl.format && !strcmp(cl.format, "tsv"));
     } else if (status < 0 && cl.mpi && !cl.dry_run) {
         cl.opt.plugin_path = cl.path.v;
@@ -392,7 +392,7 @@ int main(int argc, char **argv)
         if (fd < 0)
             status = EXIT_USAGE;
         else if (cl.dry_run)
-            status = tp_cli_dry(cl.spec, &cl.opt, cl.args, cl.nargs, fd,
+            status = tp__cli_dry(cl.spec, &cl.opt, cl.args, cl.nargs, fd,
                                 cl.arg_file, cl.delim);
         else
             status = run(&cl, fd);

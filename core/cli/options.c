@@ -32,7 +32,7 @@ static size_t decimal(const char *s, int frac)
 }
 
 /* N, N% of the online CPUs, +N or -N relative to them (GNU parallel's -j) */
-int tp_cli_parse_jobs(const char *s, unsigned *out)
+int tp__cli_parse_jobs(const char *s, unsigned *out)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN), v;
     char *end;
@@ -62,7 +62,7 @@ int tp_cli_parse_jobs(const char *s, unsigned *out)
     return 0;
 }
 
-int tp_cli_parse_seconds(const char *s, double *out, int *pct)
+int tp__cli_parse_seconds(const char *s, double *out, int *pct)
 {
     char *end;
     *pct = 0;
@@ -82,7 +82,7 @@ int tp_cli_parse_seconds(const char *s, double *out, int *pct)
 }
 
 /* never | soon | now, optionally ",fail=N" or ",fail=P%" */
-int tp_cli_parse_halt(const char *s, struct tp_pool_options *o)
+int tp__cli_parse_halt(const char *s, struct tp_pool_options *o)
 {
     size_t n = strcspn(s, ",");
     if (n == 5 && !strncmp(s, "never", 5))
@@ -115,7 +115,7 @@ int tp_cli_parse_halt(const char *s, struct tp_pool_options *o)
 }
 
 /* N, N.Nk, NM, NG: bytes, KiB, MiB, GiB (either case); 1 MiB to 1 PiB */
-int tp_cli_parse_size(const char *s, uint64_t *out)
+int tp__cli_parse_size(const char *s, uint64_t *out)
 {
     char *end;
     size_t n = decimal(s, 1);
@@ -142,7 +142,7 @@ int tp_cli_parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
-int tp_cli_parse_count(const char *s, unsigned *out)
+int tp__cli_parse_count(const char *s, unsigned *out)
 {
     char *end;
     size_t n = decimal(s, 0);
@@ -155,7 +155,7 @@ int tp_cli_parse_count(const char *s, unsigned *out)
 }
 
 
-int tp_cli_paths_add(struct paths *p, const char *dir)
+int tp__cli_paths_add(struct paths *p, const char *dir)
 {
     if (p->n + 2 > p->cap) {
         size_t cap = p->cap ? 2 * p->cap : 8;
@@ -171,7 +171,7 @@ int tp_cli_paths_add(struct paths *p, const char *dir)
 }
 
 /* Empty components are skipped: an empty path never means ".". */
-int tp_cli_paths_add_env(struct paths *p)
+int tp__cli_paths_add_env(struct paths *p)
 {
     const char *e = getenv("TASKPOOL_PLUGIN_PATH");
     if (!e || !*e)
@@ -179,7 +179,7 @@ int tp_cli_paths_add_env(struct paths *p)
     if (!(p->env = strdup(e)))
         return -1;
     for (char *s = p->env, *tok; (tok = strsep(&s, ":"));)
-        if (*tok && tp_cli_paths_add(p, tok) != 0)
+        if (*tok && tp__cli_paths_add(p, tok) != 0)
             return -1;
     return 0;
 }

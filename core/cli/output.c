@@ -25,7 +25,7 @@ static uint64_t now_ns(void)
 #define SHORT_INPUT 40
 #define SHORT_MSG 400
 
-int tp_output_init(struct tp_output *o, int fd)
+int tp__output_init(struct tp__output *o, int fd)
 {
     memset(o, 0, sizeof *o);
     o->fd = fd;
@@ -36,7 +36,7 @@ int tp_output_init(struct tp_output *o, int fd)
     return o->buf ? 0 : -1;
 }
 
-void tp_output_free(struct tp_output *o)
+void tp__output_free(struct tp__output *o)
 {
     free(o->buf);
     free(o->ends);
@@ -46,7 +46,7 @@ void tp_output_free(struct tp_output *o)
 }
 
 /* The record end after written_total, or 0 (none is being written). */
-static uint64_t next_end(struct tp_output *o)
+static uint64_t next_end(struct tp__output *o)
 {
     while (o->nends && o->ends[o->ends_head] <= o->written_total) {
         o->ends_head = (o->ends_head + 1) % o->capends;
@@ -57,7 +57,7 @@ static uint64_t next_end(struct tp_output *o)
 
 /* A record ends here in the stream (best effort: without memory, a
  * signal simply stops the write where it is). */
-static void end_record(struct tp_output *o)
+static void end_record(struct tp__output *o)
 {
     next_end(o);
     if (o->nends == o->capends) {
@@ -77,7 +77,7 @@ static void end_record(struct tp_output *o)
 
 /* After a signal: how much of n may still be written, to end the record
  * under way within a second of the first look; 0 to stop now. */
-static size_t grace(struct tp_output *o, size_t n, uint64_t *deadline)
+static size_t grace(struct tp__output *o, size_t n, uint64_t *deadline)
 {
     uint64_t end = next_end(o), now = now_ns();
     if (!end)
@@ -97,7 +97,7 @@ static size_t grace(struct tp_output *o, size_t n, uint64_t *deadline)
 
 /* The next write under o->piece: as many whole records as fit in a
  * piece (a record longer than that, a piece of it), at most n. */
-static size_t piece_of(struct tp_output *o, size_t n)
+static size_t piece_of(struct tp__output *o, size_t n)
 {
     if (!o->piece || n <= o->piece)
         return n;
@@ -113,7 +113,7 @@ static size_t piece_of(struct tp_output *o, size_t n)
 }
 
 /* Write p (the stream from written_total on), counting what got there. */
-static int write_out(struct tp_output *o, const char *p, size_t n)
+static int write_out(struct tp__output *o, const char *p, size_t n)
 {
     uint64_t deadline = 0;
     while (n) {
@@ -141,7 +141,7 @@ static int write_out(struct tp_output *o, const char *p, size_t n)
 /* The buffer is full: write its whole records, keep the record begun at
  * its end (so that what reaches fd ends at a record's end, unless one
  * record alone fills the buffer). */
-static int make_room(struct tp_output *o)
+static int make_room(struct tp__output *o)
 {
     uint64_t last = o->nends ? o->ends[(o->ends_head + o->nends - 1) %
                                        o->capends]
@@ -149,7 +149,7 @@ static int make_room(struct tp_output *o)
     size_t whole = last > o->written_total
                        ? (size_t)(last - o->written_total) : 0;
     if (!whole)
-        return tp_output_flush(o);
+        return tp__output_flush(o);
     if (write_out(o, o->buf, whole) != 0)
         return -1;
     memmove(o->buf, o->buf + whole, o->len - whole);
@@ -157,7 +157,7 @@ static int make_room(struct tp_output *o)
     return 0;
 }
 
-static int put(struct tp_output *o, const char *p, size_t n)
+static int put(struct tp__output *o, const char *p, size_t n)
 {
     if (o->err)
         return -1;
@@ -165,7 +165,7 @@ static int put(struct tp_output *o, const char *p, size_t n)
     if (o->cap - o->len < n && make_room(o) != 0)
         return -1;
     if (o->cap - o->len < n) {
-        if (tp_output_flush(o) != 0)
+        if (tp__output_flush(o) != 0)
             return -1;
         if (n >= o->cap) /* large results go straight out */
             return write_out(o, p, n);
@@ -175,11 +175,11 @@ static int put(struct tp_output *o, const char *p, size_t n)
     return 0;
 }
 
-int tp_output_flush(void *arg)
+int tp__output_flush(void *arg)
 {
-    struct tp_output *o = arg;
+    struct tp__output *o = arg;
     if (o->progress && o->progress_tty)
-        tp_output_progress(o, 0);
+        tp__output_progress(o, 0);
     if (o->err)
         return -1;
     if (o->len && write_out(o, o->buf, o->len) != 0)
@@ -188,7 +188,7 @@ int tp_output_flush(void *arg)
     return 0;
 }
 
-size_t tp_escape(const char *s, size_t n, size_t max, char *out)
+size_t tp__escape(const char *s, size_t n, size_t max, char *out)
 {
     static const char hex[] = "0123456789abcdef";
     char *d = out;
@@ -253,7 +253,7 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
-int tp_output_json_string(struct tp_output *o, const char *s, size_t n)
+int tp__output_json_string(struct tp__output *o, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
@@ -300,7 +300,7 @@ int tp_output_json_string(struct tp_output *o, const char *s, size_t n)
     return put(o, "\"", 1);
 }
 
-const char *tp_output_status_name(enum tp_status st)
+const char *tp__output_status_name(enum tp_status st)
 {
     switch (st) {
     case TP_RESULT_OK:
@@ -317,19 +317,19 @@ const char *tp_output_status_name(enum tp_status st)
     return "unknown";
 }
 
-static int json_result(struct tp_output *o, const struct tp_result *r)
+static int json_result(struct tp__output *o, const struct tp_result *r)
 {
     char num[96];
     int ok = r->status == TP_RESULT_OK;
     int n = snprintf(num, sizeof num, "{\"index\":%" PRIu64 ",\"input\":",
                      r->index);
     if (put(o, num, (size_t)n) != 0 ||
-        tp_output_json_string(o, r->input, r->input_len) != 0)
+        tp__output_json_string(o, r->input, r->input_len) != 0)
         return -1;
     n = snprintf(num, sizeof num, ",\"status\":\"%s\",\"%s\":",
-                 tp_output_status_name(r->status), ok ? "output" : "error");
+                 tp__output_status_name(r->status), ok ? "output" : "error");
     if (put(o, num, (size_t)n) != 0 ||
-        tp_output_json_string(o, r->data, r->len) != 0)
+        tp__output_json_string(o, r->data, r->len) != 0)
         return -1;
     n = r->node ? snprintf(num, sizeof num, ",\"worker\":%ld,\"rank\":%u,"
                            "\"attempts\":%u,\"ms\":%.3f}\n",
@@ -341,7 +341,7 @@ static int json_result(struct tp_output *o, const struct tp_result *r)
     return put(o, num, (size_t)n);
 }
 
-void tp_output_progress(struct tp_output *o, int final)
+void tp__output_progress(struct tp__output *o, int final)
 {
     uint64_t now = now_ns();
     if (!final && now - o->t_drawn < REDRAW_NS)
@@ -369,29 +369,29 @@ void tp_output_progress(struct tp_output *o, int final)
                      o->done_failed, rate, final ? "\n" : "");
     }
     if (n > 0)
-        (void)tp_file_write(2, line, (size_t)n);
+        (void)tp__file_write(2, line, (size_t)n);
 }
 
-int tp_output_text(void *arg, const char *data, size_t len, uint64_t n)
+int tp__output_text(void *arg, const char *data, size_t len, uint64_t n)
 {
-    struct tp_output *o = arg;
+    struct tp__output *o = arg;
     (void)n;
     if (o->progress && o->progress_tty)
-        tp_output_progress(o, 0);
+        tp__output_progress(o, 0);
     if (put(o, data, len) != 0)
         return -1;
     end_record(o);
     return 0;
 }
 
-int tp_output_result(void *arg, const struct tp_result *r)
+int tp__output_result(void *arg, const struct tp_result *r)
 {
-    struct tp_output *o = arg;
+    struct tp__output *o = arg;
     o->msg_lost = 0;
     if (r->status != TP_RESULT_OK)
         o->failed++;
     if (o->progress && o->progress_tty)
-        tp_output_progress(o, 0);
+        tp__output_progress(o, 0);
     if (o->jsonl) {
         if (json_result(o, r) != 0)
             return -1;
@@ -413,13 +413,13 @@ int tp_output_result(void *arg, const struct tp_result *r)
         return 0;
     }
     char in[4 * SHORT_INPUT + 4], msg[4 * SHORT_MSG + 4], line[2048];
-    tp_escape(r->input, r->input_len, SHORT_INPUT, in);
-    tp_escape(r->data, r->len, SHORT_MSG, msg);
+    tp__escape(r->input, r->input_len, SHORT_INPUT, in);
+    tp__escape(r->data, r->len, SHORT_MSG, msg);
     int n = snprintf(line, sizeof line, "%staskpool: input %" PRIu64
                      " (%s): %s\n", o->progress && o->progress_tty ? "\r\033[K"
                                                                    : "",
                      r->index + 1, in, msg);
-    if (n <= 0 || tp_file_write(2, line, (size_t)n < sizeof line ? (size_t)n
+    if (n <= 0 || tp__file_write(2, line, (size_t)n < sizeof line ? (size_t)n
                                                            : sizeof line - 1) != 0)
         o->msg_lost = 1; /* the run goes on; a log must not say it was told */
     return o->err ? -1 : 0;

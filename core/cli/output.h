@@ -8,7 +8,7 @@
 
 #include "taskpool/pool.h"
 
-struct tp_output {
+struct tp__output {
     int fd;
     char term;       /* written after each result: '\n' or '\0' */
     char *buf;
@@ -42,34 +42,34 @@ struct tp_output {
     uint64_t failed; /* inputs that did not succeed */
 };
 
-int tp_output_init(struct tp_output *o, int fd);
+int tp__output_init(struct tp__output *o, int fd);
 
 /* Draw the progress line now (final: and end it, or print the summary). */
-void tp_output_progress(struct tp_output *o, int final);
-void tp_output_free(struct tp_output *o);
+void tp__output_progress(struct tp__output *o, int final);
+void tp__output_free(struct tp__output *o);
 
-/* Pool callbacks (arg is the tp_output).  Text: a result that is OK is
+/* Pool callbacks (arg is the tp__output).  Text: a result that is OK is
  * written as its output and o->term; any other writes one line to stderr,
  * "taskpool: input N (INPUT): MESSAGE" with N counted from 1 and INPUT
  * shortened and escaped.  jsonl: one object per input on fd, nothing on
  * stderr.  Both return non-zero once fd cannot be written. */
-int tp_output_result(void *arg, const struct tp_result *r);
-int tp_output_flush(void *arg);
+int tp__output_result(void *arg, const struct tp_result *r);
+int tp__output_flush(void *arg);
 /* Text mode: the outputs of n successful inputs, terminators included. */
-int tp_output_text(void *arg, const char *data, size_t len, uint64_t n);
+int tp__output_text(void *arg, const char *data, size_t len, uint64_t n);
 
 /* "ok", "error", "crashed", "timeout", "protocol": as jsonl and the joblog
  * name an outcome. */
-const char *tp_output_status_name(enum tp_status st);
+const char *tp__output_status_name(enum tp_status st);
 
 /* Escape s for a one-line message: \n \t \\ and \xHH for other control
  * bytes; at most max bytes of s, then "...".  Returns the length written
  * (always NUL-terminated, out must hold 4 * max + 4 bytes). */
-size_t tp_escape(const char *s, size_t n, size_t max, char *out);
+size_t tp__escape(const char *s, size_t n, size_t max, char *out);
 
 /* Append s as a JSON string (quotes included) to the output buffer:
  * control bytes escaped, invalid UTF-8 replaced byte by byte with U+FFFD.
  * Returns 0 or -1. */
-int tp_output_json_string(struct tp_output *o, const char *s, size_t n);
+int tp__output_json_string(struct tp__output *o, const char *s, size_t n);
 
 #endif

@@ -10,9 +10,9 @@
 #include "cli/output.h"
 #include "taskpool/pool.h"
 
-struct tp_sink {
-    struct tp_output o;
-    struct tp_joblog jl;
+struct tp__sink {
+    struct tp__output o;
+    struct tp__joblog jl;
     int logging;   /* jl is open */
     int unordered; /* results come in completion order */
     int held_err;  /* errno of a held result that could not be read */
@@ -20,17 +20,17 @@ struct tp_sink {
     uint64_t turn;  /* in input order: the next index to write */
 };
 
-/* The pool callbacks; arg is the tp_sink. */
-int tp_sink_result(void *arg, const struct tp_result *r);
-int tp_sink_idle(void *arg);
-int tp_sink_text(void *arg, const char *data, size_t len, uint64_t n);
-int tp_sink_finished(void *arg, const struct tp_result *r);
+/* The pool callbacks; arg is the tp__sink. */
+int tp__sink_result(void *arg, const struct tp_result *r);
+int tp__sink_idle(void *arg);
+int tp__sink_text(void *arg, const char *data, size_t len, uint64_t n);
+int tp__sink_finished(void *arg, const struct tp_result *r);
 
 /* Write out the held results whose turn has come, as if they had just
  * finished: of inputs given (s->given, or the pool's count), and in input
  * order once every input before them was written (all: the run is over,
  * every one left of the inputs given).  0, or -1: a write failed, or
  * held_err is set. */
-int tp_sink_replay(struct tp_sink *s, int all);
+int tp__sink_replay(struct tp__sink *s, int all);
 
 #endif

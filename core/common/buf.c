@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-int tp_buf_grow(struct tp_buf *b, size_t n)
+int tp__buf_grow(struct tp__buf *b, size_t n)
 {
     if (n > SIZE_MAX - b->len) {
         errno = ENOMEM;
@@ -21,7 +21,7 @@ int tp_buf_grow(struct tp_buf *b, size_t n)
     return 0;
 }
 
-void tp_buf_free(struct tp_buf *b)
+void tp__buf_free(struct tp__buf *b)
 {
     free(b->p);
     b->p = NULL;

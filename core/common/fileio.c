@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <unistd.h>
 
-int tp_file_pwritev(int fd, struct iovec *v, int n, uint64_t off)
+int tp__file_pwritev(int fd, struct iovec *v, int n, uint64_t off)
 {
     while (n) {
         ssize_t w = pwritev(fd, v, n, (off_t)off);
@@ -29,13 +29,13 @@ int tp_file_pwritev(int fd, struct iovec *v, int n, uint64_t off)
     return 0;
 }
 
-int tp_file_pwrite(int fd, const void *p, size_t n, uint64_t off)
+int tp__file_pwrite(int fd, const void *p, size_t n, uint64_t off)
 {
     struct iovec v = {(void *)p, n};
-    return tp_file_pwritev(fd, &v, 1, off);
+    return tp__file_pwritev(fd, &v, 1, off);
 }
 
-int tp_file_pread(int fd, void *p, size_t n, uint64_t off)
+int tp__file_pread(int fd, void *p, size_t n, uint64_t off)
 {
     char *c = p;
     while (n) {
@@ -54,7 +54,7 @@ int tp_file_pread(int fd, void *p, size_t n, uint64_t off)
     return 0;
 }
 
-int tp_file_write(int fd, const void *p, size_t n)
+int tp__file_write(int fd, const void *p, size_t n)
 {
     const char *c = p;
     while (n) {

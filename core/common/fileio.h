@@ -9,12 +9,12 @@
 
 /* All of v (n pieces; v is consumed) at off.  0, or -1 (errno; EIO if
  * nothing could be written). */
-int tp_file_pwritev(int fd, struct iovec *v, int n, uint64_t off);
+int tp__file_pwritev(int fd, struct iovec *v, int n, uint64_t off);
 /* All of p at off.  0, or -1 (errno). */
-int tp_file_pwrite(int fd, const void *p, size_t n, uint64_t off);
+int tp__file_pwrite(int fd, const void *p, size_t n, uint64_t off);
 /* n bytes at off.  0, or -1 (errno; EBADMSG at the end of the file). */
-int tp_file_pread(int fd, void *p, size_t n, uint64_t off);
+int tp__file_pread(int fd, void *p, size_t n, uint64_t off);
 /* All of p, at the descriptor's offset.  0, or -1 (errno). */
-int tp_file_write(int fd, const void *p, size_t n);
+int tp__file_write(int fd, const void *p, size_t n);
 
 #endif

@@ -7,7 +7,7 @@
 
 #define TP_FNV_START 0xcbf29ce484222325ull
 
-static inline uint64_t tp_fnv(uint64_t h, const void *p, size_t n)
+static inline uint64_t tp__fnv(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *s = p;
     for (size_t i = 0; i < n; i++)

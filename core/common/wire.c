@@ -7,23 +7,23 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-void tp_wire_put_hdr(unsigned char raw[TP_WIRE_HDR], uint32_t type,
+void tp__wire_put_hdr(unsigned char raw[TP_WIRE_HDR], uint32_t type,
                      uint32_t count, uint32_t flags, uint64_t len)
 {
-    tp_put32(raw, TP_WIRE_MAGIC);
-    tp_put32(raw + 4, type);
-    tp_put32(raw + 8, count);
-    tp_put32(raw + 12, flags);
+    tp__put32(raw, TP_WIRE_MAGIC);
+    tp__put32(raw + 4, type);
+    tp__put32(raw + 8, count);
+    tp__put32(raw + 12, flags);
     __builtin_memcpy(raw + 16, &len, 8);
 }
 
-int tp_wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp_frame *f,
+int tp__wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp__frame *f,
                     char *err, size_t errlen)
 {
-    uint32_t magic = tp_get32(raw);
-    f->type = tp_get32(raw + 4);
-    f->count = tp_get32(raw + 8);
-    f->flags = tp_get32(raw + 12);
+    uint32_t magic = tp__get32(raw);
+    f->type = tp__get32(raw + 4);
+    f->count = tp__get32(raw + 8);
+    f->flags = tp__get32(raw + 12);
     __builtin_memcpy(&f->len, raw + 16, 8);
     if (magic != TP_WIRE_MAGIC) {
         snprintf(err, errlen, "bad frame magic 0x%08x", (unsigned)magic);
@@ -78,19 +78,19 @@ int tp_wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp_frame *f,
     return 0;
 }
 
-int tp_wire_get_fail(const char *body, size_t blen, size_t *pos,
-                     const struct tp_wire_fail *prev, uint32_t count,
-                     size_t tlen, int remote, struct tp_wire_fail *f)
+int tp__wire_get_fail(const char *body, size_t blen, size_t *pos,
+                     const struct tp__wire_fail *prev, uint32_t count,
+                     size_t tlen, int remote, struct tp__wire_fail *f)
 {
     size_t p = *pos, h = TP_WIRE_FAIL_REC + (remote ? TP_WIRE_FAIL_REMOTE : 0);
     if (p > blen || blen - p < h)
         return -1;
-    f->index = tp_get32(body + p);
-    f->text_off = tp_get32(body + p + 4);
-    f->len = tp_get32(body + p + 8);
-    f->status = remote ? tp_get32(body + p + 12) : 1;
-    f->pid = remote ? tp_get32(body + p + 16) : 0;
-    f->attempts = remote ? tp_get32(body + p + 20) : 1;
+    f->index = tp__get32(body + p);
+    f->text_off = tp__get32(body + p + 4);
+    f->len = tp__get32(body + p + 8);
+    f->status = remote ? tp__get32(body + p + 12) : 1;
+    f->pid = remote ? tp__get32(body + p + 16) : 0;
+    f->attempts = remote ? tp__get32(body + p + 20) : 1;
     p += h;
     if (blen - p < f->len || f->index >= count || f->text_off > tlen ||
         (prev && (f->index <= prev->index || f->text_off < prev->text_off)) ||
@@ -101,23 +101,23 @@ int tp_wire_get_fail(const char *body, size_t blen, size_t *pos,
     return 0;
 }
 
-long long tp_wire_take_remote(char *body, size_t blen, int timed,
+long long tp__wire_take_remote(char *body, size_t blen, int timed,
                               uint32_t count,
                               int (*each)(void *arg, uint32_t k,
-                                          const struct tp_wire_remote *rec),
+                                          const struct tp__wire_remote *rec),
                               void *arg)
 {
-    size_t h = tp_wire_res_hdr(timed), pos = 0, to = 0;
+    size_t h = tp__wire_res_hdr(timed), pos = 0, to = 0;
     uint32_t k = 0;
     while (pos < blen && k < count) {
         if (blen - pos < h + TP_WIRE_RES_REMOTE)
             return -1;
-        uint32_t n = tp_get32(body + pos);
+        uint32_t n = tp__get32(body + pos);
         if (blen - pos - h - TP_WIRE_RES_REMOTE < n)
             return -1;
-        struct tp_wire_remote r = {
-            tp_get32(body + pos + 4), timed ? tp_get32(body + pos + 8) : 0,
-            tp_get32(body + pos + h), tp_get32(body + pos + h + 4)};
+        struct tp__wire_remote r = {
+            tp__get32(body + pos + 4), timed ? tp__get32(body + pos + 8) : 0,
+            tp__get32(body + pos + h), tp__get32(body + pos + h + 4)};
         if (r.status > 4 || !r.attempts) /* tp_status ends at PROTOCOL */
             return -1;
         if (each && each(arg, k, &r) != 0)
@@ -131,7 +131,7 @@ long long tp_wire_take_remote(char *body, size_t blen, int timed,
     return pos == blen && k == count ? (long long)to : -1;
 }
 
-int tp_write_all(int fd, const void *p, size_t n)
+int tp__write_all(int fd, const void *p, size_t n)
 {
     const char *c = p;
     while (n) {
@@ -147,7 +147,7 @@ int tp_write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-int tp_writev_all(int fd, struct iovec *v, int n)
+int tp__writev_all(int fd, struct iovec *v, int n)
 {
     while (n) {
         ssize_t w = writev(fd, v, n);
@@ -166,7 +166,7 @@ int tp_writev_all(int fd, struct iovec *v, int n)
     return 0;
 }
 
-int tp_read_all(int fd, void *p, size_t n)
+int tp__read_all(int fd, void *p, size_t n)
 {
     char *c = p;
     size_t got = 0;

@@ -46,7 +46,7 @@
 /* The longest input record or result a frame can carry. */
 #define TP_RECORD_MAX (TP_WIRE_MAX_BODY - TP_WIRE_RES_MAX)
 
-enum tp_frame_type {
+enum tp__frame_type {
     TP_FRAME_REQUEST = 1,
     TP_FRAME_RESULT = 2,
     TP_FRAME_READY = 3,
@@ -83,35 +83,35 @@ enum tp_frame_type {
 enum { TP_FATAL_LATER = 0, TP_FATAL_LOAD = 1, TP_FATAL_INIT = 2 };
 
 /* Result status, as carried in a result record. */
-enum tp_wire_status { TP_WS_OK = 0, TP_WS_ERROR = 1 };
+enum tp__wire_status { TP_WS_OK = 0, TP_WS_ERROR = 1 };
 
-struct tp_frame {
+struct tp__frame {
     uint32_t type, count, flags;
     uint64_t len;
 };
 
-void tp_wire_put_hdr(unsigned char raw[TP_WIRE_HDR], uint32_t type,
+void tp__wire_put_hdr(unsigned char raw[TP_WIRE_HDR], uint32_t type,
                      uint32_t count, uint32_t flags, uint64_t len);
 /* Decode and validate a header.  Returns 0, or -1 with a message in err
  * (bad magic, unknown type, body over the limit, count impossible for the
  * body length). */
-int tp_wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp_frame *f,
+int tp__wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp__frame *f,
                     char *err, size_t errlen);
 
 /* Unaligned native-order field access. */
-static inline uint32_t tp_get32(const void *p)
+static inline uint32_t tp__get32(const void *p)
 {
     uint32_t v;
     __builtin_memcpy(&v, p, 4);
     return v;
 }
-static inline void tp_put32(void *p, uint32_t v) { __builtin_memcpy(p, &v, 4); }
+static inline void tp__put32(void *p, uint32_t v) { __builtin_memcpy(p, &v, 4); }
 
 /* Walk the records of a body.  *pos is the offset of the next record; on
  * success sets the record's fields and advances *pos.
  * Returns 1 for a record, 0 at the end of the body, -1 if malformed.
  * Inline: the host and the workers call these once per record. */
-static inline int tp_wire_next_req(const char *body, size_t blen, size_t *pos,
+static inline int tp__wire_next_req(const char *body, size_t blen, size_t *pos,
                                    const char **rec, uint32_t *len)
 {
     size_t p = *pos;
@@ -119,7 +119,7 @@ static inline int tp_wire_next_req(const char *body, size_t blen, size_t *pos,
         return 0;
     if (blen - p < TP_WIRE_REQ_REC)
         return -1;
-    uint32_t n = tp_get32(body + p);
+    uint32_t n = tp__get32(body + p);
     p += TP_WIRE_REQ_REC;
     if (blen - p < n)
         return -1;
@@ -131,11 +131,11 @@ static inline int tp_wire_next_req(const char *body, size_t blen, size_t *pos,
 
 /* The next record of a request body in either form: delim >= 0 for a
  * delimited body, -1 for a length-prefixed one.  Returns as above. */
-static inline int tp_wire_next_rec(const char *body, size_t blen, size_t *pos,
+static inline int tp__wire_next_rec(const char *body, size_t blen, size_t *pos,
                                    const char **rec, uint32_t *len, int delim)
 {
     if (delim < 0)
-        return tp_wire_next_req(body, blen, pos, rec, len);
+        return tp__wire_next_req(body, blen, pos, rec, len);
     size_t p = *pos;
     if (p == blen)
         return 0;
@@ -148,33 +148,33 @@ static inline int tp_wire_next_rec(const char *body, size_t blen, size_t *pos,
     return 1;
 }
 
-/* One result record, as tp_wire_next_res reads it. */
-struct tp_wire_res {
+/* One result record, as tp__wire_next_res reads it. */
+struct tp__wire_res {
     const char *rec;
     uint32_t len, status, usec; /* usec, start: 0 unless timed */
     uint64_t start_ns;
 };
 
-static inline size_t tp_wire_res_hdr(int timed)
+static inline size_t tp__wire_res_hdr(int timed)
 {
     return timed ? TP_WIRE_RES_MAX : TP_WIRE_RES_MIN;
 }
 
 /* timed: the records carry usec and start (the request had TP_REQ_TIMES) */
-static inline int tp_wire_next_res(const char *body, size_t blen, size_t *pos,
-                                   struct tp_wire_res *r, int timed)
+static inline int tp__wire_next_res(const char *body, size_t blen, size_t *pos,
+                                   struct tp__wire_res *r, int timed)
 {
-    size_t p = *pos, h = tp_wire_res_hdr(timed);
+    size_t p = *pos, h = tp__wire_res_hdr(timed);
     if (p == blen)
         return 0;
     if (blen - p < h)
         return -1;
-    r->len = tp_get32(body + p);
-    r->status = tp_get32(body + p + 4);
+    r->len = tp__get32(body + p);
+    r->status = tp__get32(body + p + 4);
     r->usec = 0;
     r->start_ns = 0;
     if (timed) {
-        r->usec = tp_get32(body + p + 8);
+        r->usec = tp__get32(body + p + 8);
         __builtin_memcpy(&r->start_ns, body + p + 12, 8);
     }
     p += h;
@@ -186,21 +186,21 @@ static inline int tp_wire_next_res(const char *body, size_t blen, size_t *pos,
 }
 
 /* Write a result record header at p; returns its size. */
-static inline size_t tp_wire_put_res(char *p, uint32_t len, uint32_t status,
+static inline size_t tp__wire_put_res(char *p, uint32_t len, uint32_t status,
                                      uint32_t usec, uint64_t start_ns,
                                      int timed)
 {
-    tp_put32(p, len);
-    tp_put32(p + 4, status);
+    tp__put32(p, len);
+    tp__put32(p + 4, status);
     if (timed) {
-        tp_put32(p + 8, usec);
+        tp__put32(p + 8, usec);
         __builtin_memcpy(p + 12, &start_ns, 8);
     }
-    return tp_wire_res_hdr(timed);
+    return tp__wire_res_hdr(timed);
 }
 
 /* One entry of a FAILS body. */
-struct tp_wire_fail {
+struct tp__wire_fail {
     uint32_t index, text_off, len; /* relative to the TEXT frame */
     /* a remote worker's entry says these; else TP_RESULT_ERROR (1), 0, 1 */
     uint32_t status, pid, attempts;
@@ -214,13 +214,13 @@ struct tp_wire_fail {
  * is a span of it; a remote entry (TP_REQ_REMOTE) has a status that is a
  * failure's (1 to 4) and at least one attempt.  Returns 0 and advances
  * *pos, or -1 if malformed. */
-int tp_wire_get_fail(const char *body, size_t blen, size_t *pos,
-                     const struct tp_wire_fail *prev, uint32_t count,
-                     size_t tlen, int remote, struct tp_wire_fail *f);
+int tp__wire_get_fail(const char *body, size_t blen, size_t *pos,
+                     const struct tp__wire_fail *prev, uint32_t count,
+                     size_t tlen, int remote, struct tp__wire_fail *f);
 
-/* One record of a remote worker's RESULT body, as tp_wire_take_remote
+/* One record of a remote worker's RESULT body, as tp__wire_take_remote
  * found it (before the body is rewritten past it). */
-struct tp_wire_remote {
+struct tp__wire_remote {
     uint32_t status, usec, pid, attempts;
 };
 
@@ -231,20 +231,20 @@ struct tp_wire_remote {
  * calling each(arg, k, &rec) for record k first (non-zero stops it).
  * Returns the new length, -1 if malformed (the body is then garbage), or
  * -2 if each stopped it. */
-long long tp_wire_take_remote(char *body, size_t blen, int timed,
+long long tp__wire_take_remote(char *body, size_t blen, int timed,
                               uint32_t count,
                               int (*each)(void *arg, uint32_t k,
-                                          const struct tp_wire_remote *rec),
+                                          const struct tp__wire_remote *rec),
                               void *arg);
 
 /* Blocking I/O that retries on EINTR and short counts.
- * tp_write_all, tp_writev_all (which advances v): returns 0, or -1 with
+ * tp__write_all, tp__writev_all (which advances v): returns 0, or -1 with
  * errno.
- * tp_read_all: returns 1 when n bytes were read, 0 on EOF before the first
+ * tp__read_all: returns 1 when n bytes were read, 0 on EOF before the first
  * byte, -1 with errno (EPIPE for EOF in the middle). */
-int tp_write_all(int fd, const void *p, size_t n);
+int tp__write_all(int fd, const void *p, size_t n);
 struct iovec;
-int tp_writev_all(int fd, struct iovec *v, int n);
-int tp_read_all(int fd, void *p, size_t n);
+int tp__writev_all(int fd, struct iovec *v, int n);
+int tp__read_all(int fd, void *p, size_t n);
 
 #endif

@@ -35,13 +35,13 @@ struct agent {
     tp_pool *pool;
     struct req q[QMAX];
     unsigned qh, qn;
-    struct tp_buf out; /* the answer being built, for q[qh] */
+    struct tp__buf out; /* the answer being built, for q[qh] */
     uint32_t nout;
     uint64_t held_since; /* when its first result came */
     uint64_t sent_at;    /* when a frame last went to the host */
     /* text mode: outputs travel as TEXT, failures as FAILS entries */
     int text;
-    struct tp_buf fails;
+    struct tp__buf fails;
     uint32_t nfails;
     char term;
     int err;           /* errno of a failed write to fd */
@@ -53,9 +53,9 @@ static int send_frame(int fd, uint32_t type, uint32_t count, uint32_t flags,
                       const void *body, size_t len)
 {
     unsigned char h[TP_WIRE_HDR];
-    tp_wire_put_hdr(h, type, count, flags, len);
+    tp__wire_put_hdr(h, type, count, flags, len);
     struct iovec v[2] = {{h, sizeof h}, {(void *)body, len}};
-    return tp_writev_all(fd, v, 2);
+    return tp__writev_all(fd, v, 2);
 }
 
 /* Send what is built for the front request (end: and close it), failures
@@ -68,22 +68,22 @@ static int flush(struct agent *a, int end)
     struct iovec v[4];
     int n = 0;
     if (a->nfails) {
-        tp_wire_put_hdr(hf, TP_FRAME_FAILS, a->nfails, seq, a->fails.len);
+        tp__wire_put_hdr(hf, TP_FRAME_FAILS, a->nfails, seq, a->fails.len);
         v[n++] = (struct iovec){hf, sizeof hf};
         v[n++] = (struct iovec){a->fails.p, a->fails.len};
     }
-    tp_wire_put_hdr(hr, a->text ? TP_FRAME_TEXT : TP_FRAME_RESULT, a->nout,
+    tp__wire_put_hdr(hr, a->text ? TP_FRAME_TEXT : TP_FRAME_RESULT, a->nout,
                     (end ? TP_ANS_END : 0) | seq, a->out.len);
     v[n++] = (struct iovec){hr, sizeof hr};
     v[n++] = (struct iovec){a->out.p, a->out.len};
-    if (!a->err && tp_writev_all(a->fd, v, n) != 0)
+    if (!a->err && tp__writev_all(a->fd, v, n) != 0)
         a->err = errno ? errno : EIO;
     a->out.len = 0;
     a->nout = 0;
     a->fails.len = 0;
     a->nfails = 0;
     tp__pool_wake_at(a->pool, 0);
-    a->sent_at = tp__now_ns();
+    a->sent_at = tp__pool_now_ns();
     if (end) {
         a->qh = (a->qh + 1) % QMAX;
         a->qn--;
@@ -95,7 +95,7 @@ static int flush(struct agent *a, int end)
 static void held(struct agent *a)
 {
     if (!a->nout && !a->nfails)
-        a->held_since = tp__now_ns();
+        a->held_since = tp__pool_now_ns();
 }
 
 /* Text mode: an input that did not succeed, as a FAILS entry at its place
@@ -105,13 +105,13 @@ static int text_fail(struct agent *a, struct req *f, const struct tp_result *r)
     size_t need = TP_WIRE_FAIL_REC + TP_WIRE_FAIL_REMOTE + r->len;
     if (a->nout && a->fails.len + need > TP_WIRE_MAX_BODY && flush(a, 0) != 0)
         return -1;
-    if (tp_buf_reserve(&a->fails, need) != 0)
+    if (tp__buf_reserve(&a->fails, need) != 0)
         return -1;
     char *d = a->fails.p + a->fails.len;
     uint32_t v[6] = {a->nout, (uint32_t)a->out.len, (uint32_t)r->len,
                      (uint32_t)r->status, (uint32_t)r->worker, r->attempts};
     for (int i = 0; i < 6; i++)
-        tp_put32(d + 4 * i, v[i]);
+        tp__put32(d + 4 * i, v[i]);
     if (r->len)
         memcpy(d + 24, r->data, r->len);
     held(a);
@@ -137,7 +137,7 @@ static int on_text(void *arg, const char *data, size_t len, uint64_t n)
     while (len > TP_WIRE_MAX_BODY) {
         const char *cut = memrchr(data, a->term, TP_WIRE_MAX_BODY);
         size_t k = cut ? (size_t)(cut - data) + 1 : TP_WIRE_MAX_BODY;
-        if (tp_buf_reserve(&a->out, k) != 0)
+        if (tp__buf_reserve(&a->out, k) != 0)
             return -1;
         memcpy(a->out.p, data, k);
         a->out.len = k;
@@ -149,7 +149,7 @@ static int on_text(void *arg, const char *data, size_t len, uint64_t n)
         data += k;
         len -= k;
     }
-    if (tp_buf_reserve(&a->out, len) != 0)
+    if (tp__buf_reserve(&a->out, len) != 0)
         return -1;
     memcpy(a->out.p + a->out.len, data, len);
     held(a);
@@ -167,17 +167,17 @@ static int on_result(void *arg, const struct tp_result *r)
     struct req *f = &a->q[a->qh];
     if (a->text)
         return text_fail(a, f, r);
-    size_t h = tp_wire_res_hdr(f->timed);
+    size_t h = tp__wire_res_hdr(f->timed);
     size_t need = h + TP_WIRE_RES_REMOTE + r->len;
     if (a->nout && a->out.len + need > TP_WIRE_MAX_BODY && flush(a, 0) != 0)
         return -1;
-    if (tp_buf_reserve(&a->out, need) != 0)
+    if (tp__buf_reserve(&a->out, need) != 0)
         return -1;
     char *d = a->out.p + a->out.len;
-    tp_wire_put_res(d, (uint32_t)r->len, (uint32_t)r->status, r->usec,
+    tp__wire_put_res(d, (uint32_t)r->len, (uint32_t)r->status, r->usec,
                     r->start_ns, f->timed);
-    tp_put32(d + h, (uint32_t)r->worker);
-    tp_put32(d + h + 4, r->attempts);
+    tp__put32(d + h, (uint32_t)r->worker);
+    tp__put32(d + h + 4, r->attempts);
     if (r->len)
         memcpy(d + h + TP_WIRE_RES_REMOTE, r->data, r->len);
     held(a);
@@ -196,7 +196,7 @@ static int on_idle(void *arg)
     struct agent *a = arg;
     if (!a->qn)
         return 0;
-    uint64_t now = tp__now_ns();
+    uint64_t now = tp__pool_now_ns();
     if (a->nout && now - a->held_since >= HOLD_NS)
         return flush(a, 0);
     if (now - a->sent_at >= ALIVE_NS) {
@@ -231,7 +231,7 @@ static int wait_input(struct agent *a, int cancel_fd)
 }
 
 /* A request of delimited records, checked and fed at once. */
-static int feed_delimited(struct agent *a, const struct tp_frame *fr,
+static int feed_delimited(struct agent *a, const struct tp__frame *fr,
                           const char *body, char delim, char *err,
                           size_t errlen)
 {
@@ -248,7 +248,7 @@ static int feed_delimited(struct agent *a, const struct tp_frame *fr,
 }
 
 /* One request: its records into the pool.  0, or -1 (message in err). */
-static int take_request(struct agent *a, const struct tp_frame *fr,
+static int take_request(struct agent *a, const struct tp__frame *fr,
                         const char *body, char *err, size_t errlen)
 {
     if (fr->type != TP_FRAME_REQUEST || a->qn == QMAX) {
@@ -265,7 +265,7 @@ static int take_request(struct agent *a, const struct tp_frame *fr,
         return -1;
     }
     if (!a->qn) /* (ALIVE_NS counts from here when idle before) */
-        a->sent_at = tp__now_ns();
+        a->sent_at = tp__pool_now_ns();
     struct req *q = &a->q[(a->qh + a->qn++) % QMAX];
     *q = (struct req){TP_REQ_SEQ(fr->flags), fr->count,
                       (fr->flags & TP_REQ_TIMES) != 0};
@@ -279,7 +279,7 @@ static int take_request(struct agent *a, const struct tp_frame *fr,
     const char *rec;
     uint32_t len, n = 0;
     int m;
-    while ((m = tp_wire_next_rec(body, (size_t)fr->len, &pos, &rec, &len,
+    while ((m = tp__wire_next_rec(body, (size_t)fr->len, &pos, &rec, &len,
                                  delim)) == 1 && n < fr->count) {
         if (tp_pool_feed(a->pool, rec, len) != 0)
             return -1;
@@ -295,21 +295,21 @@ static int take_request(struct agent *a, const struct tp_frame *fr,
 /* Serve until the end of fd.  0, or -1 with err set. */
 static int serve(struct agent *a, int cancel_fd, char *err, size_t errlen)
 {
-    struct tp_buf body = {0};
+    struct tp__buf body = {0};
     int r = 0;
     for (;;) {
         unsigned char h[TP_WIRE_HDR];
-        struct tp_frame fr;
+        struct tp__frame fr;
         if (wait_input(a, cancel_fd) != 0) {
             r = -1;
             break;
         }
-        int got = tp_read_all(a->fd, h, sizeof h);
+        int got = tp__read_all(a->fd, h, sizeof h);
         if (got == 0)
             break; /* the host is done (or gone) */
-        if (got < 0 || tp_wire_get_hdr(h, &fr, err, errlen) != 0 ||
-            tp_buf_reserve(&body, (size_t)fr.len) != 0 ||
-            (fr.len && tp_read_all(a->fd, body.p, (size_t)fr.len) != 1)) {
+        if (got < 0 || tp__wire_get_hdr(h, &fr, err, errlen) != 0 ||
+            tp__buf_reserve(&body, (size_t)fr.len) != 0 ||
+            (fr.len && tp__read_all(a->fd, body.p, (size_t)fr.len) != 1)) {
             if (got < 0 || !*err)
                 snprintf(err, errlen, "reading from the host: %s",
                          strerror(errno ? errno : EPIPE));
@@ -325,7 +325,7 @@ static int serve(struct agent *a, int cancel_fd, char *err, size_t errlen)
             break;
         }
     }
-    tp_buf_free(&body);
+    tp__buf_free(&body);
     return r;
 }
 
@@ -406,7 +406,7 @@ int tp_agent_serve(int fd, const char *spec, const struct tp_pool_options *opt,
                    0, tmp, strlen(tmp));
     }
     tp_pool_close(a.pool);
-    tp_buf_free(&a.out);
-    tp_buf_free(&a.fails);
+    tp__buf_free(&a.out);
+    tp__buf_free(&a.fails);
     return e;
 }

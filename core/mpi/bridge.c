@@ -146,15 +146,15 @@ static int hello(int ctl, int rank, int size, struct peer *peers, int n)
         theirs[i] = sv[1];
         fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
     }
-    struct tp_mpi_hello h = {TP_MPI_MAGIC, rank, size, n, (uint32_t)nl, ""};
+    struct tp__mpi_hello h = {TP_MPI_MAGIC, rank, size, n, (uint32_t)nl, ""};
     int vl = 0;
     MPI_Get_library_version(h.mpi_version, &vl);
     h.mpi_version[sizeof h.mpi_version - 1] = '\0';
     char *nlp = strchr(h.mpi_version, ',');
     if (nlp)
         *nlp = '\0';
-    int r = tp_file_write(ctl, &h, sizeof h) == 0 &&
-                    tp_file_write(ctl, blob, nl) == 0 &&
+    int r = tp__file_write(ctl, &h, sizeof h) == 0 &&
+                    tp__file_write(ctl, blob, nl) == 0 &&
                     send_fds(ctl, theirs, n) == 0
                 ? 0
                 : -1;

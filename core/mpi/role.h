@@ -1,7 +1,7 @@
 /* taskpool --mpi: what the MPI bridge (taskpool-mpi, the process mpirun
  * started, which exec'd it) tells the taskpool process it forked before
  * MPI_Init, over their control socket:
- *   struct tp_mpi_hello
+ *   struct tp__mpi_hello
  *   names_len bytes: the name of each rank, "rank N (HOST)", NUL-ended,
  *                    ranks 0 to size-1
  *   then nfds descriptors, in messages of one byte each carrying up to
@@ -17,7 +17,7 @@
 #define TP_MPI_MAGIC 0x4d505054u /* "TPPM" */
 #define TP_MPI_FDS_PER_MSG 128
 
-struct tp_mpi_hello {
+struct tp__mpi_hello {
     uint32_t magic;
     int32_t rank, size, nfds;
     uint32_t names_len;

@@ -29,7 +29,7 @@ static int launched(void)
     return 0;
 }
 
-int tp_mpi_rank_env(void)
+int tp__mpi_rank_env(void)
 {
     static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK",
                                        "PMI_RANK"};
@@ -41,7 +41,7 @@ int tp_mpi_rank_env(void)
     return -1;
 }
 
-const char *tp_mpi_bridge_path(void)
+const char *tp__mpi_bridge_path(void)
 {
     const char *env = getenv("TASKPOOL_MPI_BRIDGE");
     if (env && *env)
@@ -87,9 +87,9 @@ static int recv_fds(int ctl, int *fds, int n)
 }
 
 /* In the child: wait for the bridge's hello.  0 or -1. */
-static int get_role(int ctl, struct tp_mpi_role *r)
+static int get_role(int ctl, struct tp__mpi_role *r)
 {
-    struct tp_mpi_hello h;
+    struct tp__mpi_hello h;
     if (read_full(ctl, &h, sizeof h) != 0 || h.magic != TP_MPI_MAGIC ||
         h.size < 1 || h.rank < 0 || h.rank >= h.size || h.nfds < 0 ||
         h.nfds >= h.size || h.names_len > (1u << 24))
@@ -116,10 +116,10 @@ static int get_role(int ctl, struct tp_mpi_role *r)
     return recv_fds(ctl, r->fds, h.nfds);
 }
 
-int tp_mpi_start(struct tp_mpi_role *role, char *err, size_t errlen)
+int tp__mpi_start(struct tp__mpi_role *role, char *err, size_t errlen)
 {
     memset(role, 0, sizeof *role);
-    const char *bridge = tp_mpi_bridge_path();
+    const char *bridge = tp__mpi_bridge_path();
     if (!bridge) {
         snprintf(err, errlen, "--mpi: this taskpool was built without MPI "
                  "(configure --with-mpi, with Open MPI's libopenmpi-dev)");
@@ -209,7 +209,7 @@ static int is_launcher(pid_t pid)
     return 0;
 }
 
-int tp_mpi_direct_stdout(void)
+int tp__mpi_direct_stdout(void)
 {
     pid_t launcher = parent_of(getppid());
     if (launcher <= 1 || !is_launcher(launcher))
@@ -226,7 +226,7 @@ int tp_mpi_direct_stdout(void)
     return r;
 }
 
-void tp_mpi_scrub_env(void)
+void tp__mpi_scrub_env(void)
 {
     /* (mpirun also sets HFI_NO_BACKTRACE and IPATH_NO_BACKTRACE for
      * Intel's PSM libraries) */
@@ -251,7 +251,7 @@ void tp_mpi_scrub_env(void)
     }
 }
 
-void tp_mpi_free(struct tp_mpi_role *role)
+void tp__mpi_free(struct tp__mpi_role *role)
 {
     for (int i = 0; role->fds && i < role->nfds; i++)
         close(role->fds[i]);

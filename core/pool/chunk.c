@@ -12,7 +12,7 @@
 #define KEEP_BYTES (4u << 20) /* slot buffers larger than this are freed */
 
 /* The pool's error: the first one seen, by whichever part sees it, wins. */
-int tp_pool_fail(tp_pool *p, enum tp_error e, const char *fmt, ...)
+int tp__pool_fail(tp_pool *p, enum tp_error e, const char *fmt, ...)
 {
     if (p->err == TP_ERR_NONE) {
         va_list ap;
@@ -24,7 +24,7 @@ int tp_pool_fail(tp_pool *p, enum tp_error e, const char *fmt, ...)
     return -1;
 }
 
-void tp_dq_push(tp_pool *p, int slot, int front)
+void tp__dq_push(tp_pool *p, int slot, int front)
 {
     if (front) {
         p->dq_head = (p->dq_head + p->nslots - 1) % p->nslots;
@@ -35,7 +35,7 @@ void tp_dq_push(tp_pool *p, int slot, int front)
     p->dq_len++;
 }
 
-int tp_dq_pop(tp_pool *p)
+int tp__dq_pop(tp_pool *p)
 {
     int s = p->dq[p->dq_head];
     p->dq_head = (p->dq_head + 1) % p->nslots;
@@ -43,7 +43,7 @@ int tp_dq_pop(tp_pool *p)
     return s;
 }
 
-void tp_chunk_news(tp_pool *p, int s)
+void tp__chunk_news(tp_pool *p, int s)
 {
     if (!p->c[s].pending) {
         p->c[s].pending = 1;
@@ -51,7 +51,7 @@ void tp_chunk_news(tp_pool *p, int s)
     }
 }
 
-int tp_add_mark(struct chunk *c, uint32_t from, pid_t pid, unsigned attempts)
+int tp__add_mark(struct chunk *c, uint32_t from, pid_t pid, unsigned attempts)
 {
     if (c->nmarks && c->marks[c->nmarks - 1].pid == pid && attempts == 1)
         return 0;
@@ -67,9 +67,9 @@ int tp_add_mark(struct chunk *c, uint32_t from, pid_t pid, unsigned attempts)
     return 0;
 }
 
-int tp_add_fail(struct chunk *c, const struct fail_hdr *f, const char *msg)
+int tp__add_fail(struct chunk *c, const struct fail_hdr *f, const char *msg)
 {
-    if (tp_buf_reserve(&c->fails, sizeof *f + f->len) != 0)
+    if (tp__buf_reserve(&c->fails, sizeof *f + f->len) != 0)
         return -1;
     memcpy(c->fails.p + c->fails.len, f, sizeof *f);
     memcpy(c->fails.p + c->fails.len + sizeof *f, msg, f->len);
@@ -77,7 +77,7 @@ int tp_add_fail(struct chunk *c, const struct fail_hdr *f, const char *msg)
     return 0;
 }
 
-int tp_record_fail(tp_pool *p, struct chunk *c, enum tp_status st,
+int tp__record_fail(tp_pool *p, struct chunk *c, enum tp_status st,
                    const char *msg, pid_t pid, unsigned attempts)
 {
     size_t n = strlen(msg);
@@ -85,18 +85,18 @@ int tp_record_fail(tp_pool *p, struct chunk *c, enum tp_status st,
     if (p->o.text_results) {
         struct fail_hdr f = {c->done, (uint32_t)c->out.len, (uint32_t)st,
                              attempts, (uint32_t)n, pid};
-        if (tp_add_fail(c, &f, msg) != 0)
-            return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+        if (tp__add_fail(c, &f, msg) != 0)
+            return tp__pool_fail(p, TP_ERR_SYSTEM, "out of memory");
         c->done++;
         return 0;
     }
-    if (tp_buf_reserve(&c->out, TP_WIRE_RES_MAX + n) != 0 ||
-        tp_add_mark(c, c->done, pid, attempts) != 0)
-        return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+    if (tp__buf_reserve(&c->out, TP_WIRE_RES_MAX + n) != 0 ||
+        tp__add_mark(c, c->done, pid, attempts) != 0)
+        return tp__pool_fail(p, TP_ERR_SYSTEM, "out of memory");
     char *o = c->out.p + c->out.len;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    size_t h = tp_wire_put_res(o, (uint32_t)n, (uint32_t)st, 0,
+    size_t h = tp__wire_put_res(o, (uint32_t)n, (uint32_t)st, 0,
                                (uint64_t)now.tv_sec * 1000000000u +
                                    (uint64_t)now.tv_nsec,
                                timed);
@@ -113,11 +113,11 @@ static size_t rec_pos(const struct chunk *c, uint32_t at)
     const char *r;
     uint32_t l;
     for (uint32_t i = c->from; i < at; i++)
-        tp_wire_next_rec(c->in.p, c->in.len, &pos, &r, &l, c->delim);
+        tp__wire_next_rec(c->in.p, c->in.len, &pos, &r, &l, c->delim);
     return pos;
 }
 
-int tp_chunk_split(tp_pool *p, int s, uint32_t at)
+int tp__chunk_split(tp_pool *p, int s, uint32_t at)
 {
     if (!p->nfree)
         return -1;
@@ -125,7 +125,7 @@ int tp_chunk_split(tp_pool *p, int s, uint32_t at)
     size_t pos = rec_pos(c, at);
     int s2 = p->freel[p->nfree - 1];
     struct chunk *d = &p->c[s2];
-    if (tp_buf_reserve(&d->in, c->in.len - pos + 1) != 0)
+    if (tp__buf_reserve(&d->in, c->in.len - pos + 1) != 0)
         return -1;
     p->nfree--;
     p->inflight++;
@@ -156,11 +156,11 @@ int tp_chunk_split(tp_pool *p, int s, uint32_t at)
     if (c->until > at)
         c->until = at;
     d->state = C_QUEUED;
-    tp_dq_push(p, s2, 1);
+    tp__dq_push(p, s2, 1);
     return s2;
 }
 
-void tp_chunk_free(tp_pool *p, int s)
+void tp__chunk_free(tp_pool *p, int s)
 {
     struct chunk *c = &p->c[s];
     c->state = C_FREE;
@@ -174,15 +174,15 @@ void tp_chunk_free(tp_pool *p, int s)
     c->in.len = c->out.len = c->fails.len = 0;
     c->nmarks = 0;
     if (c->in.cap > KEEP_BYTES)
-        tp_buf_free(&c->in);
+        tp__buf_free(&c->in);
     if (c->out.cap > KEEP_BYTES)
-        tp_buf_free(&c->out);
+        tp__buf_free(&c->out);
     p->freel[p->nfree++] = s;
     p->inflight--;
 }
 
 /* "150 ms", "0.5 ms", "2.5 s" */
-void tp_human_time(uint64_t ns, char *buf, size_t len)
+void tp__human_time(uint64_t ns, char *buf, size_t len)
 {
     if (ns >= 1000000000u)
         snprintf(buf, len, "%.3g s", (double)ns / 1e9);

@@ -30,7 +30,7 @@ static void mark_for(const struct chunk *c, uint32_t i, pid_t *pid,
 /* Record i of c, its input and its result record as an outcome. */
 static struct tp_result wire_result(const struct chunk *c, uint32_t i,
                                     const char *in, uint32_t ilen,
-                                    const struct tp_wire_res *o)
+                                    const struct tp__wire_res *o)
 {
     struct tp_result r = {
         .index = c->first + i,
@@ -56,9 +56,9 @@ static int input_at(tp_pool *p, struct chunk *c, uint32_t i, const char **in,
         c->in_pos = 0;
     }
     for (;;) {
-        if (tp_wire_next_rec(c->in.p, c->in.len, &c->in_pos, in, len,
+        if (tp__wire_next_rec(c->in.p, c->in.len, &c->in_pos, in, len,
                              c->delim) != 1)
-            return tp_pool_fail(p, TP_ERR_SYSTEM, "internal error: chunk "
+            return tp__pool_fail(p, TP_ERR_SYSTEM, "internal error: chunk "
                                 "%llu is corrupt", (unsigned long long)c->seq);
         if (c->in_rec++ == i)
             return 0;
@@ -104,7 +104,7 @@ static void finished(tp_pool *p, const struct chunk *c,
                      const struct tp_result *r)
 {
     if (p->cb.finished && p->cb.finished(p->cb.arg, r) != 0)
-        tp_pool_fail(p, TP_ERR_STOPPED, "stopped by the finished callback");
+        tp__pool_fail(p, TP_ERR_STOPPED, "stopped by the finished callback");
     if (r->status != TP_RESULT_OK) {
         p->failed++;
         check_halt(p, (int)(c - p->c), r);
@@ -154,12 +154,12 @@ static void complete(tp_pool *p, struct chunk *c)
     }
     int timed = p->req_flags & TP_REQ_TIMES;
     while (c->fin < c->done && !p->halt_now && live(p)) {
-        struct tp_wire_res o;
+        struct tp__wire_res o;
         const char *in = NULL;
         uint32_t ilen = 0;
-        if (tp_wire_next_res(c->out.p, c->out.len, &c->fin_out, &o, timed) !=
+        if (tp__wire_next_res(c->out.p, c->out.len, &c->fin_out, &o, timed) !=
             1) {
-            tp_pool_fail(p, TP_ERR_SYSTEM, "internal error: chunk %llu is "
+            tp__pool_fail(p, TP_ERR_SYSTEM, "internal error: chunk %llu is "
                          "corrupt", (unsigned long long)c->seq);
             return;
         }
@@ -180,7 +180,7 @@ static void result(tp_pool *p, const struct tp_result *r)
     if (p->halt_now && r->index == p->trigger.index)
         p->trigger_done = 1;
     if (p->cb.result(p->cb.arg, r) != 0)
-        tp_pool_fail(p, TP_ERR_STOPPED, "stopped by the result callback");
+        tp__pool_fail(p, TP_ERR_STOPPED, "stopped by the result callback");
 }
 
 /* Text mode: the text of records [*next, upto) of slot s, up to text_off. */
@@ -191,7 +191,7 @@ static void text_span(tp_pool *p, struct chunk *c, size_t *tpos,
         p->delivered += upto - *next;
         if (p->cb.text(p->cb.arg, c->out.p + *tpos, text_off - *tpos,
                        upto - *next) != 0)
-            tp_pool_fail(p, TP_ERR_STOPPED, "stopped by the text callback");
+            tp__pool_fail(p, TP_ERR_STOPPED, "stopped by the text callback");
     }
     *tpos = text_off;
     *next = upto;
@@ -213,9 +213,9 @@ static void deliver_text(tp_pool *p, struct chunk *c, uint32_t n)
             break;
         text_span(p, c, &tpos, f.text_off, &next, f.index);
         while (p->err == TP_ERR_NONE && irec <= f.index) {
-            if (tp_wire_next_rec(c->in.p, c->in.len, &ip, &in, &ilen,
+            if (tp__wire_next_rec(c->in.p, c->in.len, &ip, &in, &ilen,
                                  c->delim) != 1) {
-                tp_pool_fail(p, TP_ERR_SYSTEM, "internal error: chunk %llu "
+                tp__pool_fail(p, TP_ERR_SYSTEM, "internal error: chunk %llu "
                              "is corrupt", (unsigned long long)c->seq);
                 break;
             }
@@ -260,26 +260,26 @@ static void deliver(tp_pool *p, int s)
         n = (uint32_t)(p->trigger.index - c->first + 1);
     if (p->o.text_results) {
         deliver_text(p, c, n);
-        tp_chunk_free(p, s);
+        tp__chunk_free(p, s);
         return;
     }
     size_t ip = 0, op = 0;
     for (uint32_t i = 0; i < n && p->err == TP_ERR_NONE; i++) {
         const char *in;
         uint32_t ilen;
-        struct tp_wire_res o;
-        if (tp_wire_next_rec(c->in.p, c->in.len, &ip, &in, &ilen,
+        struct tp__wire_res o;
+        if (tp__wire_next_rec(c->in.p, c->in.len, &ip, &in, &ilen,
                              c->delim) != 1 ||
-            tp_wire_next_res(c->out.p, c->out.len, &op, &o,
+            tp__wire_next_res(c->out.p, c->out.len, &op, &o,
                              p->req_flags & TP_REQ_TIMES) != 1) {
-            tp_pool_fail(p, TP_ERR_SYSTEM, "internal error: chunk %llu is "
+            tp__pool_fail(p, TP_ERR_SYSTEM, "internal error: chunk %llu is "
                          "corrupt", (unsigned long long)c->seq);
             break;
         }
         struct tp_result r = wire_result(c, i, in, ilen, &o);
         result(p, &r);
     }
-    tp_chunk_free(p, s);
+    tp__chunk_free(p, s);
 }
 
 /* In input order: the head chunk, part by part, as each is done. */
@@ -327,7 +327,7 @@ static void halt_now(tp_pool *p, unsigned npend)
         p->err = TP_ERR_HALTED; /* p->msg says why (check_halt) */
 }
 
-void tp_deliver_news(tp_pool *p)
+void tp__deliver_news(tp_pool *p)
 {
     unsigned n = p->npend;
     for (unsigned i = 0; i < n && live(p) && !p->halt_now; i++)
@@ -357,13 +357,13 @@ static int by_first(const void *a, const void *b, void *arg)
     return x < y ? -1 : x > y;
 }
 
-void tp_deliver_rest(tp_pool *p)
+void tp__deliver_rest(tp_pool *p)
 {
-    tp_deliver_news(p);
+    tp__deliver_news(p);
     int *s = malloc(p->nslots * sizeof *s);
     unsigned n = 0;
     if (!s) {
-        tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+        tp__pool_fail(p, TP_ERR_SYSTEM, "out of memory");
         return;
     }
     for (unsigned i = 0; i < p->nslots; i++) {

@@ -7,7 +7,7 @@
 
 static uint64_t mix(uint64_t h, const void *p, size_t n)
 {
-    return tp_fnv(h, p, n);
+    return tp__fnv(h, p, n);
 }
 
 static uint64_t mix_str(uint64_t h, const char *s)

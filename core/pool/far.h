@@ -22,6 +22,6 @@ void tp__pool_wake_at(tp_pool *p, uint64_t ns);
 void tp__pool_far_limit(tp_pool *p, uint64_t ns);
 
 /* CLOCK_MONOTONIC in ns. */
-uint64_t tp__now_ns(void);
+uint64_t tp__pool_now_ns(void);
 
 #endif

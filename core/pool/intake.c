@@ -7,7 +7,7 @@
 
 #include "pool/pool_impl.h"
 
-void tp_intake_reset(struct worker *w)
+void tp__intake_reset(struct worker *w)
 {
     w->ready = 0;
     w->nq = w->nsent = 0;
@@ -23,7 +23,7 @@ void tp_intake_reset(struct worker *w)
     w->any_ended = 0;
 }
 
-static enum tp_ev lost(struct tp_event *ev, enum tp_status why,
+static enum tp__ev lost(struct tp__event *ev, enum tp_status why,
                        const char *detail)
 {
     ev->type = EV_LOST;
@@ -47,8 +47,8 @@ static int answer_mark(tp_pool *p, struct chunk *c, pid_t pid, unsigned *att)
 {
     int retried = c->retry_at == c->done;
     *att = retried ? c->retry_attempts : 1;
-    if (tp_add_mark(c, c->done, pid, *att) != 0)
-        return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+    if (tp__add_mark(c, c->done, pid, *att) != 0)
+        return tp__pool_fail(p, TP_ERR_SYSTEM, "out of memory");
     if (retried)
         c->retry_at = NO_REC;
     return 0;
@@ -63,7 +63,7 @@ static void took(struct chunk *c, uint32_t k, size_t blen)
     c->lost = 0;
 }
 
-const char *tp_worker_name(const tp_pool *p, const struct worker *w,
+const char *tp__worker_name(const tp_pool *p, const struct worker *w,
                            char *buf, size_t len)
 {
     if (w->link.name)
@@ -74,16 +74,16 @@ const char *tp_worker_name(const tp_pool *p, const struct worker *w,
 
 /* A far pool whose options are not the host's: as if it had sent
  * a FATAL frame saying so (a usage error, exit 2). */
-static void not_same(tp_pool *p, struct worker *w, struct tp_event *ev)
+static void not_same(tp_pool *p, struct worker *w, struct tp__event *ev)
 {
     char buf[64], msg[512];
     int n = snprintf(msg, sizeof msg, "%s: started with other options than "
                      "rank 0 (every rank needs the same PLUGIN:TASK, "
                      "--init-arg, --chunk, time limits, --retries, "
                      "--max-tasks-per-child, limits, sandbox and output "
-                     "format)", tp_worker_name(p, w, buf, sizeof buf));
+                     "format)", tp__worker_name(p, w, buf, sizeof buf));
     w->fatal.len = 0;
-    if (n > 0 && tp_buf_reserve(&w->fatal, (size_t)n) == 0) {
+    if (n > 0 && tp__buf_reserve(&w->fatal, (size_t)n) == 0) {
         memcpy(w->fatal.p, msg, (size_t)n);
         w->fatal.len = (size_t)n;
     }
@@ -101,25 +101,25 @@ struct remote_ctx {
 };
 
 static int remote_record(void *arg, uint32_t k,
-                         const struct tp_wire_remote *r)
+                         const struct tp__wire_remote *r)
 {
     struct remote_ctx *x = arg;
     if (r->status == TP_RESULT_OK && x->p->o.timeout_pct > 0 &&
         x->p->req_flags & TP_REQ_TIMES)
         add_sample(x->p, r->usec);
-    return tp_add_mark(x->c, x->c->done + k, (pid_t)r->pid, r->attempts);
+    return tp__add_mark(x->c, x->c->done + k, (pid_t)r->pid, r->attempts);
 }
 
 static int take_remote(tp_pool *p, struct worker *w, struct chunk *c,
                        char *why, size_t len)
 {
     struct remote_ctx x = {p, c};
-    long long n = tp_wire_take_remote(c->out.p + c->out.len,
+    long long n = tp__wire_take_remote(c->out.p + c->out.len,
                                       (size_t)w->rf.len,
                                       (p->req_flags & TP_REQ_TIMES) != 0,
                                       w->rf.count, remote_record, &x);
     if (n == -2) {
-        tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+        tp__pool_fail(p, TP_ERR_SYSTEM, "out of memory");
         return 0;
     }
     if (n < 0) {
@@ -140,10 +140,10 @@ static int take_results(tp_pool *p, struct worker *w, struct chunk *c,
     const char *body = c->out.p + c->out.len;
     size_t pos = 0, blen = (size_t)w->rf.len;
     uint32_t k = 0;
-    struct tp_wire_res r;
+    struct tp__wire_res r;
     int m;
     unsigned att;
-    while ((m = tp_wire_next_res(body, blen, &pos, &r,
+    while ((m = tp__wire_next_res(body, blen, &pos, &r,
                                  p->req_flags & TP_REQ_TIMES)) == 1) {
         if (r.status > TP_WS_ERROR) {
             snprintf(why, len, "result with unknown status %u",
@@ -159,7 +159,7 @@ static int take_results(tp_pool *p, struct worker *w, struct chunk *c,
                  "%u found)", (unsigned)w->rf.count, (unsigned)k);
         return -1;
     }
-    if (k && answer_mark(p, c, tp_link_pid(&w->link), &att) != 0)
+    if (k && answer_mark(p, c, tp__link_pid(&w->link), &att) != 0)
         return 0;
     took(c, k, blen);
     return 0;
@@ -173,13 +173,13 @@ static int take_text(tp_pool *p, struct worker *w, struct chunk *c, char *why,
     size_t blen = (size_t)w->rf.len, fpos = 0;
     uint32_t count = w->rf.count;
     unsigned att = 1;
-    struct tp_wire_fail f, prev;
-    if (count && answer_mark(p, c, tp_link_pid(&w->link), &att) != 0)
+    struct tp__wire_fail f, prev;
+    if (count && answer_mark(p, c, tp__link_pid(&w->link), &att) != 0)
         return 0;
     for (uint32_t i = 0; i < w->nfails; i++) {
         /* a far pool's entries say how, by whom and in how many
          * attempts */
-        if (tp_wire_get_fail(w->fails.p, w->fails.len, &fpos,
+        if (tp__wire_get_fail(w->fails.p, w->fails.len, &fpos,
                              i ? &prev : NULL, count, blen, p->tr->far_pool,
                              &f) != 0) {
             snprintf(why, len, "malformed FAILS frame");
@@ -193,9 +193,9 @@ static int take_text(tp_pool *p, struct worker *w, struct chunk *c, char *why,
                                              : 1,
                              f.len,
                              p->tr->far_pool ? (pid_t)f.pid
-                                             : tp_link_pid(&w->link)};
-        if (tp_add_fail(c, &h, f.msg) != 0) {
-            tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+                                             : tp__link_pid(&w->link)};
+        if (tp__add_fail(c, &h, f.msg) != 0) {
+            tp__pool_fail(p, TP_ERR_SYSTEM, "out of memory");
             return 0;
         }
     }
@@ -207,12 +207,12 @@ static int take_text(tp_pool *p, struct worker *w, struct chunk *c, char *why,
 
 /* A header arrived: check it against what was asked and say where its
  * body goes (NULL: it is a READY, or wrong, as ev then says). */
-static struct tp_buf *body_for(tp_pool *p, struct worker *w,
-                               struct tp_event *ev)
+static struct tp__buf *body_for(tp_pool *p, struct worker *w,
+                               struct tp__event *ev)
 {
-    struct tp_frame *f = &w->rf;
+    struct tp__frame *f = &w->rf;
     char why[512];
-    if (tp_wire_get_hdr(w->rhdr, f, why, sizeof why) != 0) {
+    if (tp__wire_get_hdr(w->rhdr, f, why, sizeof why) != 0) {
         lost(ev, TP_RESULT_PROTOCOL, why);
         return NULL;
     }
@@ -233,7 +233,7 @@ static struct tp_buf *body_for(tp_pool *p, struct worker *w,
         return &w->fatal;
     }
     if (f->type == TP_FRAME_ALIVE && p->tr->far_pool) {
-        w->t_heard = tp_now_ns(); /* at work: not frozen (remote.c) */
+        w->t_heard = tp__now_ns(); /* at work: not frozen (remote.c) */
         return NULL;
     }
     struct chunk *c = w->nsent ? &p->c[w->q[0]] : NULL;
@@ -246,7 +246,7 @@ static struct tp_buf *body_for(tp_pool *p, struct worker *w,
         /* a second answer to the request that just ended, before the
          * worker started the next: no input of that one is to blame */
         ev->stale = w->any_ended && TP_ANS_SEQ(f->flags) == w->ended &&
-                    w->link.prog && !tp_link_claimed(&w->link, c->rseq, NULL);
+                    w->link.prog && !tp__link_claimed(&w->link, c->rseq, NULL);
         return NULL;
     }
     if (f->type == (text ? TP_FRAME_TEXT : TP_FRAME_RESULT)) {
@@ -271,7 +271,7 @@ static struct tp_buf *body_for(tp_pool *p, struct worker *w,
 }
 
 /* A whole body is in: take it.  Returns the event, or EV_NONE to go on. */
-static enum tp_ev body_done(tp_pool *p, struct worker *w, struct tp_event *ev)
+static enum tp__ev body_done(tp_pool *p, struct worker *w, struct tp__event *ev)
 {
     char why[512];
     w->in_body = 0;
@@ -295,25 +295,25 @@ static enum tp_ev body_done(tp_pool *p, struct worker *w, struct tp_event *ev)
     return ev->type;
 }
 
-enum tp_ev tp_intake(tp_pool *p, struct worker *w, struct tp_event *ev)
+enum tp__ev tp__intake(tp_pool *p, struct worker *w, struct tp__event *ev)
 {
     ev->type = EV_NONE;
     ev->k = 0;
     while (w->link.fd >= 0 && p->err == TP_ERR_NONE) {
         ssize_t r;
         if (!w->in_body) {
-            r = tp_link_recv(&w->link, w->rhdr + w->rgot,
+            r = tp__link_recv(&w->link, w->rhdr + w->rgot,
                              TP_WIRE_HDR - w->rgot);
             if (r > 0 && (w->rgot += (size_t)r) == TP_WIRE_HDR) {
                 w->rgot = 0;
-                struct tp_buf *dst = body_for(p, w, ev);
+                struct tp__buf *dst = body_for(p, w, ev);
                 if (!dst && ev->type == EV_NONE && p->err == TP_ERR_NONE &&
                     w->rf.type == TP_FRAME_ALIVE && p->tr->far_pool)
                     continue;
                 if (!dst)
                     return ev->type;
-                if (tp_buf_reserve(dst, (size_t)w->rf.len) != 0) {
-                    tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+                if (tp__buf_reserve(dst, (size_t)w->rf.len) != 0) {
+                    tp__pool_fail(p, TP_ERR_SYSTEM, "out of memory");
                     return EV_NONE;
                 }
                 w->in_body = 1;
@@ -321,11 +321,11 @@ enum tp_ev tp_intake(tp_pool *p, struct worker *w, struct tp_event *ev)
                 continue;
             }
         } else {
-            struct tp_buf *dst = w->rf.type == TP_FRAME_FATAL   ? &w->fatal
+            struct tp__buf *dst = w->rf.type == TP_FRAME_FATAL   ? &w->fatal
                                  : w->rf.type == TP_FRAME_FAILS ? &w->fails
                                                     : &p->c[w->q[0]].out;
             size_t want = (size_t)(w->rf.len - w->bgot);
-            r = want ? tp_link_recv(&w->link, dst->p + dst->len + w->bgot,
+            r = want ? tp__link_recv(&w->link, dst->p + dst->len + w->bgot,
                                     want)
                      : 0;
             if (r > 0)

@@ -24,14 +24,14 @@ static const char **search_dirs(const char *const *path)
     return d;
 }
 
-int tp_load_spec(tp_pool *p, const char *spec, char *err, size_t errlen)
+int tp__load_spec(tp_pool *p, const char *spec, char *err, size_t errlen)
 {
     const char *colon = strrchr(spec, ':');
     if (!colon || colon == spec || !colon[1]) {
         snprintf(err, errlen, "expected PLUGIN:TASK, got '%s'", spec);
         return TP_ERR_USAGE;
     }
-    if (!tp_name_valid(colon + 1, strlen(colon + 1))) {
+    if (!tp__name_valid(colon + 1, strlen(colon + 1))) {
         snprintf(err, errlen, "invalid task name '%s'", colon + 1);
         return TP_ERR_USAGE;
     }
@@ -50,7 +50,7 @@ int tp_load_spec(tp_pool *p, const char *spec, char *err, size_t errlen)
     if (p->tr->far_pool)
         p->file = plugin, plugin = NULL;
     else
-        r = tp_loader_resolve(plugin, dirs, &p->file, err, errlen);
+        r = tp__loader_resolve(plugin, dirs, &p->file, err, errlen);
     free(plugin);
     free(dirs);
     return r != 0 ? TP_ERR_LOAD : 0;
@@ -70,8 +70,8 @@ struct each_ctx {
 static int look(struct each_ctx *e, const char *name, const char *file,
                 char *err, size_t errlen)
 {
-    struct tp_probe pr;
-    if (tp_probe(file, e->timeout, &pr, err, errlen) != 0) {
+    struct tp__probe pr;
+    if (tp__probe(file, e->timeout, &pr, err, errlen) != 0) {
         if (!e->bad)
             return -1;
         e->bad(e->arg, err);
@@ -79,7 +79,7 @@ static int look(struct each_ctx *e, const char *name, const char *file,
     }
     struct tp_plugin_info info = {name ? name : pr.desc.name, &pr.desc, file};
     int r = e->cb(e->arg, &info);
-    tp_probe_free(&pr);
+    tp__probe_free(&pr);
     return r;
 }
 
@@ -88,7 +88,7 @@ static int each_cb(void *arg, const char *name, const char *dir)
     struct each_ctx *e = arg;
     const char *one[] = {dir, NULL};
     char err[4096], *file;
-    if (tp_loader_resolve(name, one, &file, err, sizeof err) != 0) {
+    if (tp__loader_resolve(name, one, &file, err, sizeof err) != 0) {
         if (e->bad)
             e->bad(e->arg, err);
         return 0;
@@ -114,14 +114,14 @@ int tp_plugins_each(const char *const *path, const char *only,
     int r;
     if (only) {
         char *file;
-        r = tp_loader_resolve(only, dirs, &file, err, errlen);
+        r = tp__loader_resolve(only, dirs, &file, err, errlen);
         if (r == 0) {
             e.bad = NULL; /* its trouble is the caller's error */
             r = look(&e, strchr(only, '/') ? NULL : only, file, err, errlen);
             free(file);
         }
     } else {
-        r = tp_loader_each(dirs, each_cb, &e);
+        r = tp__loader_each(dirs, each_cb, &e);
     }
     free(dirs);
     return r;

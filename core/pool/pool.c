@@ -22,9 +22,9 @@ _Static_assert(TP_RECORD_MAX == TP_POOL_RECORD_MAX, "pool.h states the limit");
  * failure that halts the run is seen before anything else is sent. */
 static int pump(tp_pool *p, int fd)
 {
-    int r = tp_sched_run_once(p, fd);
-    tp_deliver_news(p);
-    tp_sched_dispatch(p);
+    int r = tp__sched_run_once(p, fd);
+    tp__deliver_news(p);
+    tp__sched_dispatch(p);
     return p->err != TP_ERR_NONE ? -1 : r;
 }
 
@@ -33,8 +33,8 @@ static void seal(tp_pool *p)
     int s = p->fill;
     p->fill = -1;
     p->c[s].state = C_QUEUED;
-    tp_dq_push(p, s, 0);
-    tp_sched_dispatch(p);
+    tp__dq_push(p, s, 0);
+    tp__sched_dispatch(p);
 }
 
 /* Stopped for good, or halting soon (tp_pool_error tells which). */
@@ -85,9 +85,9 @@ static int filling(tp_pool *p, int delim)
      * copies, and memory that does not creep with the input; chunks of a
      * few records (slow kernels) start small */
     size_t want = p->target >= 64 ? p->chunk_bytes + 4096 : SMALL_BYTES;
-    if ((c->in.cap < want && tp_buf_reserve(&c->in, want) != 0) ||
-        (c->out.cap < want && tp_buf_reserve(&c->out, want) != 0))
-        return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+    if ((c->in.cap < want && tp__buf_reserve(&c->in, want) != 0) ||
+        (c->out.cap < want && tp__buf_reserve(&c->out, want) != 0))
+        return tp__pool_fail(p, TP_ERR_SYSTEM, "out of memory");
     c->state = C_FILLING;
     c->seq = p->next_seq++;
     c->first = p->next_index;
@@ -103,7 +103,7 @@ int tp_pool_feed(tp_pool *p, const void *rec, size_t len)
     if (stopped(p))
         return -1;
     if (len > TP_RECORD_MAX)
-        return tp_pool_fail(p, TP_ERR_INPUT, "input %llu: record of %zu "
+        return tp__pool_fail(p, TP_ERR_INPUT, "input %llu: record of %zu "
                             "bytes exceeds the limit of %llu bytes",
                             (unsigned long long)p->next_index + 1, len,
                             (unsigned long long)TP_RECORD_MAX);
@@ -114,10 +114,10 @@ int tp_pool_feed(tp_pool *p, const void *rec, size_t len)
         seal(p);
         return tp_pool_feed(p, rec, len);
     }
-    if (tp_buf_reserve(&c->in, TP_WIRE_REQ_REC + len + 1) != 0)
-        return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+    if (tp__buf_reserve(&c->in, TP_WIRE_REQ_REC + len + 1) != 0)
+        return tp__pool_fail(p, TP_ERR_SYSTEM, "out of memory");
     char *d = c->in.p + c->in.len;
-    tp_put32(d, (uint32_t)len);
+    tp__put32(d, (uint32_t)len);
     if (len)
         memcpy(d + TP_WIRE_REQ_REC, rec, len);
     c->in.len += TP_WIRE_REQ_REC + len;
@@ -172,19 +172,19 @@ int tp_pool_feed_records(tp_pool *p, const void *buf, size_t len, char delim)
         if (!k && !c->n) { /* one record longer than a chunk's budget */
             const char *e = memchr(b, d, len);
             if (!e)
-                return tp_pool_fail(p, TP_ERR_USAGE, "unterminated record "
+                return tp__pool_fail(p, TP_ERR_USAGE, "unterminated record "
                                     "given to tp_pool_feed_records");
             take = (size_t)(e - b) + 1;
             k = 1;
         }
         if (k == 1 && take - 1 > TP_RECORD_MAX)
-            return tp_pool_fail(p, TP_ERR_INPUT, "input %llu: record of %zu "
+            return tp__pool_fail(p, TP_ERR_INPUT, "input %llu: record of %zu "
                                 "bytes exceeds the limit of %llu bytes",
                                 (unsigned long long)p->next_index + 1,
                                 take - 1, (unsigned long long)TP_RECORD_MAX);
         if (k) {
-            if (tp_buf_reserve(&c->in, take + 1) != 0)
-                return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+            if (tp__buf_reserve(&c->in, take + 1) != 0)
+                return tp__pool_fail(p, TP_ERR_SYSTEM, "out of memory");
             memcpy(c->in.p + c->in.len, b, take);
             c->in.len += take;
             c->n += k;
@@ -229,7 +229,7 @@ int tp_pool_wait_fd(tp_pool *p, int fd)
     for (;;) {
         if (p->inflight == 0) {
             if (p->cb.idle && p->cb.idle(p->cb.arg) != 0)
-                return tp_pool_fail(p, TP_ERR_STOPPED,
+                return tp__pool_fail(p, TP_ERR_STOPPED,
                                     "stopped by the idle callback");
             return 0;
         }
@@ -247,13 +247,13 @@ static int finish_halting(tp_pool *p)
         p->c[p->fill].state = C_QUEUED;
         p->fill = -1;
     }
-    while (p->err == TP_ERR_NONE && tp_sched_busy(p))
+    while (p->err == TP_ERR_NONE && tp__sched_busy(p))
         if (pump(p, -1) < 0)
             return -1;
     if (p->err == TP_ERR_NONE)
-        tp_deliver_rest(p);
+        tp__deliver_rest(p);
     if (p->err == TP_ERR_NONE && p->cb.idle && p->cb.idle(p->cb.arg) != 0)
-        return tp_pool_fail(p, TP_ERR_STOPPED, "stopped by the idle callback");
+        return tp__pool_fail(p, TP_ERR_STOPPED, "stopped by the idle callback");
     p->err = p->err == TP_ERR_NONE ? TP_ERR_HALTED : p->err;
     return -1;
 }
@@ -274,7 +274,7 @@ int tp_pool_finish(tp_pool *p)
             return finish_halting(p);
     }
     if (p->cb.idle && p->cb.idle(p->cb.arg) != 0)
-        return tp_pool_fail(p, TP_ERR_STOPPED, "stopped by the idle callback");
+        return tp__pool_fail(p, TP_ERR_STOPPED, "stopped by the idle callback");
     return 0;
 }
 
@@ -282,7 +282,7 @@ void tp__pool_wake_at(tp_pool *p, uint64_t ns) { p->wake_at = ns; }
 
 void tp__pool_far_limit(tp_pool *p, uint64_t ns) { p->far_limit_ns = ns; }
 
-uint64_t tp__now_ns(void) { return tp_now_ns(); }
+uint64_t tp__pool_now_ns(void) { return tp__now_ns(); }
 
 enum tp_error tp_pool_error(const tp_pool *p, const char **msg)
 {
@@ -295,11 +295,11 @@ void tp_pool_close(tp_pool *p)
 {
     if (!p)
         return;
-    tp_sched_stop(p);
+    tp__sched_stop(p);
     for (unsigned i = 0; p->c && i < p->nslots; i++) {
-        tp_buf_free(&p->c[i].in);
-        tp_buf_free(&p->c[i].out);
-        tp_buf_free(&p->c[i].fails);
+        tp__buf_free(&p->c[i].in);
+        tp__buf_free(&p->c[i].out);
+        tp__buf_free(&p->c[i].fails);
         free(p->c[i].marks);
     }
     for (unsigned i = 0; p->w && i < p->jobs; i++)
@@ -336,13 +336,13 @@ static int check_confine(tp_pool *p, char *err, size_t errlen)
                  "sandbox (allow_read needs sandbox)");
         return TP_ERR_USAGE;
     }
-    p->confine = (struct tp_confine){o->mem_limit, o->cpu_limit, o->max_procs,
+    p->confine = (struct tp__confine){o->mem_limit, o->cpu_limit, o->max_procs,
                                      o->sandbox,
                                      o->sandbox ? o->allow_read : NULL, NULL,
                                      0};
     /* far pools confine their own workers, on their machines */
     if (o->sandbox && !p->tr->far_pool &&
-        tp_sandbox_prepare(&p->confine, err, errlen) != 0)
+        tp__sandbox_prepare(&p->confine, err, errlen) != 0)
         return TP_ERR_USAGE;
     return 0;
 }
@@ -371,7 +371,7 @@ int tp_pool_open(tp_pool **out, const char *spec,
         snprintf(err, errlen, "text_results needs a text callback");
         return TP_ERR_USAGE;
     }
-    p->tr = p->o.nremote > 0 ? &tp_remote_transport : &tp_fork_transport;
+    p->tr = p->o.nremote > 0 ? &tp__remote_transport : &tp__fork_transport;
     if (p->o.nremote > 0 && !p->o.remote_fds) {
         snprintf(err, errlen, "nremote without remote_fds");
         free(p);
@@ -379,7 +379,7 @@ int tp_pool_open(tp_pool **out, const char *spec,
     }
     int r = check_confine(p, err, errlen);
     if (r == 0)
-        r = tp_load_spec(p, spec, err, errlen);
+        r = tp__load_spec(p, spec, err, errlen);
     if (r != 0) {
         tp_pool_close(p);
         return r;
@@ -413,7 +413,7 @@ int tp_pool_open(tp_pool **out, const char *spec,
     p->w = calloc(p->jobs, sizeof *p->w);
     int noq = !p->w;
     for (unsigned i = 0; p->w && i < p->jobs; i++) {
-        p->w[i].link = (struct tp_link){.fd = -1, .pid = -1, .pidfd = -1};
+        p->w[i].link = (struct tp__link){.fd = -1, .pid = -1, .pidfd = -1};
         noq |= !(p->w[i].q = calloc(p->tr->max_depth, sizeof *p->w[i].q));
     }
     p->c = calloc(p->nslots, sizeof *p->c);
@@ -433,7 +433,7 @@ int tp_pool_open(tp_pool **out, const char *spec,
         p->c[i].retry_at = p->c[i].stop_at = NO_REC;
         p->c[i].next_part = -1;
     }
-    r = tp_sched_start(p, err, errlen);
+    r = tp__sched_start(p, err, errlen);
     if (r != 0) {
         tp_pool_close(p);
         return r;

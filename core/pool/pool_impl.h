@@ -66,11 +66,11 @@ struct chunk {
                            blamed (e.g. killed while it read the request) */
     int delim;          /* request body: records ended by this byte, or -1
                            for length-prefixed records */
-    struct tp_buf fails; /* text mode: failed records (struct fail_hdr +
+    struct tp__buf fails; /* text mode: failed records (struct fail_hdr +
                             message each), in record order */
     enum cstate state;
-    struct tp_buf in;   /* request body: u32 len + bytes per record */
-    struct tp_buf out;  /* result records, as on the wire */
+    struct tp__buf in;   /* request body: u32 len + bytes per record */
+    struct tp__buf out;  /* result records, as on the wire */
     unsigned char hdr[TP_WIRE_HDR];
     struct mark *marks;
     size_t nmarks, capmarks;
@@ -78,7 +78,7 @@ struct chunk {
 };
 
 struct worker {
-    struct tp_link link;
+    struct tp__link link;
     int ready;
     int *q;               /* chunk slots sent or being sent, oldest first
                              (at most the transport's depth) */
@@ -89,12 +89,12 @@ struct worker {
     int any_ended;
     unsigned char rhdr[TP_WIRE_HDR];
     size_t rgot;
-    struct tp_frame rf;
+    struct tp__frame rf;
     int in_body;
     uint64_t bgot;
-    struct tp_buf fatal;  /* body of a FATAL frame */
+    struct tp__buf fatal;  /* body of a FATAL frame */
     uint32_t fatal_kind;
-    struct tp_buf fails;  /* body of a FAILS frame, until its TEXT frame */
+    struct tp__buf fails;  /* body of a FAILS frame, until its TEXT frame */
     uint32_t nfails;
     uint64_t assigned;    /* records sent to this worker */
     double ns_item;       /* its recent wall time per record */
@@ -107,9 +107,9 @@ struct worker {
 };
 
 /* What intake.c saw on a worker's socket. */
-enum tp_ev { EV_NONE, EV_READY, EV_ANSWER, EV_END, EV_LOST };
-struct tp_event {
-    enum tp_ev type;
+enum tp__ev { EV_NONE, EV_READY, EV_ANSWER, EV_END, EV_LOST };
+struct tp__event {
+    enum tp__ev type;
     uint32_t k;          /* EV_ANSWER, EV_END: records answered */
     enum tp_status why;  /* EV_LOST */
     int stale;           /* EV_LOST: an answer to a request that had ended
@@ -120,12 +120,12 @@ struct tp_event {
 struct tp_pool {
     struct tp_pool_options o;
     struct tp_pool_callbacks cb;
-    struct tp_worker_spec spec;
-    struct tp_confine confine; /* the limits and the sandbox; its filter
+    struct tp__worker_spec spec;
+    struct tp__confine confine; /* the limits and the sandbox; its filter
                                   (built once for every worker) is ours */
     char *file, *task;
     unsigned jobs, nslots, window;
-    const struct tp_transport *tr; /* what the workers are */
+    const struct tp__transport *tr; /* what the workers are */
     uint32_t same;          /* far pools: what each one's READY must say
                                (tp__options_digest) */
     struct worker *w;
@@ -148,7 +148,7 @@ struct tp_pool {
     uint32_t *samples;      /* usec of tasks that succeeded (a ring) */
     unsigned nsamples, sample_pos, samples_new;
     uint64_t median_ns;
-    struct tp_retiree *retired; /* old workers finishing fini */
+    struct tp__retiree *retired; /* old workers finishing fini */
     unsigned nretired, capretired;
     struct pollfd *pfd;
     unsigned cappfd;
@@ -163,7 +163,7 @@ struct tp_pool {
 };
 
 
-static inline uint64_t tp_now_ns(void)
+static inline uint64_t tp__now_ns(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -173,53 +173,53 @@ static inline uint64_t tp_now_ns(void)
 /* chunk.c */
 /* Set the pool's error (unless one is set already); returns -1. */
 __attribute__((format(printf, 3, 4))) int
-tp_pool_fail(tp_pool *p, enum tp_error e, const char *fmt, ...);
-int tp_add_mark(struct chunk *c, uint32_t from, pid_t pid, unsigned attempts);
+tp__pool_fail(tp_pool *p, enum tp_error e, const char *fmt, ...);
+int tp__add_mark(struct chunk *c, uint32_t from, pid_t pid, unsigned attempts);
 /* Text mode: file a failed record of chunk c.  0 or -1 (ENOMEM). */
-int tp_add_fail(struct chunk *c, const struct fail_hdr *f, const char *msg);
+int tp__add_fail(struct chunk *c, const struct fail_hdr *f, const char *msg);
 /* Record a host-made outcome (crash, timeout) for record c->done. */
-int tp_record_fail(tp_pool *p, struct chunk *c, enum tp_status st,
+int tp__record_fail(tp_pool *p, struct chunk *c, enum tp_status st,
                    const char *msg, pid_t pid, unsigned attempts);
-void tp_dq_push(tp_pool *p, int slot, int front);
-int tp_dq_pop(tp_pool *p);
+void tp__dq_push(tp_pool *p, int slot, int front);
+int tp__dq_pop(tp_pool *p);
 /* Slot s has records finished or is done: deliver.c will look at it. */
-void tp_chunk_news(tp_pool *p, int s);
+void tp__chunk_news(tp_pool *p, int s);
 /* Move records [at, n) of slot s to a free slot, queued first; returns
  * it, or -1 if no slot is free. */
-int tp_chunk_split(tp_pool *p, int s, uint32_t at);
-void tp_chunk_free(tp_pool *p, int s);
+int tp__chunk_split(tp_pool *p, int s, uint32_t at);
+void tp__chunk_free(tp_pool *p, int s);
 
 /* "150 ms", "0.5 ms", "2.5 s" */
-void tp_human_time(uint64_t ns, char *buf, size_t len);
+void tp__human_time(uint64_t ns, char *buf, size_t len);
 
 /* intake.c: w in messages: its link's name, or "remote worker N" */
-const char *tp_worker_name(const tp_pool *p, const struct worker *w,
+const char *tp__worker_name(const tp_pool *p, const struct worker *w,
                            char *buf, size_t len);
 
 /* sched.c */
-void tp_sched_dispatch(tp_pool *p);
+void tp__sched_dispatch(tp_pool *p);
 /* The time limit in ns, or 0 for none. */
-uint64_t tp_sched_limit_ns(tp_pool *p);
+uint64_t tp__sched_limit_ns(tp_pool *p);
 /* One round of poll over the workers (and extra_fd, and the cancel fd).
  * Returns 1 if extra_fd became readable, 0 if not, -1 on error. */
-int tp_sched_run_once(tp_pool *p, int extra_fd);
+int tp__sched_run_once(tp_pool *p, int extra_fd);
 /* Requests sent to workers and not yet answered. */
-unsigned tp_sched_busy(const tp_pool *p);
+unsigned tp__sched_busy(const tp_pool *p);
 /* Start the workers; wait until one is ready (or one failed). */
-int tp_sched_start(tp_pool *p, char *err, size_t errlen);
-void tp_sched_stop(tp_pool *p);
+int tp__sched_start(tp_pool *p, char *err, size_t errlen);
+void tp__sched_stop(tp_pool *p);
 
 /* intake.c: read what w sent, up to one event */
-enum tp_ev tp_intake(tp_pool *p, struct worker *w, struct tp_event *ev);
-void tp_intake_reset(struct worker *w);
+enum tp__ev tp__intake(tp_pool *p, struct worker *w, struct tp__event *ev);
+void tp__intake_reset(struct worker *w);
 
 /* deliver.c: take the news of the pending chunks: completions (the
  * finished callback, failure counts, halting), then results in order. */
-void tp_deliver_news(tp_pool *p);
+void tp__deliver_news(tp_pool *p);
 /* Halting: deliver every result there is, in order, and no more. */
-void tp_deliver_rest(tp_pool *p);
+void tp__deliver_rest(tp_pool *p);
 
 /* plugins.c */
-int tp_load_spec(tp_pool *p, const char *spec, char *err, size_t errlen);
+int tp__load_spec(tp_pool *p, const char *spec, char *err, size_t errlen);
 
 #endif

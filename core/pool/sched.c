@@ -30,10 +30,10 @@
 
 static void try_send(tp_pool *p, struct worker *w)
 {
-    struct tp_link *l = &w->link;
+    struct tp__link *l = &w->link;
     while (l->ctl_pending && w->send_off == 0 && l->fd >= 0) {
         struct iovec v = {l->ctl + l->ctl_off, TP_WIRE_HDR - l->ctl_off};
-        ssize_t r = tp_link_send(l, &v, 1);
+        ssize_t r = tp__link_send(l, &v, 1);
         if (r < 0)
             return;
         if ((l->ctl_off += (size_t)r) == TP_WIRE_HDR)
@@ -51,7 +51,7 @@ static void try_send(tp_pool *p, struct worker *w)
         if (body > boff)
             iov[n++] = (struct iovec){c->in.p + c->from_pos + boff,
                                       body - boff};
-        ssize_t r = tp_link_send(&w->link, iov, n);
+        ssize_t r = tp__link_send(&w->link, iov, n);
         if (r < 0)
             return; /* EAGAIN: wait for POLLOUT; else EOF shows on read */
         w->send_off += (size_t)r;
@@ -66,14 +66,14 @@ static int start_worker(tp_pool *p, struct worker *w)
 {
     char err[256];
     unsigned i = (unsigned)(w - p->w);
-    tp_intake_reset(w);
-    w->t_spawn = tp_now_ns();
+    tp__intake_reset(w);
+    w->t_spawn = tp__now_ns();
     w->gen++;
     w->link.name = p->o.remote_names ? p->o.remote_names[i] : NULL;
     if (p->tr->start(&w->link, &p->spec,
                      p->o.remote_fds ? p->o.remote_fds[i] : -1, err,
                      sizeof err) != 0)
-        return tp_pool_fail(p, TP_ERR_SYSTEM, "%s", err);
+        return tp__pool_fail(p, TP_ERR_SYSTEM, "%s", err);
     return 0;
 }
 
@@ -82,7 +82,7 @@ static int start_worker(tp_pool *p, struct worker *w)
 static int grow_retired(tp_pool *p)
 {
     unsigned cap = p->capretired ? 2 * p->capretired : 8;
-    struct tp_retiree *r = realloc(p->retired, cap * sizeof *r);
+    struct tp__retiree *r = realloc(p->retired, cap * sizeof *r);
     if (!r)
         return -1;
     p->retired = r;
@@ -93,8 +93,8 @@ static int grow_retired(tp_pool *p)
 static int restart(tp_pool *p, struct worker *w)
 {
     if (p->nretired == p->capretired && grow_retired(p) != 0)
-        return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
-    tp_link_retire(&w->link, &p->retired[p->nretired++], GRACE_MS);
+        return tp__pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+    tp__link_retire(&w->link, &p->retired[p->nretired++], GRACE_MS);
     return start_worker(p, w);
 }
 
@@ -187,7 +187,7 @@ static void send_chunk(tp_pool *p, struct worker *w, int s)
         if (c->done < c->from)
             pos = 0, i = 0;
         for (; i < c->done; i++)
-            tp_wire_next_rec(c->in.p, c->in.len, &pos, &r, &l, c->delim);
+            tp__wire_next_rec(c->in.p, c->in.len, &pos, &r, &l, c->delim);
         c->from_pos = pos;
     }
     c->from = c->done;
@@ -198,13 +198,13 @@ static void send_chunk(tp_pool *p, struct worker *w, int s)
     /* the whole rest of the body goes; the claim word says how much of it
      * the worker may run */
     uint32_t count = c->n - c->done;
-    tp_wire_put_hdr(c->hdr, TP_FRAME_REQUEST, count, flags,
+    tp__wire_put_hdr(c->hdr, TP_FRAME_REQUEST, count, flags,
                     c->in.len - c->from_pos);
     if (w->link.prog)
-        tp_link_offer(&w->link, c->rseq, c->until - c->from);
+        tp__link_offer(&w->link, c->rseq, c->until - c->from);
     c->node = p->tr->far_pool ? (unsigned)(w - p->w) + 1 : 0;
     c->state = C_SENT;
-    c->t_sent = tp_now_ns();
+    c->t_sent = tp__now_ns();
     if (w->nq == 0)
         w->t_free = w->t_heard = c->t_sent;
     w->assigned += c->until - c->from;
@@ -230,7 +230,7 @@ static int steal(tp_pool *p, struct worker *thief)
             continue;
         for (unsigned j = w->nsent; j-- > 0;) {
             uint32_t lim, next;
-            next = tp_link_claimed(&w->link, p->c[w->q[j]].rseq, &lim);
+            next = tp__link_claimed(&w->link, p->c[w->q[j]].rseq, &lim);
             if (lim > next) {
                 if (lim - next > most)
                     v = w, vi = j, most = lim - next;
@@ -242,9 +242,9 @@ static int steal(tp_pool *p, struct worker *thief)
         return 0;
     int s = v->q[vi];
     struct chunk *c = &p->c[s];
-    uint32_t lim, next = tp_link_claimed(&v->link, c->rseq, &lim);
+    uint32_t lim, next = tp__link_claimed(&v->link, c->rseq, &lim);
     uint32_t keep = vi > 0 ? next : next + (lim - next) / 2;
-    uint64_t now = tp_now_ns();
+    uint64_t now = tp__now_ns();
     if (p->ns_per_item > 0 && p->ns_per_item * (lim - keep) < STEAL_MIN_NS &&
         now - v->t_heard < STUCK_NS) {
         if (!p->steal_at || v->t_heard + STUCK_NS < p->steal_at)
@@ -253,11 +253,11 @@ static int steal(tp_pool *p, struct worker *thief)
     }
     if (!p->nfree)
         return 0;
-    uint32_t got = tp_link_take_back(&v->link, c->rseq, keep);
+    uint32_t got = tp__link_take_back(&v->link, c->rseq, keep);
     if (got >= lim)
         return 0;
     v->assigned -= lim - got;
-    return tp_chunk_split(p, s, c->from + got) >= 0;
+    return tp__chunk_split(p, s, c->from + got) >= 0;
 }
 
 /* Where records cannot be taken back, once the input has ended chunk s
@@ -275,10 +275,10 @@ static void share(tp_pool *p, int s)
     }
     uint64_t share = (left + 2 * p->jobs - 1) / (2 * p->jobs);
     if (c->n - c->done > share)
-        tp_chunk_split(p, s, c->done + (uint32_t)share);
+        tp__chunk_split(p, s, c->done + (uint32_t)share);
 }
 
-void tp_sched_dispatch(tp_pool *p)
+void tp__sched_dispatch(tp_pool *p)
 {
     while (!p->halting && p->err == TP_ERR_NONE) {
         if (!p->dq_len) {
@@ -295,7 +295,7 @@ void tp_sched_dispatch(tp_pool *p)
         struct worker *w = pick(p, &p->c[p->dq[p->dq_head]]);
         if (!w)
             return;
-        int s = tp_dq_pop(p);
+        int s = tp__dq_pop(p);
         if (!p->tr->take_back && p->input_done)
             share(p, s);
         send_chunk(p, w, s);
@@ -313,7 +313,7 @@ static double next_estimate(double old, double per, int whole)
 
 static void adapt(tp_pool *p, struct chunk *c, struct worker *w)
 {
-    uint64_t t = tp_now_ns(),
+    uint64_t t = tp__now_ns(),
              from = c->t_sent > w->t_free ? c->t_sent : w->t_free;
     w->t_free = t;
     uint32_t k = c->until - c->from;
@@ -344,7 +344,7 @@ static void dispatch_ended(tp_pool *p, int s)
 {
     struct chunk *c = &p->c[s];
     if (c->stop_at == c->done) {
-        if (tp_record_fail(p, c, c->stop_status, c->stop_msg, c->stop_pid,
+        if (tp__record_fail(p, c, c->stop_status, c->stop_msg, c->stop_pid,
                            c->stop_attempts) != 0)
             return;
         c->stop_at = NO_REC;
@@ -353,9 +353,9 @@ static void dispatch_ended(tp_pool *p, int s)
         c->state = C_DONE;
     } else {
         c->state = C_QUEUED;
-        tp_dq_push(p, s, 1);
+        tp__dq_push(p, s, 1);
     }
-    tp_chunk_news(p, s);
+    tp__chunk_news(p, s);
 }
 
 /* The input at c->done + k killed its worker (why, msg): retry it, or
@@ -390,11 +390,11 @@ static void blame(tp_pool *p, struct chunk *c, uint32_t k, enum tp_status why,
  * status agrees): such an outcome is final, not retried. */
 static int lost_msg(const tp_pool *p, const struct worker *w, pid_t pid,
                     enum tp_status why, const char *detail,
-                    const struct tp_end *end, char *msg, size_t len)
+                    const struct tp__end *end, char *msg, size_t len)
 {
     char how[256], base[768], lim[64];
     int st = end->wstatus, sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
-    tp_describe_wait(st, how, sizeof how);
+    tp__describe_wait(st, how, sizeof how);
     if (w->fatal.len) /* it gave up later, e.g. out of memory: a crash */
         snprintf(base, sizeof base, "worker %d: %.*s", (int)pid,
                  (int)(w->fatal.len < 512 ? w->fatal.len : 512), w->fatal.p);
@@ -411,7 +411,7 @@ static int lost_msg(const tp_pool *p, const struct worker *w, pid_t pid,
          (sig == SIGKILL && end->cause == TP_CAUSE_SYSCALL))) {
         char name[64] = "(not reported)";
         if (end->cause == TP_CAUSE_SYSCALL)
-            tp_sandbox_call_name(end->syscall_arch, end->syscall_nr, name,
+            tp__sandbox_call_name(end->syscall_arch, end->syscall_nr, name,
                                  sizeof name);
         snprintf(msg, len, "sandbox: blocked system call %s", name);
         return 1;
@@ -419,13 +419,13 @@ static int lost_msg(const tp_pool *p, const struct worker *w, pid_t pid,
     /* SIGKILL: the task held off the keeper's SIGXCPU (keeper.c) */
     if (why == TP_RESULT_CRASHED && p->o.cpu_limit > 0 &&
         (sig == SIGXCPU || sig == SIGKILL) && end->cause == TP_CAUSE_CPU) {
-        tp_human_time((uint64_t)(p->o.cpu_limit * 1e9), lim, sizeof lim);
+        tp__human_time((uint64_t)(p->o.cpu_limit * 1e9), lim, sizeof lim);
         snprintf(msg, len, "cpu limit (%s): %s", lim, base);
         return 1;
     }
     if (why == TP_RESULT_CRASHED && p->o.mem_limit &&
         end->cause == TP_CAUSE_MEMORY && (sig || w->fatal.len)) {
-        tp_human_size(p->o.mem_limit, lim, sizeof lim);
+        tp__human_size(p->o.mem_limit, lim, sizeof lim);
         snprintf(msg, len, "memory limit (%s): %s", lim, base);
         return 1;
     }
@@ -441,17 +441,17 @@ static void far_lost(tp_pool *p, struct worker *w, enum tp_status why,
                      const char *detail)
 {
     char buf[64];
-    const char *name = tp_worker_name(p, w, buf, sizeof buf);
+    const char *name = tp__worker_name(p, w, buf, sizeof buf);
     if (w->fatal.len)
-        tp_pool_fail(p, w->fatal_kind == TP_FATAL_LOAD   ? TP_ERR_LOAD
+        tp__pool_fail(p, w->fatal_kind == TP_FATAL_LOAD   ? TP_ERR_LOAD
                         : w->fatal_kind == TP_FATAL_INIT ? TP_ERR_INIT
                                                          : TP_ERR_SYSTEM,
                      "%.*s", (int)w->fatal.len, w->fatal.p);
     else if (why == TP_RESULT_PROTOCOL)
-        tp_pool_fail(p, TP_ERR_SYSTEM, "%s: protocol error: %s", name,
+        tp__pool_fail(p, TP_ERR_SYSTEM, "%s: protocol error: %s", name,
                      detail);
     else
-        tp_pool_fail(p, TP_ERR_SYSTEM, "%s was lost%s (its process or its "
+        tp__pool_fail(p, TP_ERR_SYSTEM, "%s was lost%s (its process or its "
                      "node is gone)", name, w->nq ? " with inputs in flight"
                                                 : "");
 }
@@ -463,22 +463,22 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
         far_lost(p, w, why, detail);
         return;
     }
-    pid_t pid = tp_link_pid(&w->link);
+    pid_t pid = tp__link_pid(&w->link);
     /* records of its first request it had claimed: the last of those that
      * it did not answer was running */
-    uint32_t claimed = w->nsent ? tp_link_claimed(&w->link,
+    uint32_t claimed = w->nsent ? tp__link_claimed(&w->link,
                                                   p->c[w->q[0]].rseq, NULL)
                                 : 0;
     int stage = w->link.prog ? __atomic_load_n(&w->link.prog->stage,
                                                __ATOMIC_ACQUIRE)
                              : TP_STAGE_SETUP;
-    struct tp_end end;
+    struct tp__end end;
     char msg[1024];
     /* a worker that died is reaped by its keeper, which records how: give
      * it a moment (one that closed its socket and lives on is killed) */
-    tp_link_reap(&w->link, why == TP_RESULT_CRASHED ? 200 : 0, &end);
+    tp__link_reap(&w->link, why == TP_RESULT_CRASHED ? 200 : 0, &end);
     if (w->fatal.len && w->fatal_kind != TP_FATAL_LATER) {
-        tp_pool_fail(p, w->fatal_kind == TP_FATAL_LOAD ? TP_ERR_LOAD
+        tp__pool_fail(p, w->fatal_kind == TP_FATAL_LOAD ? TP_ERR_LOAD
                                                        : TP_ERR_INIT,
                      "%.*s", (int)w->fatal.len, w->fatal.p);
         return;
@@ -486,16 +486,16 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
     if (!w->ready && why == TP_RESULT_CRASHED && !w->fatal.len) {
         /* plugin code killed it before it was ready */
         char how[256];
-        tp_describe_wait(end.wstatus, how, sizeof how);
-        tp_stage_failure(stage, p->file, how, msg, sizeof msg);
-        tp_pool_fail(p, stage == TP_STAGE_INIT || stage == TP_STAGE_SETUP ||
+        tp__describe_wait(end.wstatus, how, sizeof how);
+        tp__stage_failure(stage, p->file, how, msg, sizeof msg);
+        tp__pool_fail(p, stage == TP_STAGE_INIT || stage == TP_STAGE_SETUP ||
                                 stage == TP_STAGE_CONFINE
                             ? TP_ERR_INIT : TP_ERR_LOAD, "%s", msg);
         return;
     }
     int final = lost_msg(p, w, pid, why, detail, &end, msg, sizeof msg);
     if (!w->ready) {
-        tp_pool_fail(p, TP_ERR_INIT, "%s while starting", msg);
+        tp__pool_fail(p, TP_ERR_INIT, "%s while starting", msg);
         return;
     }
     int q[TP_DEPTH_MAX];
@@ -503,7 +503,7 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
     memcpy(q, w->q, nq * sizeof *q);
     for (unsigned i = nq; i-- > 1;) {
         p->c[q[i]].state = C_QUEUED;
-        tp_dq_push(p, q[i], 1);
+        tp__dq_push(p, q[i], 1);
     }
     if (nq) {
         /* Results travel in batches: the claim word says which input of
@@ -531,13 +531,13 @@ static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,
  * transport decides whether it needs to). */
 static void tell_limit(tp_pool *p)
 {
-    uint64_t ns = tp_sched_limit_ns(p);
+    uint64_t ns = tp__sched_limit_ns(p);
     for (unsigned i = 0; ns && i < p->jobs; i++)
         p->tr->limit(&p->w[i].link, ns);
 }
 
 /* What w's socket said, acted on. */
-static void on_event(tp_pool *p, struct worker *w, const struct tp_event *ev)
+static void on_event(tp_pool *p, struct worker *w, const struct tp__event *ev)
 {
     if (ev->type == EV_LOST) {
         worker_lost(p, w, ev->why, ev->detail, ev->stale);
@@ -547,9 +547,9 @@ static void on_event(tp_pool *p, struct worker *w, const struct tp_event *ev)
         return;
     int s = w->q[0];
     struct chunk *c = &p->c[s];
-    w->t_heard = tp_now_ns();
+    w->t_heard = tp__now_ns();
     if (ev->k)
-        tp_chunk_news(p, s);
+        tp__chunk_news(p, s);
     if (ev->k && p->o.timeout_pct > 0)
         tell_limit(p);
     if (ev->type != EV_END)
@@ -574,10 +574,10 @@ static void on_event(tp_pool *p, struct worker *w, const struct tp_event *ev)
 /* Read everything w has sent and act on it. */
 static void drain(tp_pool *p, struct worker *w)
 {
-    struct tp_event ev;
+    struct tp__event ev;
     pid_t pid = w->link.pid;
     while (p->err == TP_ERR_NONE && w->link.pid == pid &&
-           tp_intake(p, w, &ev) != EV_NONE) {
+           tp__intake(p, w, &ev) != EV_NONE) {
         on_event(p, w, &ev);
         if (ev.type == EV_LOST)
             return;
@@ -602,7 +602,7 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 /* The time limit in ns, or 0 for none (P% needs a few successes first). */
-uint64_t tp_sched_limit_ns(tp_pool *p)
+uint64_t tp__sched_limit_ns(tp_pool *p)
 {
     if (p->o.timeout > 0)
         return (uint64_t)(p->o.timeout * 1e9);
@@ -638,15 +638,15 @@ static uint64_t stalled(tp_pool *p, struct worker *w, uint64_t lim,
     struct chunk *c = &p->c[w->q[0]];
     uint64_t limit = !lim ? STALL_NS : lim > 1000000000u ? lim : 1000000000u;
     uint64_t since = c->t_sent > w->t_heard ? c->t_sent : w->t_heard;
-    if (tp_link_claimed(&w->link, c->rseq, NULL) || now < since + limit)
+    if (tp__link_claimed(&w->link, c->rseq, NULL) || now < since + limit)
         return since + limit > now ? since + limit : now + limit;
     pid_t pid = w->link.pid;
     drain(p, w);
     if (p->err != TP_ERR_NONE || w->link.pid != pid || !w->nsent ||
-        &p->c[w->q[0]] != c || tp_link_claimed(&w->link, c->rseq, NULL))
+        &p->c[w->q[0]] != c || tp__link_claimed(&w->link, c->rseq, NULL))
         return now + limit;
     char t[64], d[160];
-    tp_human_time(limit, t, sizeof t);
+    tp__human_time(limit, t, sizeof t);
     snprintf(d, sizeof d, "did not start its request within %s (did a "
              "kernel read the worker's socket?)", t);
     worker_lost(p, w, TP_RESULT_PROTOCOL, d, 0);
@@ -663,13 +663,13 @@ static uint64_t deadline(tp_pool *p, struct worker *w, uint64_t lim,
         uint64_t end = w->t_spawn + init_limit_ns(p);
         if (now < end)
             return end;
-        tp_human_time(init_limit_ns(p), t, sizeof t);
+        tp__human_time(init_limit_ns(p), t, sizeof t);
         int stage = w->link.prog ? __atomic_load_n(&w->link.prog->stage,
                                                    __ATOMIC_ACQUIRE)
                                  : TP_STAGE_SETUP;
-        tp_pool_fail(p, TP_ERR_INIT, "%s: worker %d did not finish loading "
+        tp__pool_fail(p, TP_ERR_INIT, "%s: worker %d did not finish loading "
                      "and init within %s (stuck in %s)", p->file,
-                     (int)tp_link_pid(&w->link), t, tp_stage_name(stage));
+                     (int)tp__link_pid(&w->link), t, tp__stage_name(stage));
         return UINT64_MAX;
     }
     if (!w->nsent)
@@ -677,7 +677,7 @@ static uint64_t deadline(tp_pool *p, struct worker *w, uint64_t lim,
     uint64_t stall = stalled(p, w, lim, now);
     if (!stall || !lim)
         return stall ? stall : UINT64_MAX;
-    uint64_t t0 = tp_link_task_start(&w->link);
+    uint64_t t0 = tp__link_task_start(&w->link);
     if (!t0)
         /* between tasks: it may start one any moment and never tell */
         return now + (lim / 4 > 1000000 ? lim / 4 : 1000000);
@@ -689,9 +689,9 @@ static uint64_t deadline(tp_pool *p, struct worker *w, uint64_t lim,
     drain(p, w);
     if (p->err != TP_ERR_NONE || w->link.pid != pid || !w->nsent)
         return now;
-    if (tp_link_task_start(&w->link) != t0)
+    if (tp__link_task_start(&w->link) != t0)
         return now;
-    tp_human_time(lim, t, sizeof t);
+    tp__human_time(lim, t, sizeof t);
     snprintf(d, sizeof d, "timed out after %s", t);
     worker_lost(p, w, TP_RESULT_TIMEOUT, d, 0);
     return now;
@@ -703,8 +703,8 @@ static uint64_t reap_retirees(tp_pool *p, uint64_t now, int force)
 {
     uint64_t next = UINT64_MAX;
     for (unsigned i = 0; i < p->nretired;) {
-        struct tp_retiree *r = &p->retired[i];
-        if (tp_retiree_check(r, now, force)) {
+        struct tp__retiree *r = &p->retired[i];
+        if (tp__retiree_check(r, now, force)) {
             p->retired[i] = p->retired[--p->nretired];
             continue;
         }
@@ -727,17 +727,17 @@ static uint64_t silence(tp_pool *p, struct worker *w, uint64_t quiet,
     if (now < w->t_heard + quiet)
         return w->t_heard + quiet;
     char buf[64], t[64];
-    tp_human_time(quiet, t, sizeof t);
-    tp_pool_fail(p, TP_ERR_SYSTEM, "%s has not answered for %s with inputs "
+    tp__human_time(quiet, t, sizeof t);
+    tp__pool_fail(p, TP_ERR_SYSTEM, "%s has not answered for %s with inputs "
                  "in flight (stopped, or its node hangs)",
-                 tp_worker_name(p, w, buf, sizeof buf), t);
+                 tp__worker_name(p, w, buf, sizeof buf), t);
     return UINT64_MAX;
 }
 
 /* Enforce every deadline; ms until the next one, or -1. */
 static int enforce(tp_pool *p)
 {
-    uint64_t lim = tp_sched_limit_ns(p), now = tp_now_ns(), next = UINT64_MAX;
+    uint64_t lim = tp__sched_limit_ns(p), now = tp__now_ns(), next = UINT64_MAX;
     uint64_t quiet = p->tr->quiet_ns(p->o.timeout > 0 ? (uint64_t)(p->o.timeout
                                                                    * 1e9)
                                                       : 0);
@@ -752,7 +752,7 @@ static int enforce(tp_pool *p)
             continue;
         if (w->link.fd >= 0 && w->link.pidfd < 0) {
             /* no pidfd: ask now and then whether it is still there */
-            if (tp_link_exited(&w->link))
+            if (tp__link_exited(&w->link))
                 exited(p, w);
             if (now + NO_PIDFD_NS < next)
                 next = now + NO_PIDFD_NS;
@@ -784,13 +784,13 @@ static int grow_pfd(tp_pool *p, unsigned n)
         return 0;
     struct pollfd *f = realloc(p->pfd, n * sizeof *f);
     if (!f)
-        return tp_pool_fail(p, TP_ERR_SYSTEM, "out of memory");
+        return tp__pool_fail(p, TP_ERR_SYSTEM, "out of memory");
     p->pfd = f;
     p->cappfd = n;
     return 0;
 }
 
-int tp_sched_run_once(tp_pool *p, int extra_fd)
+int tp__sched_run_once(tp_pool *p, int extra_fd)
 {
     unsigned n = 0, j = p->jobs;
     int timeout = enforce(p);
@@ -820,10 +820,10 @@ int tp_sched_run_once(tp_pool *p, int extra_fd)
     int r = poll(p->pfd, n, 0);
     if (r == 0) {
         if (p->cb.idle && p->cb.idle(p->cb.arg) != 0)
-            return tp_pool_fail(p, TP_ERR_STOPPED,
+            return tp__pool_fail(p, TP_ERR_STOPPED,
                                 "stopped by the idle callback");
         if (p->wake_at) {
-            uint64_t now = tp_now_ns();
+            uint64_t now = tp__now_ns();
             int ms = p->wake_at <= now
                          ? 0
                          : (int)((p->wake_at - now + 999999) / 1000000);
@@ -834,12 +834,12 @@ int tp_sched_run_once(tp_pool *p, int extra_fd)
     if (r < 0) {
         if (errno == EINTR)
             return 0;
-        return tp_pool_fail(p, TP_ERR_SYSTEM, "poll: %s", strerror(errno));
+        return tp__pool_fail(p, TP_ERR_SYSTEM, "poll: %s", strerror(errno));
     }
     if (cancel >= 0 && p->pfd[cancel].revents)
-        return tp_pool_fail(p, TP_ERR_CANCELLED, "cancelled");
+        return tp__pool_fail(p, TP_ERR_CANCELLED, "cancelled");
     if (p->nretired) /* one that went makes room for a replacement */
-        reap_retirees(p, tp_now_ns(), 0);
+        reap_retirees(p, tp__now_ns(), 0);
     for (unsigned i = 0; i < j && p->err == TP_ERR_NONE; i++) {
         struct worker *w = &p->w[i];
         short ev = p->pfd[i].revents;
@@ -855,7 +855,7 @@ int tp_sched_run_once(tp_pool *p, int extra_fd)
     return extra >= 0 && p->pfd[extra].revents ? 1 : 0;
 }
 
-unsigned tp_sched_busy(const tp_pool *p)
+unsigned tp__sched_busy(const tp_pool *p)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < p->jobs; i++)
@@ -863,9 +863,9 @@ unsigned tp_sched_busy(const tp_pool *p)
     return n;
 }
 
-int tp_sched_start(tp_pool *p, char *err, size_t errlen)
+int tp__sched_start(tp_pool *p, char *err, size_t errlen)
 {
-    p->spec = (struct tp_worker_spec){p->file, p->task, p->o.init_arg,
+    p->spec = (struct tp__worker_spec){p->file, p->task, p->o.init_arg,
                                       p->confine};
     for (unsigned i = 0; i < p->jobs; i++)
         if (start_worker(p, &p->w[i]) != 0) {
@@ -882,7 +882,7 @@ int tp_sched_start(tp_pool *p, char *err, size_t errlen)
             ready += p->w[i].ready != 0;
         if (p->tr->far_pool ? ready == p->jobs : ready > 0)
             return 0;
-        if (tp_sched_run_once(p, -1) < 0) {
+        if (tp__sched_run_once(p, -1) < 0) {
             snprintf(err, errlen, "%s", p->msg);
             return p->err;
         }
@@ -894,7 +894,7 @@ int tp_sched_start(tp_pool *p, char *err, size_t errlen)
 static void retire_all(tp_pool *p, int force)
 {
     while (p->nretired) {
-        uint64_t now = tp_now_ns(), next = reap_retirees(p, now, force);
+        uint64_t now = tp__now_ns(), next = reap_retirees(p, now, force);
         if (!p->nretired || grow_pfd(p, p->nretired + 1) != 0)
             break;
         unsigned n = 0;
@@ -909,7 +909,7 @@ static void retire_all(tp_pool *p, int force)
     }
 }
 
-void tp_sched_stop(tp_pool *p)
+void tp__sched_stop(tp_pool *p)
 {
     if (!p->w)
         return;
@@ -918,14 +918,14 @@ void tp_sched_stop(tp_pool *p)
     int idle = p->err == TP_ERR_NONE || p->err == TP_ERR_HALTED;
     for (unsigned i = 0; i < p->jobs; i++) {
         struct worker *w = &p->w[i];
-        struct tp_retiree *r = NULL;
+        struct tp__retiree *r = NULL;
         if (idle && !w->nq &&
             (p->nretired < p->capretired || grow_retired(p) == 0))
             r = &p->retired[p->nretired];
         if (p->tr->stop(&w->link, r, GRACE_MS))
             p->nretired++;
-        tp_buf_free(&w->fatal);
-        tp_buf_free(&w->fails);
+        tp__buf_free(&w->fatal);
+        tp__buf_free(&w->fails);
     }
     retire_all(p, !idle);
 }

@@ -18,14 +18,14 @@
 #include "worker/keeper.h"
 #include "worker/worker.h"
 
-static void unmap(struct tp_link *l)
+static void unmap(struct tp__link *l)
 {
     if (l->prog)
         munmap(l->prog, sizeof *l->prog);
     l->prog = NULL;
 }
 
-int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
+int tp__link_start(struct tp__link *l, const struct tp__worker_spec *spec,
                   char *err, size_t errlen)
 {
     int sv[2];
@@ -47,7 +47,7 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
     uid_t uid = geteuid();
     gid_t gid = getegid();
     int ns;
-    pid_t pid = tp_keeper_spawn(&ns);
+    pid_t pid = tp__keeper_spawn(&ns);
     if (pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
         close(sv[0]);
@@ -57,9 +57,9 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
     }
     if (pid == 0) {
         close(sv[0]);
-        tp_keeper_main(sv[1], l->prog, ns, uid, gid,
+        tp__keeper_main(sv[1], l->prog, ns, uid, gid,
                        spec->confine.max_procs ? TP_KEEP_USERNS : 0,
-                       spec->confine.cpu_limit, tp_worker_held, spec);
+                       spec->confine.cpu_limit, tp__worker_held, spec);
     }
     close(sv[1]);
     l->fd = sv[0];
@@ -75,25 +75,25 @@ int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
         what = "fcntl";
     if (what) {
         snprintf(err, errlen, "%s: %s", what, strerror(errno));
-        tp_link_reap(l, 0, NULL);
+        tp__link_reap(l, 0, NULL);
         return -1;
     }
     return 0;
 }
 
-uint64_t tp_link_task_start(const struct tp_link *l)
+uint64_t tp__link_task_start(const struct tp__link *l)
 {
     return l->prog ? __atomic_load_n(&l->prog->t_start_ns, __ATOMIC_ACQUIRE)
                    : 0;
 }
 
-void tp_link_offer(struct tp_link *l, unsigned slot, uint32_t n)
+void tp__link_offer(struct tp__link *l, unsigned slot, uint32_t n)
 {
     __atomic_store_n(&l->prog->claim[slot & 1], (uint64_t)n << 32,
                      __ATOMIC_RELEASE);
 }
 
-uint32_t tp_link_claimed(const struct tp_link *l, unsigned slot,
+uint32_t tp__link_claimed(const struct tp__link *l, unsigned slot,
                          uint32_t *limit)
 {
     uint64_t v = __atomic_load_n(&l->prog->claim[slot & 1], __ATOMIC_ACQUIRE);
@@ -102,7 +102,7 @@ uint32_t tp_link_claimed(const struct tp_link *l, unsigned slot,
     return (uint32_t)v;
 }
 
-uint32_t tp_link_take_back(struct tp_link *l, unsigned slot, uint32_t keep)
+uint32_t tp__link_take_back(struct tp__link *l, unsigned slot, uint32_t keep)
 {
     uint64_t *w = &l->prog->claim[slot & 1];
     uint64_t v = __atomic_load_n(w, __ATOMIC_ACQUIRE);
@@ -124,9 +124,9 @@ static uint64_t mono_ns(void)
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-void tp_link_retire(struct tp_link *l, struct tp_retiree *r, int grace_ms)
+void tp__link_retire(struct tp__link *l, struct tp__retiree *r, int grace_ms)
 {
-    tp_link_close(l);
+    tp__link_close(l);
     r->pid = l->pid;
     r->pidfd = l->pidfd;
     l->pidfd = -1;
@@ -135,7 +135,7 @@ void tp_link_retire(struct tp_link *l, struct tp_retiree *r, int grace_ms)
     unmap(l);
 }
 
-int tp_retiree_check(struct tp_retiree *r, uint64_t now_ns, int force)
+int tp__retiree_check(struct tp__retiree *r, uint64_t now_ns, int force)
 {
     if (r->pid <= 0)
         return 1;
@@ -163,7 +163,7 @@ int tp_retiree_check(struct tp_retiree *r, uint64_t now_ns, int force)
     return 1;
 }
 
-int tp_link_exited(const struct tp_link *l)
+int tp__link_exited(const struct tp__link *l)
 {
     if (l->pidfd >= 0) {
         struct pollfd p = {l->pidfd, POLLIN, 0};
@@ -176,14 +176,14 @@ int tp_link_exited(const struct tp_link *l)
            info.si_pid == l->pid;
 }
 
-void tp_link_close(struct tp_link *l)
+void tp__link_close(struct tp__link *l)
 {
     if (l->fd >= 0)
         close(l->fd);
     l->fd = -1;
 }
 
-void tp_wait_exit(pid_t pid, int ms)
+void tp__wait_exit(pid_t pid, int ms)
 {
     int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (pfd >= 0) {
@@ -203,13 +203,13 @@ void tp_wait_exit(pid_t pid, int ms)
     }
 }
 
-int tp_link_reap(struct tp_link *l, int grace_ms, struct tp_end *end)
+int tp__link_reap(struct tp__link *l, int grace_ms, struct tp__end *end)
 {
     int st = 0, r = 0;
-    tp_link_close(l);
+    tp__link_close(l);
     if (l->pid > 0) {
         if (grace_ms > 0)
-            tp_wait_exit(l->pid, grace_ms);
+            tp__wait_exit(l->pid, grace_ms);
         kill(-l->pid, SIGKILL);
         kill(l->pid, SIGKILL);
         pid_t w;
@@ -226,7 +226,7 @@ int tp_link_reap(struct tp_link *l, int grace_ms, struct tp_end *end)
         close(l->pidfd);
     l->pidfd = -1;
     /* the worker's own status, as its keeper saw it, and its last words */
-    struct tp_end e = {st, TP_CAUSE_NONE, 0, 0};
+    struct tp__end e = {st, TP_CAUSE_NONE, 0, 0};
     if (l->prog && __atomic_load_n(&l->prog->exited, __ATOMIC_ACQUIRE))
         e.wstatus = l->prog->wstatus;
     if (l->prog) {
@@ -240,7 +240,7 @@ int tp_link_reap(struct tp_link *l, int grace_ms, struct tp_end *end)
     return r;
 }
 
-void tp_describe_wait(int st, char *buf, size_t len)
+void tp__describe_wait(int st, char *buf, size_t len)
 {
     if (WIFSIGNALED(st))
         snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(st),
@@ -253,29 +253,29 @@ void tp_describe_wait(int st, char *buf, size_t len)
 
 /* Two requests per worker: it starts the second as it sends the answer
  * to the first, never waiting for the host. */
-static unsigned fork_depth(const struct tp_link *l)
+static unsigned fork_depth(const struct tp__link *l)
 {
     (void)l;
     return 2;
 }
 
-static int fork_start(struct tp_link *l, const struct tp_worker_spec *spec,
+static int fork_start(struct tp__link *l, const struct tp__worker_spec *spec,
                       int fd, char *err, size_t errlen)
 {
     (void)fd;
-    return tp_link_start(l, spec, err, errlen);
+    return tp__link_start(l, spec, err, errlen);
 }
 
 /* Records it has not started can be taken back: it may have any number. */
-static int fork_room(const struct tp_link *l, unsigned nq, uint64_t left,
+static int fork_room(const struct tp__link *l, unsigned nq, uint64_t left,
                      double ns_item, int input_done)
 {
     (void)l, (void)nq, (void)left, (void)ns_item, (void)input_done;
     return 1;
 }
 
-/* The host times each task itself (tp_link_task_start). */
-static void fork_limit(struct tp_link *l, uint64_t ns)
+/* The host times each task itself (tp__link_task_start). */
+static void fork_limit(struct tp__link *l, uint64_t ns)
 {
     (void)l, (void)ns;
 }
@@ -286,17 +286,17 @@ static uint64_t fork_quiet_ns(uint64_t limit_ns)
     return 0;
 }
 
-static int fork_stop(struct tp_link *l, struct tp_retiree *r, int grace_ms)
+static int fork_stop(struct tp__link *l, struct tp__retiree *r, int grace_ms)
 {
     if (r && l->pid > 0) {
-        tp_link_retire(l, r, grace_ms);
+        tp__link_retire(l, r, grace_ms);
         return 1;
     }
-    tp_link_reap(l, 0, NULL);
+    tp__link_reap(l, 0, NULL);
     return 0;
 }
 
-const struct tp_transport tp_fork_transport = {
+const struct tp__transport tp__fork_transport = {
     .depth = fork_depth,
     .max_depth = 2,
     .scale = 1,

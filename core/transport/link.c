@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <sys/socket.h>
 
-ssize_t tp_link_send(struct tp_link *l, const struct iovec *iov, int n)
+ssize_t tp__link_send(struct tp__link *l, const struct iovec *iov, int n)
 {
     struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
     ssize_t r;
@@ -14,7 +14,7 @@ ssize_t tp_link_send(struct tp_link *l, const struct iovec *iov, int n)
     return r;
 }
 
-ssize_t tp_link_recv(struct tp_link *l, void *p, size_t n)
+ssize_t tp__link_recv(struct tp__link *l, void *p, size_t n)
 {
     ssize_t r;
     do

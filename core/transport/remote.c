@@ -22,13 +22,13 @@ _Static_assert(DEPTH_MAX <= TP_DEPTH_MAX, "a rank's depth fits the scheduler's")
  * so that the answer to one overlaps the work of the next; at least four
  * (a one-worker rank's round trips) and at most DEPTH_MAX (the agent's
  * queue). */
-static unsigned depth(const struct tp_link *l)
+static unsigned depth(const struct tp__link *l)
 {
     uint32_t d = 2 * l->jobs;
     return d < 4 ? 4 : d > DEPTH_MAX ? DEPTH_MAX : (unsigned)d;
 }
 
-static int start(struct tp_link *l, const struct tp_worker_spec *spec,
+static int start(struct tp__link *l, const struct tp__worker_spec *spec,
                  int fd, char *err, size_t errlen)
 {
     (void)spec;
@@ -53,7 +53,7 @@ static int start(struct tp_link *l, const struct tp_worker_spec *spec,
  * it has is expected to take less than QUEUE_NS; beyond that only requests that round trips dominate (tiny
  * kernels), before the input has ended.  A slow input then strands at
  * most QUEUE_NS of work behind it while other ranks go idle. */
-static int room(const struct tp_link *l, unsigned nq, uint64_t left,
+static int room(const struct tp__link *l, unsigned nq, uint64_t left,
                 double ns_item, int input_done)
 {
     if (left < l->jobs)
@@ -69,7 +69,7 @@ static int room(const struct tp_link *l, unsigned nq, uint64_t left,
 /* --timeout P%: the rank's pool enforces the limit next to its workers,
  * but the median is over every rank's tasks: the host sends each rank the
  * limit when it first has one and whenever it moves by a tenth. */
-static void limit(struct tp_link *l, uint64_t ns)
+static void limit(struct tp__link *l, uint64_t ns)
 {
     uint64_t ms = (ns + 999999) / 1000000;
     if (!ms || l->fd < 0 || l->ctl_off) /* (a frame half written goes
@@ -82,7 +82,7 @@ static void limit(struct tp_link *l, uint64_t ns)
     if (l->lim_ms && d * 10 < l->lim_ms)
         return;
     l->lim_ms = (uint32_t)ms;
-    tp_wire_put_hdr(l->ctl, TP_FRAME_LIMIT, l->lim_ms, 0, 0);
+    tp__wire_put_hdr(l->ctl, TP_FRAME_LIMIT, l->lim_ms, 0, 0);
     l->ctl_pending = 1;
 }
 
@@ -99,7 +99,7 @@ static uint64_t quiet_ns(uint64_t limit_ns)
 }
 
 /* The far end sees the end and stops its own workers. */
-static int stop(struct tp_link *l, struct tp_retiree *r, int grace_ms)
+static int stop(struct tp__link *l, struct tp__retiree *r, int grace_ms)
 {
     (void)r;
     (void)grace_ms;
@@ -109,7 +109,7 @@ static int stop(struct tp_link *l, struct tp_retiree *r, int grace_ms)
     return 0;
 }
 
-const struct tp_transport tp_remote_transport = {
+const struct tp__transport tp__remote_transport = {
     .depth = depth,
     .max_depth = DEPTH_MAX,
     .scale = 8,

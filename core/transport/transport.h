@@ -1,5 +1,5 @@
-/* How the pool reaches a worker, whatever it is: a struct tp_link per
- * worker, and a struct tp_transport that says what differs between kinds
+/* How the pool reaches a worker, whatever it is: a struct tp__link per
+ * worker, and a struct tp__transport that says what differs between kinds
  * of worker (how much may be in flight, whether unstarted records can be
  * taken back, whether limits apply at the far side, how long silence may
  * last).  The pool and the scheduler ask these and never the kind.  Two
@@ -18,7 +18,7 @@
 
 /* What a worker enters after init, before its first task (worker_limits.c,
  * sandbox.c); zeros: nothing. */
-struct tp_confine {
+struct tp__confine {
     uint64_t mem_limit; /* bytes of private writable memory (RLIMIT_DATA) */
     double cpu_limit;   /* CPU seconds per task */
     unsigned max_procs; /* processes and threads of the worker and what it
@@ -33,16 +33,16 @@ struct tp_confine {
     uint32_t filter_len;
 };
 
-struct tp_worker_spec {
+struct tp__worker_spec {
     const char *file;     /* the plugin's shared object, as the host found it */
     const char *task;
     const char *init_arg; /* may be NULL */
-    struct tp_confine confine;
+    struct tp__confine confine;
 };
 
 /* Why a worker went, as it recorded it itself just before (worker_limits.c,
  * sandbox.c): the host words the outcome from it and the wait status. */
-enum tp_cause {
+enum tp__cause {
     TP_CAUSE_NONE = 0,
     TP_CAUSE_MEMORY,  /* an allocation was refused under its memory limit */
     TP_CAUSE_CPU,     /* a task ran past its CPU limit */
@@ -52,7 +52,7 @@ enum tp_cause {
 /* Shared by the host and a worker (and its keeper).  Results travel in
  * batches, so the claim words are also how the host tells which input a
  * dead worker was running. */
-struct tp_progress {
+struct tp__progress {
     uint64_t t_start_ns; /* CLOCK_MONOTONIC start of the running task, 0
                             between tasks (only if the request is timed) */
     /* One claim word per request slot (request sequence & 1): the limit
@@ -70,9 +70,9 @@ struct tp_progress {
      * a PID namespace of its own), and, once it has gone, its wait status
      * (exited set), recorded by the keeper that held it. */
     int32_t wpid, wstatus, exited;
-    int32_t stage; /* enum tp_stage (worker.h): how far it got */
+    int32_t stage; /* enum tp__stage (worker.h): how far it got */
     /* Written by the worker as a limit or the sandbox ends it: the cause
-     * (enum tp_cause) and, for a blocked call, its number and AUDIT_ARCH_*
+     * (enum tp__cause) and, for a blocked call, its number and AUDIT_ARCH_*
      * architecture. */
     int32_t cause, syscall_nr;
     uint32_t syscall_arch;
@@ -83,20 +83,20 @@ struct tp_progress {
 
 /* How a worker ended: its wait status (as its keeper saw it) and what it
  * recorded before it went. */
-struct tp_end {
+struct tp__end {
     int wstatus;
-    int cause; /* enum tp_cause */
+    int cause; /* enum tp__cause */
     int syscall_nr;
     uint32_t syscall_arch;
 };
 
-struct tp_link {
+struct tp__link {
     int fd;    /* the host's end, non-blocking; -1 when stopped */
     pid_t pid; /* the worker (leader of its own process group), or 0 */
-    struct tp_progress *prog; /* shared with the worker, or NULL */
+    struct tp__progress *prog; /* shared with the worker, or NULL */
     int pidfd; /* readable once the worker exited (a child a kernel left
                   may hold the socket open), or -1 where the kernel has no
-                  pidfd: then tp_link_exited is asked now and then */
+                  pidfd: then tp__link_exited is asked now and then */
     const char *name; /* in messages, or NULL: "worker PID" */
     uint32_t jobs;    /* workers behind it: 1, or as its READY said */
     /* a control frame to send before the next request (a LIMIT), its
@@ -107,15 +107,15 @@ struct tp_link {
     uint32_t lim_ms; /* the time limit it was last sent */
 };
 
-struct tp_retiree;
+struct tp__retiree;
 
 #define TP_DEPTH_MAX 32 /* requests outstanding to a link, at most, in any
                            transport */
 
 /* What the pool asks of a kind of worker. */
-struct tp_transport {
+struct tp__transport {
     /* Requests outstanding to a link at most: per link, and over all. */
-    unsigned (*depth)(const struct tp_link *l);
+    unsigned (*depth)(const struct tp__link *l);
     unsigned max_depth;
     /* Its chunks hold this many times the bytes, records and time of a
      * forked worker's (messages cost more than a socketpair's writes). */
@@ -137,72 +137,72 @@ struct tp_transport {
     unsigned round_trips : 1;
     /* Start l: fork a worker serving spec, or take the connected socket
      * fd.  0, or -1 with err set. */
-    int (*start)(struct tp_link *l, const struct tp_worker_spec *spec,
+    int (*start)(struct tp__link *l, const struct tp__worker_spec *spec,
                  int fd, char *err, size_t errlen);
     /* May l be sent another request, with nq requests and `left` records
      * sent and not answered, ns_item the scheduler's estimate of l's wall
      * time per record (0: none yet), and the input ended or not?  (Only
      * asked below depth(l).) */
-    int (*room)(const struct tp_link *l, unsigned nq, uint64_t left,
+    int (*room)(const struct tp__link *l, unsigned nq, uint64_t left,
                 double ns_item, int input_done);
     /* The run's time limit is now ns: queue a LIMIT frame if the far end
      * needs to know. */
-    void (*limit)(struct tp_link *l, uint64_t ns);
+    void (*limit)(struct tp__link *l, uint64_t ns);
     /* How long a link with work may say nothing before it counts as
      * frozen, under a time limit of limit_ns (0: none); 0: never judged
      * so (the scheduler watches each task's time itself). */
     uint64_t (*quiet_ns)(uint64_t limit_ns);
     /* Stop l at the end of the run: hand a worker that may run fini to r
      * (returns 1) if r is not NULL, or end it now (returns 0). */
-    int (*stop)(struct tp_link *l, struct tp_retiree *r, int grace_ms);
+    int (*stop)(struct tp__link *l, struct tp__retiree *r, int grace_ms);
 };
 
-extern const struct tp_transport tp_fork_transport, tp_remote_transport;
+extern const struct tp__transport tp__fork_transport, tp__remote_transport;
 
 /* Has the worker exited (without reaping it)?  1 or 0. */
-int tp_link_exited(const struct tp_link *l);
+int tp__link_exited(const struct tp__link *l);
 
 /* The worker's pid, as messages and results name it. */
-static inline pid_t tp_link_pid(const struct tp_link *l)
+static inline pid_t tp__link_pid(const struct tp__link *l)
 {
     pid_t w = l->prog ? __atomic_load_n(&l->prog->wpid, __ATOMIC_ACQUIRE) : 0;
     return w > 0 ? w : l->pid;
 }
 
 /* Start a worker serving spec.  Returns 0, or -1 with err set. */
-int tp_link_start(struct tp_link *l, const struct tp_worker_spec *spec,
+int tp__link_start(struct tp__link *l, const struct tp__worker_spec *spec,
                   char *err, size_t errlen);
 
 /* Non-blocking transfer: bytes moved, 0 for EOF (recv only), or -1 with
  * errno (EAGAIN when it would block).  EINTR is retried. */
-ssize_t tp_link_send(struct tp_link *l, const struct iovec *iov, int n);
-ssize_t tp_link_recv(struct tp_link *l, void *p, size_t n);
+ssize_t tp__link_send(struct tp__link *l, const struct iovec *iov, int n);
+ssize_t tp__link_recv(struct tp__link *l, void *p, size_t n);
 
 /* When the task the worker is running started (CLOCK_MONOTONIC ns), or 0
  * between tasks; only kept for requests that asked for times. */
-uint64_t tp_link_task_start(const struct tp_link *l);
+uint64_t tp__link_task_start(const struct tp__link *l);
 
 /* Before sending a request of n records in slot: the worker may claim
  * all of them. */
-void tp_link_offer(struct tp_link *l, unsigned slot, uint32_t n);
+void tp__link_offer(struct tp__link *l, unsigned slot, uint32_t n);
 
 /* Records of the request in slot that the worker has claimed, and its
  * current limit. */
-uint32_t tp_link_claimed(const struct tp_link *l, unsigned slot,
+uint32_t tp__link_claimed(const struct tp__link *l, unsigned slot,
                          uint32_t *limit);
 
 /* Lower the limit of the request in slot to keep (or to what the worker
  * has already claimed, if more).  Returns the final limit: the worker runs
  * exactly that many records of the request. */
-uint32_t tp_link_take_back(struct tp_link *l, unsigned slot, uint32_t keep);
+uint32_t tp__link_take_back(struct tp__link *l, unsigned slot, uint32_t keep);
 
 /* Close the host's end: an idle worker runs fini and exits. */
-void tp_link_close(struct tp_link *l);
+void tp__link_close(struct tp__link *l);
 
 /* A worker that was told to go (its socket closed) and may still be
  * running fini: reaped without blocking, killed with its group at the
  * deadline. */
-struct tp_retiree {
+struct tp__retiree {
     pid_t pid;
     int pidfd;            /* readable once it exited, or -1 */
     uint64_t deadline_ns; /* CLOCK_MONOTONIC */
@@ -210,24 +210,24 @@ struct tp_retiree {
 
 /* Hand l's process over to r (l is left stopped); r->deadline_ns = now +
  * grace_ms. */
-void tp_link_retire(struct tp_link *l, struct tp_retiree *r, int grace_ms);
+void tp__link_retire(struct tp__link *l, struct tp__retiree *r, int grace_ms);
 
 /* Reap r if it exited; kill its group if it is past its deadline (or if
  * force).  Returns 1 when r is gone, 0 while it still runs. */
-int tp_retiree_check(struct tp_retiree *r, uint64_t now_ns, int force);
+int tp__retiree_check(struct tp__retiree *r, uint64_t now_ns, int force);
 
 /* Wait for pid, a child, to exit, at most ms, leaving it to be reaped:
  * poll a pidfd; where there is none (kernels before 5.3, valgrind), check
  * every ms. */
-void tp_wait_exit(pid_t pid, int ms);
+void tp__wait_exit(pid_t pid, int ms);
 
 /* Wait up to grace_ms for the worker to exit (0: not at all), then kill its
  * process group; reap it, and kill what is left of its group (a kernel's
  * children).  Stores how it ended in *end if not NULL.  Returns 0, or -1
  * if waitpid failed. */
-int tp_link_reap(struct tp_link *l, int grace_ms, struct tp_end *end);
+int tp__link_reap(struct tp__link *l, int grace_ms, struct tp__end *end);
 
 /* "killed by signal 11 (Segmentation fault)" / "exited with status 3". */
-void tp_describe_wait(int wstatus, char *buf, size_t len);
+void tp__describe_wait(int wstatus, char *buf, size_t len);
 
 #endif

@@ -62,7 +62,7 @@
 #include "worker/worker.h"
 
 
-pid_t tp_keeper_spawn(int *ns)
+pid_t tp__keeper_spawn(int *ns)
 {
     /* TASKPOOL_NO_PIDNS=1 tries the fallback where namespaces work */
     const char *no = getenv("TASKPOOL_NO_PIDNS");
@@ -147,7 +147,7 @@ static int map_held(const char *dir, uid_t uid, gid_t gid)
  * it is forked as usual, and prog->userns_errno says why (the worker
  * refuses to start then). */
 static pid_t fork_held(unsigned flags, uid_t uid, gid_t gid,
-                       struct tp_progress *prog)
+                       struct tp__progress *prog)
 {
     int sv[2];
     if (!(flags & TP_KEEP_USERNS))
@@ -164,10 +164,10 @@ static pid_t fork_held(unsigned flags, uid_t uid, gid_t gid,
     }
     if (w == 0) {
         char c = 0;
-        long me = (long)tp_outer_pid(); /* as /proc knows it */
+        long me = (long)tp__outer_pid(); /* as /proc knows it */
         close(sv[0]);
-        if (tp_write_all(sv[1], &me, sizeof me) != 0 ||
-            tp_read_all(sv[1], &c, 1) != 1)
+        if (tp__write_all(sv[1], &me, sizeof me) != 0 ||
+            tp__read_all(sv[1], &c, 1) != 1)
             _exit(127); /* the keeper is gone */
         close(sv[1]);
         /* 'n': no maps (the keeper set userns_errno): the worker refuses
@@ -180,13 +180,13 @@ static pid_t fork_held(unsigned flags, uid_t uid, gid_t gid,
     long pid = 0;
     char ok = 'n', dir[64];
     errno = 0;
-    if (tp_read_all(sv[0], &pid, sizeof pid) == 1) {
+    if (tp__read_all(sv[0], &pid, sizeof pid) == 1) {
         snprintf(dir, sizeof dir, "/proc/%ld", pid);
         ok = map_held(dir, uid, gid) == 0 ? 'y' : 'n';
     }
     if (ok == 'n')
         prog->userns_errno = errno ? errno : EIO;
-    if (tp_write_all(sv[0], &ok, 1) != 0 && ok == 'y')
+    if (tp__write_all(sv[0], &ok, 1) != 0 && ok == 'y')
         prog->userns_errno = errno;
     close(sv[0]);
     return w;
@@ -236,7 +236,7 @@ static int watch_cpu(pid_t w, double limit)
 }
 
 /* A tick: the worker w has used another tenth of the limit. */
-static void cpu_tick(struct cpu_watch *cw, pid_t w, struct tp_progress *prog)
+static void cpu_tick(struct cpu_watch *cw, pid_t w, struct tp__progress *prog)
 {
     uint32_t t = __atomic_load_n(&prog->task, __ATOMIC_RELAXED);
     if (!cw->fired && (!(t & 1) || t != cw->task)) { /* between tasks, or a new one */
@@ -279,7 +279,7 @@ static void kill_orphans(void)
 
 /* Reap what has ended; when w has, record its status and go (with the
  * namespace, or killing what it left). */
-static void reap(pid_t w, int ns, struct tp_progress *prog)
+static void reap(pid_t w, int ns, struct tp__progress *prog)
 {
     for (;;) {
         int st;
@@ -302,9 +302,9 @@ static void reap(pid_t w, int ns, struct tp_progress *prog)
     }
 }
 
-_Noreturn void tp_keeper_main(int fd, struct tp_progress *prog, int ns,
+_Noreturn void tp__keeper_main(int fd, struct tp__progress *prog, int ns,
                               uid_t uid, gid_t gid, unsigned flags,
-                              double cpu_limit, tp_held_fn fn,
+                              double cpu_limit, tp__held_fn fn,
                               const void *arg)
 {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int tp_name_valid(const char *s, size_t n)
+int tp__name_valid(const char *s, size_t n)
 {
     if (n == 0)
         return 0;
@@ -76,12 +76,12 @@ _Static_assert(offsetof(struct tp_plugin, flags) >=
                    sizeof(struct tp_plugin_1_0),
                "1.1 appends flags after the 1.0 layout");
 
-uint32_t tp_loader_flags(const struct tp_plugin *d)
+uint32_t tp__loader_flags(const struct tp_plugin *d)
 {
     return d->abi_minor >= 1 ? d->flags : 0;
 }
 
-int tp_loader_check(const struct tp_plugin *d, const char *file, char *err,
+int tp__loader_check(const struct tp_plugin *d, const char *file, char *err,
                     size_t errlen)
 {
     if (!d) {
@@ -112,10 +112,10 @@ int tp_loader_check(const struct tp_plugin *d, const char *file, char *err,
                  (unsigned)d->abi_minor);
         return -1;
     }
-    if (tp_loader_flags(d) & ~TP_PLUGIN_FLAGS_KNOWN) {
+    if (tp__loader_flags(d) & ~TP_PLUGIN_FLAGS_KNOWN) {
         snprintf(err, errlen, "%s: malformed descriptor: unknown flags 0x%x "
                  "for ABI %u.%u", file,
-                 (unsigned)(tp_loader_flags(d) & ~TP_PLUGIN_FLAGS_KNOWN),
+                 (unsigned)(tp__loader_flags(d) & ~TP_PLUGIN_FLAGS_KNOWN),
                  (unsigned)d->abi_major, (unsigned)d->abi_minor);
         return -1;
     }
@@ -127,7 +127,7 @@ int tp_loader_check(const struct tp_plugin *d, const char *file, char *err,
     size_t i;
     for (i = 0; d->tasks[i].name; i++) {
         const struct tp_task *t = &d->tasks[i];
-        if (!tp_name_valid(t->name, strlen(t->name)) || !t->run) {
+        if (!tp__name_valid(t->name, strlen(t->name)) || !t->run) {
             snprintf(err, errlen, "%s: malformed descriptor: task %zu ('%s') "
                      "has a bad name or no function", file, i + 1, t->name);
             return -1;
@@ -229,7 +229,7 @@ static char *object_for(const char *path)
     return NULL;
 }
 
-int tp_loader_resolve(const char *name, const char *const *dirs, char **file,
+int tp__loader_resolve(const char *name, const char *const *dirs, char **file,
                       char *err, size_t errlen)
 {
     *file = NULL;
@@ -238,7 +238,7 @@ int tp_loader_resolve(const char *name, const char *const *dirs, char **file,
             snprintf(err, errlen, "cannot load %s: file not found", name);
         return *file ? 0 : -1;
     }
-    if (!tp_name_valid(name, strlen(name))) {
+    if (!tp__name_valid(name, strlen(name))) {
         snprintf(err, errlen, "invalid plugin name '%s' (letters, digits, "
                  "'_' and '-' only; a path must contain '/')", name);
         return -1;
@@ -267,7 +267,7 @@ static void at_stage(int32_t *stage, int32_t s)
     __atomic_store_n(stage, s, __ATOMIC_RELEASE);
 }
 
-int tp_loader_open_now(const char *file, struct tp_loaded *out,
+int tp__loader_open_now(const char *file, struct tp__loaded *out,
                        int32_t *stage, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -304,7 +304,7 @@ int tp_loader_open_now(const char *file, struct tp_loaded *out,
         at_stage(stage, 2); /* TP_STAGE_DESCRIBE */
         d = fn();
         at_stage(stage, 3); /* TP_STAGE_CHECK */
-        if (tp_loader_check(d, file, err, errlen) != 0)
+        if (tp__loader_check(d, file, err, errlen) != 0)
             d = NULL;
         else if (!(out->file = strdup(file)))
             snprintf(err, errlen, "out of memory");
@@ -319,7 +319,7 @@ int tp_loader_open_now(const char *file, struct tp_loaded *out,
     return 0;
 }
 
-const struct tp_task *tp_loader_task(const struct tp_loaded *l,
+const struct tp_task *tp__loader_task(const struct tp__loaded *l,
                                      const char *name, char *err,
                                      size_t errlen)
 {
@@ -337,7 +337,7 @@ const struct tp_task *tp_loader_task(const struct tp_loaded *l,
     return NULL;
 }
 
-void tp_loader_close(struct tp_loaded *l)
+void tp__loader_close(struct tp__loaded *l)
 {
     if (l->handle) {
         lt_dlclose((lt_dlhandle)l->handle);
@@ -361,7 +361,7 @@ static int seen_before(const char *const *dirs, size_t upto, const char *name)
     return 0;
 }
 
-int tp_loader_each(const char *const *dirs,
+int tp__loader_each(const char *const *dirs,
                    int (*cb)(void *arg, const char *name, const char *dir),
                    void *arg)
 {
@@ -377,7 +377,7 @@ int tp_loader_each(const char *const *dirs,
             if (len < 4 || (strcmp(e->d_name + len - 3, ".la") &&
                             strcmp(e->d_name + len - 3, ".so")))
                 continue;
-            if (!tp_name_valid(e->d_name, len - 3))
+            if (!tp__name_valid(e->d_name, len - 3))
                 continue;
             char *stem = strndup(e->d_name, len - 3);
             if (!stem)

@@ -8,50 +8,50 @@
 
 #include "taskpool/plugin.h"
 
-struct tp_loaded {
+struct tp__loaded {
     void *handle;                 /* lt_dlhandle */
     const struct tp_plugin *desc; /* valid while loaded */
     char *file;                   /* the shared object opened (malloc'd) */
 };
 
 /* A plugin name is [A-Za-z0-9_-]+; a spec with '/' is a path. */
-int tp_name_valid(const char *s, size_t n);
+int tp__name_valid(const char *s, size_t n);
 
 /* Check a descriptor's stamp and table; file names it in the message.
  * Returns 0, or -1 with err set. */
-int tp_loader_check(const struct tp_plugin *d, const char *file, char *err,
+int tp__loader_check(const struct tp_plugin *d, const char *file, char *err,
                     size_t errlen);
 
 /* The descriptor's flags (TP_PLUGIN_*): 0 for a plugin older than 1.1,
  * which has no such field. */
-uint32_t tp_loader_flags(const struct tp_plugin *d);
+uint32_t tp__loader_flags(const struct tp_plugin *d);
 
 /* The shared object of plugin name (searching dirs, NULL-terminated, in
  * order: NAME.la, then NAME.so) or of a path (with '/', taken as libltdl
  * takes it), without opening it: the host never runs plugin code.  *file is
  * malloc'd.  Returns 0, or -1 with a one-line message. */
-int tp_loader_resolve(const char *name, const char *const *dirs, char **file,
+int tp__loader_resolve(const char *name, const char *const *dirs, char **file,
                       char *err, size_t errlen);
 
-/* Open the shared object that tp_loader_resolve found (in a worker or a
+/* Open the shared object that tp__loader_resolve found (in a worker or a
  * probe, never in the host): bound now, so a missing symbol is named;
- * stamp and table checked; *stage (enum tp_stage) says how far it got,
+ * stamp and table checked; *stage (enum tp__stage) says how far it got,
  * should the plugin's code kill the process.  0 or -1 with a one-line
  * message.  The caller never closes it. */
-int tp_loader_open_now(const char *file, struct tp_loaded *out,
+int tp__loader_open_now(const char *file, struct tp__loaded *out,
                        int32_t *stage, char *err, size_t errlen);
 
 /* The task called name, or NULL with a message listing the tasks. */
-const struct tp_task *tp_loader_task(const struct tp_loaded *l,
+const struct tp_task *tp__loader_task(const struct tp__loaded *l,
                                      const char *name, char *err,
                                      size_t errlen);
 
-void tp_loader_close(struct tp_loaded *l);
+void tp__loader_close(struct tp__loaded *l);
 
 /* Call cb with the name of each plugin found in dirs and its directory
  * (first of a name wins; files in a directory in name order), without
  * opening any.  Stops and returns cb's value if it is non-zero. */
-int tp_loader_each(const char *const *dirs,
+int tp__loader_each(const char *const *dirs,
                    int (*cb)(void *arg, const char *name, const char *dir),
                    void *arg);
 

@@ -24,9 +24,9 @@
 
 #define PROBE_MAX (1u << 20) /* a description longer than this is refused */
 
-static int add(struct tp_buf *b, const char *s, size_t n)
+static int add(struct tp__buf *b, const char *s, size_t n)
 {
-    if (b->len + n > PROBE_MAX || tp_buf_reserve(b, n) != 0)
+    if (b->len + n > PROBE_MAX || tp__buf_reserve(b, n) != 0)
         return -1;
     memcpy(b->p + b->len, s, n);
     b->len += n;
@@ -37,19 +37,19 @@ static int add(struct tp_buf *b, const char *s, size_t n)
  * "task\0summary\0" per task, or "ERR\0message".  Then exit.  The length
  * says when it is all there: a daemon the plugin started may hold the
  * socket open. */
-static void probe_held(int fd, pid_t parent, struct tp_progress *prog,
+static void probe_held(int fd, pid_t parent, struct tp__progress *prog,
                        const void *arg)
 {
     const char *file = arg;
     char err[4096];
-    struct tp_loaded l;
-    struct tp_buf b = {0};
-    tp_worker_setup(fd, parent);
+    struct tp__loaded l;
+    struct tp__buf b = {0};
+    tp__worker_setup(fd, parent);
     fd = 3;
-    if (tp_buf_reserve(&b, 8192) != 0)
+    if (tp__buf_reserve(&b, 8192) != 0)
         _exit(1);
     b.len = 4;
-    if (tp_loader_open_now(file, &l, &prog->stage, err, sizeof err) != 0) {
+    if (tp__loader_open_now(file, &l, &prog->stage, err, sizeof err) != 0) {
         if (add(&b, "ERR", 4) != 0 || add(&b, err, strlen(err)) != 0)
             _exit(1);
     } else {
@@ -65,8 +65,8 @@ static void probe_held(int fd, pid_t parent, struct tp_progress *prog,
                 _exit(1);
         }
     }
-    tp_put32(b.p, (uint32_t)(b.len - 4));
-    _exit(tp_write_all(fd, b.p, b.len) != 0);
+    tp__put32(b.p, (uint32_t)(b.len - 4));
+    _exit(tp__write_all(fd, b.p, b.len) != 0);
 }
 
 static uint64_t now_ms(void)
@@ -106,12 +106,12 @@ static int read_until(int fd, char **buf, size_t *len, uint64_t deadline)
         if (k == 0)
             return 2;
         *len += (size_t)k;
-        if (*len >= 4 && *len - 4 >= tp_get32(*buf))
-            return *len - 4 == tp_get32(*buf) ? 1 : -1;
+        if (*len >= 4 && *len - 4 >= tp__get32(*buf))
+            return *len - 4 == tp__get32(*buf) ? 1 : -1;
     }
 }
 
-int tp_probe_parse(struct tp_probe *out, char *b, size_t len)
+int tp__probe_parse(struct tp__probe *out, char *b, size_t len)
 {
     size_t n = 0;
     for (size_t i = 0; i < len; i++)
@@ -139,7 +139,7 @@ int tp_probe_parse(struct tp_probe *out, char *b, size_t len)
 }
 
 /* Start the probe: its keeper's pid, or -1. */
-static pid_t start(const char *file, struct tp_progress *prog, int *fd)
+static pid_t start(const char *file, struct tp__progress *prog, int *fd)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
@@ -147,10 +147,10 @@ static pid_t start(const char *file, struct tp_progress *prog, int *fd)
     uid_t uid = geteuid();
     gid_t gid = getegid();
     int ns;
-    pid_t pid = tp_keeper_spawn(&ns);
+    pid_t pid = tp__keeper_spawn(&ns);
     if (pid == 0) {
         close(sv[0]);
-        tp_keeper_main(sv[1], prog, ns, uid, gid, 0, 0, probe_held, file);
+        tp__keeper_main(sv[1], prog, ns, uid, gid, 0, 0, probe_held, file);
     }
     close(sv[1]);
     if (pid < 0) {
@@ -161,11 +161,11 @@ static pid_t start(const char *file, struct tp_progress *prog, int *fd)
     return pid;
 }
 
-int tp_probe(const char *file, double timeout, struct tp_probe *out,
+int tp__probe(const char *file, double timeout, struct tp__probe *out,
              char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    struct tp_progress *prog = mmap(NULL, sizeof *prog,
+    struct tp__progress *prog = mmap(NULL, sizeof *prog,
                                     PROT_READ | PROT_WRITE,
                                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (prog == MAP_FAILED) {
@@ -184,7 +184,7 @@ int tp_probe(const char *file, double timeout, struct tp_probe *out,
     int got = read_until(fd, &out->buf, &len, now_ms() + limit);
     close(fd);
     if (got == 2) /* it died: let its keeper record how (it exits then) */
-        tp_wait_exit(pid, 1000);
+        tp__wait_exit(pid, 1000);
     kill(pid, SIGKILL); /* and whatever the plugin started, with it */
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
@@ -196,26 +196,26 @@ int tp_probe(const char *file, double timeout, struct tp_probe *out,
         out->buf[len] = '\0';
         snprintf(err, errlen, "%s", body + 4);
     } else if (got == 1 && blen >= 3 && !memcmp(body, "OK", 3)) {
-        r = tp_probe_parse(out, body, blen);
+        r = tp__probe_parse(out, body, blen);
         if (r != 0)
             snprintf(err, errlen, "%s: unreadable description", file);
     } else if (got == 0) {
         snprintf(err, errlen, "%s: did not answer within %g s (stuck in %s)",
-                 file, timeout, tp_stage_name(prog->stage));
+                 file, timeout, tp__stage_name(prog->stage));
     } else if (got < 0) {
         snprintf(err, errlen, "%s: unreadable description", file);
     } else {
         char how[256];
-        tp_describe_wait(st, how, sizeof how);
-        tp_stage_failure(prog->stage, file, how, err, errlen);
+        tp__describe_wait(st, how, sizeof how);
+        tp__stage_failure(prog->stage, file, how, err, errlen);
     }
     munmap(prog, sizeof *prog);
     if (r != 0)
-        tp_probe_free(out);
+        tp__probe_free(out);
     return r;
 }
 
-void tp_probe_free(struct tp_probe *p)
+void tp__probe_free(struct tp__probe *p)
 {
     free(p->tasks);
     free(p->buf);

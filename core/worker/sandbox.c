@@ -101,7 +101,7 @@ static int threads(void)
 }
 
 /* Returns the Landlock ABI entered, or -1. */
-static int landlock(const struct tp_confine *c, char *err, size_t errlen)
+static int landlock(const struct tp__confine *c, char *err, size_t errlen)
 {
     int abi = landlock_abi();
     if (abi < 1) {
@@ -169,7 +169,7 @@ static int landlock(const struct tp_confine *c, char *err, size_t errlen)
 static void on_sigsys(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
-    struct tp_guard *g = tp_guard_find();
+    struct tp__guard *g = tp__guard_find();
     if (g && g->prog && si->si_code == SIGSYS_SECCOMP) {
         g->prog->syscall_nr = si->si_syscall;
         g->prog->syscall_arch = si->si_arch;
@@ -179,7 +179,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
         if (g->pid != getpid())
             (void)kill(g->pid, SIGKILL);
     }
-    tp_guard_end(g, TP_CAUSE_SYSCALL, sig);
+    tp__guard_end(g, TP_CAUSE_SYSCALL, sig);
 }
 
 /* Allowed whatever their arguments; a name this architecture does not
@@ -218,7 +218,7 @@ static int nr(const char *name)
     return n == __NR_SCMP_ERROR ? -1 : n;
 }
 
-static int rules(scmp_filter_ctx f, const struct tp_confine *c, int abi)
+static int rules(scmp_filter_ctx f, const struct tp__confine *c, int abi)
 {
     int r = 0;
     pid_t self = getpid();
@@ -293,7 +293,7 @@ static int rules(scmp_filter_ctx f, const struct tp_confine *c, int abi)
 }
 
 /* The program of f, into c->filter (malloc'd).  0 or -errno. */
-static int export(scmp_filter_ctx f, struct tp_confine *c)
+static int export(scmp_filter_ctx f, struct tp__confine *c)
 {
     int fd = memfd_create("taskpool-filter", MFD_CLOEXEC);
     if (fd < 0)
@@ -318,7 +318,7 @@ static int export(scmp_filter_ctx f, struct tp_confine *c)
 /* The system call filter: built into c->filter (in the host, for every
  * worker: keep), or built and loaded (in a worker).  0, or -1 with a
  * message. */
-static int build(struct tp_confine *c, int abi, int keep, char *err,
+static int build(struct tp__confine *c, int abi, int keep, char *err,
                  size_t errlen)
 {
     scmp_filter_ctx f = seccomp_init(SCMP_ACT_TRAP);
@@ -341,7 +341,7 @@ static int build(struct tp_confine *c, int abi, int keep, char *err,
 }
 
 /* Load the program the host built (no new privileges is set already). */
-static int load(const struct tp_confine *c, char *err, size_t errlen)
+static int load(const struct tp__confine *c, char *err, size_t errlen)
 {
     struct sock_fprog prog = {(unsigned short)c->filter_len,
                               (struct sock_filter *)c->filter};
@@ -354,7 +354,7 @@ static int load(const struct tp_confine *c, char *err, size_t errlen)
 }
 #endif
 
-int tp_sandbox_prepare(struct tp_confine *c, char *err, size_t errlen)
+int tp__sandbox_prepare(struct tp__confine *c, char *err, size_t errlen)
 {
 #ifndef HAVE_SECCOMP
     (void)c;
@@ -392,7 +392,7 @@ int tp_sandbox_prepare(struct tp_confine *c, char *err, size_t errlen)
 #endif
 }
 
-int tp_sandbox_enter(const struct tp_confine *c, struct tp_guard *g,
+int tp__sandbox_enter(const struct tp__confine *c, struct tp__guard *g,
                      char *err, size_t errlen)
 {
 #ifndef HAVE_SECCOMP
@@ -429,12 +429,12 @@ int tp_sandbox_enter(const struct tp_confine *c, struct tp_guard *g,
     }
     if (c->filter)
         return load(c, err, errlen);
-    struct tp_confine own = *c;
+    struct tp__confine own = *c;
     return build(&own, abi, 0, err, errlen);
 #endif
 }
 
-void tp_sandbox_call_name(uint32_t arch, int nr, char *buf, size_t len)
+void tp__sandbox_call_name(uint32_t arch, int nr, char *buf, size_t len)
 {
 #ifdef HAVE_SECCOMP
     char *name = seccomp_syscall_resolve_num_arch(arch, nr);

@@ -16,18 +16,18 @@
  * workers are gone) where it does not depend on the worker (Landlock ABI
  * 6 or later), else leave c->filter NULL.  0, or -1 with a one-line
  * message: the pool must not start then, never unconfined. */
-int tp_sandbox_prepare(struct tp_confine *c, char *err, size_t errlen);
+int tp__sandbox_prepare(struct tp__confine *c, char *err, size_t errlen);
 
 /* In a worker that has run init and entered its limits (g): no new
  * privileges, Landlock (no file access but reading below allow_read),
  * then the system call filter, whose blocked calls end the worker with
  * SIGSYS after recording which call it was in g's progress page.  0, or -1
  * with a message: the worker must not serve then. */
-int tp_sandbox_enter(const struct tp_confine *c, struct tp_guard *g,
+int tp__sandbox_enter(const struct tp__confine *c, struct tp__guard *g,
                      char *err, size_t errlen);
 
 /* In the host: the name of a blocked call ("openat"; "getpid (i386)" for
  * another architecture's), from its number and AUDIT_ARCH_* value. */
-void tp_sandbox_call_name(uint32_t arch, int nr, char *buf, size_t len);
+void tp__sandbox_call_name(uint32_t arch, int nr, char *buf, size_t len);
 
 #endif

@@ -36,7 +36,7 @@
 
 struct wctx {
     tp_ctx pub; /* first: the plugin's tp_ctx* is a struct wctx* */
-    struct tp_buf *out;
+    struct tp__buf *out;
     char err[1024];
     int failed;
 };
@@ -54,7 +54,7 @@ static int w_reserve(tp_ctx *c, size_t n)
     }
     size_t saved = w->out->len;
     w->out->len = used;
-    int r = tp_buf_reserve(w->out, n);
+    int r = tp__buf_reserve(w->out, n);
     w->out->len = saved;
     if (r != 0) {
         if (!w->failed)
@@ -82,9 +82,9 @@ static _Noreturn void die_as(int fd, uint32_t kind, const char *msg)
 {
     unsigned char h[TP_WIRE_HDR];
     size_t n = strlen(msg);
-    tp_wire_put_hdr(h, TP_FRAME_FATAL, kind, 0, n);
-    if (tp_write_all(fd, h, sizeof h) == 0)
-        (void)tp_write_all(fd, msg, n);
+    tp__wire_put_hdr(h, TP_FRAME_FATAL, kind, 0, n);
+    if (tp__write_all(fd, h, sizeof h) == 0)
+        (void)tp__write_all(fd, msg, n);
     _exit(1);
 }
 
@@ -95,7 +95,7 @@ static _Noreturn void die(int fd, const char *msg)
 
 /* The worker's own buffers could not grow: under a memory limit, the
  * limit's doing (the host says so only if there is one). */
-static _Noreturn void out_of_memory(int fd, struct tp_progress *prog)
+static _Noreturn void out_of_memory(int fd, struct tp__progress *prog)
 {
     __atomic_store_n(&prog->cause, TP_CAUSE_MEMORY, __ATOMIC_RELEASE);
     die(fd, "out of memory");
@@ -103,7 +103,7 @@ static _Noreturn void out_of_memory(int fd, struct tp_progress *prog)
 
 /* A fresh process: no fds but stdio and the socket, default signals, and
  * no life beyond the host's. */
-void tp_worker_setup(int fd, pid_t host)
+void tp__worker_setup(int fd, pid_t host)
 {
     sigset_t none;
     sigemptyset(&none);
@@ -143,7 +143,7 @@ void tp_worker_setup(int fd, pid_t host)
     setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
-pid_t tp_outer_pid(void)
+pid_t tp__outer_pid(void)
 {
     FILE *f = fopen("/proc/self/status", "re");
     char line[256];
@@ -166,21 +166,21 @@ static uint32_t usec_since(const struct timespec *t0)
 }
 
 /* Send the batch in out (and, in text mode, its FAILS first). */
-static int send_batch(int fd, int text, struct tp_buf *out,
-                      struct tp_buf *fails, uint32_t count, uint32_t nfails,
+static int send_batch(int fd, int text, struct tp__buf *out,
+                      struct tp__buf *fails, uint32_t count, uint32_t nfails,
                       uint32_t aflags)
 {
     if (nfails) {
-        tp_wire_put_hdr((unsigned char *)fails->p, TP_FRAME_FAILS, nfails,
+        tp__wire_put_hdr((unsigned char *)fails->p, TP_FRAME_FAILS, nfails,
                         aflags & ~TP_ANS_END, fails->len - TP_WIRE_HDR);
-        if (tp_write_all(fd, fails->p, fails->len) != 0)
+        if (tp__write_all(fd, fails->p, fails->len) != 0)
             return -1;
         fails->len = TP_WIRE_HDR;
     }
-    tp_wire_put_hdr((unsigned char *)out->p,
+    tp__wire_put_hdr((unsigned char *)out->p,
                     text ? TP_FRAME_TEXT : TP_FRAME_RESULT, count, aflags,
                     out->len - TP_WIRE_HDR);
-    int r = tp_write_all(fd, out->p, out->len);
+    int r = tp__write_all(fd, out->p, out->len);
     out->len = TP_WIRE_HDR;
     return r;
 }
@@ -214,9 +214,9 @@ struct request {
 
 /* Run one record into out (or fails); returns whether it succeeded. */
 static int run_one(int fd, const struct request *q, const char *rec,
-                    uint32_t len, uint32_t index, struct tp_buf *out,
-                    struct tp_buf *fails, uint32_t *nfails,
-                    struct tp_progress *prog)
+                    uint32_t len, uint32_t index, struct tp__buf *out,
+                    struct tp__buf *fails, uint32_t *nfails,
+                    struct tp__progress *prog)
 {
     struct wctx w;
     w.pub.api = &api;
@@ -226,12 +226,12 @@ static int run_one(int fd, const struct request *q, const char *rec,
     int timed = (q->flags & TP_REQ_TIMES) != 0;
     int text = (q->flags & TP_REQ_TEXT) != 0;
     char term = (char)((q->flags >> 16) & 0xff);
-    size_t hdr = text ? 0 : tp_wire_res_hdr(timed);
+    size_t hdr = text ? 0 : tp__wire_res_hdr(timed);
     /* rec is followed by its delimiter, the next record's length or the
      * spare byte the reader left: make it a C string for a while */
     char *mrec = (char *)rec, saved = mrec[len];
     mrec[len] = '\0';
-    if (tp_buf_reserve(out, TP_WIRE_RES_MAX + 64) != 0)
+    if (tp__buf_reserve(out, TP_WIRE_RES_MAX + 64) != 0)
         out_of_memory(fd, prog);
     size_t at = out->len;
     w.pub.cur = out->p + at + hdr;
@@ -264,29 +264,29 @@ static int run_one(int fd, const struct request *q, const char *rec,
         snprintf(w.err, sizeof w.err, "task failed (returned %d)", rc);
     size_t n = (size_t)(w.pub.cur - (out->p + at + hdr));
     if (text && ok) { /* the output and its terminator */
-        if (tp_buf_reserve(out, n + 1) != 0)
+        if (tp__buf_reserve(out, n + 1) != 0)
             out_of_memory(fd, prog);
         out->p[at + n] = term;
         out->len = at + n + 1;
     } else if (text) { /* the output is dropped; the message is filed */
         size_t m = strlen(w.err);
-        if (tp_buf_reserve(fails, TP_WIRE_FAIL_REC + m) != 0)
+        if (tp__buf_reserve(fails, TP_WIRE_FAIL_REC + m) != 0)
             out_of_memory(fd, prog);
         char *f = fails->p + fails->len;
-        tp_put32(f, index);
-        tp_put32(f + 4, (uint32_t)(at - TP_WIRE_HDR));
-        tp_put32(f + 8, (uint32_t)m);
+        tp__put32(f, index);
+        tp__put32(f + 4, (uint32_t)(at - TP_WIRE_HDR));
+        tp__put32(f + 8, (uint32_t)m);
         memcpy(f + TP_WIRE_FAIL_REC, w.err, m);
         fails->len += TP_WIRE_FAIL_REC + m;
         (*nfails)++;
     } else {
         if (!ok) {
             n = strlen(w.err);
-            if (tp_buf_reserve(out, hdr + n) != 0)
+            if (tp__buf_reserve(out, hdr + n) != 0)
                 out_of_memory(fd, prog);
             memcpy(out->p + at + hdr, w.err, n);
         }
-        tp_wire_put_res(out->p + at, (uint32_t)n, ok ? TP_WS_OK : TP_WS_ERROR,
+        tp__wire_put_res(out->p + at, (uint32_t)n, ok ? TP_WS_OK : TP_WS_ERROR,
                         us,
                         (uint64_t)wall.tv_sec * 1000000000u +
                             (uint64_t)wall.tv_nsec,
@@ -298,8 +298,8 @@ static int run_one(int fd, const struct request *q, const char *rec,
 
 /* Answer one request: run the records claimed, in order, then end the
  * request with an END frame.  Returns 0, or -1 if the socket failed. */
-static int serve(int fd, const struct request *q, struct tp_buf *out,
-                 struct tp_buf *fails, struct tp_progress *prog)
+static int serve(int fd, const struct request *q, struct tp__buf *out,
+                 struct tp__buf *fails, struct tp__progress *prog)
 {
     int text = (q->flags & TP_REQ_TEXT) != 0;
     int delim = q->flags & TP_REQ_DELIM ? (int)((q->flags >> 8) & 0xff) : -1;
@@ -309,7 +309,7 @@ static int serve(int fd, const struct request *q, struct tp_buf *out,
     uint32_t count = 0, nfails = 0, len;
     const char *rec;
     while (claim(word)) {
-        if (tp_wire_next_rec(q->body, q->blen, &pos, &rec, &len, delim) != 1)
+        if (tp__wire_next_rec(q->body, q->blen, &pos, &rec, &len, delim) != 1)
             die(fd, "malformed request frame");
         size_t before = out->len;
         int ok = run_one(fd, q, rec, len, count, out, fails, &nfails, prog);
@@ -340,7 +340,7 @@ _Static_assert(TP_STAGE_LOAD == 1 && TP_STAGE_DESCRIBE == 2 &&
                    TP_STAGE_CHECK == 3,
                "loader.c records these stages by number");
 
-const char *tp_stage_name(int stage)
+const char *tp__stage_name(int stage)
 {
     switch (stage) {
     case TP_STAGE_LOAD:
@@ -358,7 +358,7 @@ const char *tp_stage_name(int stage)
     }
 }
 
-void tp_stage_failure(int stage, const char *file, const char *how,
+void tp__stage_failure(int stage, const char *file, const char *how,
                       char *buf, size_t len)
 {
     static const char *const what[] = {
@@ -375,12 +375,12 @@ void tp_stage_failure(int stage, const char *file, const char *how,
 }
 
 /* The plugin's init hook, if it has one; a failure ends the worker. */
-static void run_init(int fd, const struct tp_loaded *l, const char *arg)
+static void run_init(int fd, const struct tp__loaded *l, const char *arg)
 {
     if (!l->desc->init)
         return;
-    struct tp_buf scratch = {0};
-    if (tp_buf_reserve(&scratch, 256) != 0)
+    struct tp__buf scratch = {0};
+    if (tp__buf_reserve(&scratch, 256) != 0)
         die(fd, "out of memory");
     struct wctx w = {{&api, scratch.p, scratch.p + scratch.cap}, &scratch,
                      {0}, 0};
@@ -391,16 +391,16 @@ static void run_init(int fd, const struct tp_loaded *l, const char *arg)
                  w.failed ? w.err : "init hook returned an error");
         die_as(fd, TP_FATAL_INIT, msg);
     }
-    tp_buf_free(&scratch);
+    tp__buf_free(&scratch);
 }
 
 /* A plugin that declares it reads files cannot work in a sandbox that
  * allows reading nothing: say so before its init runs. */
-static void check_flags(int fd, const struct tp_confine *c,
-                        const struct tp_loaded *l)
+static void check_flags(int fd, const struct tp__confine *c,
+                        const struct tp__loaded *l)
 {
     if (!c->sandbox || (c->allow_read && c->allow_read[0]) ||
-        !(tp_loader_flags(l->desc) & TP_PLUGIN_READS_FILES))
+        !(tp__loader_flags(l->desc) & TP_PLUGIN_READS_FILES))
         return;
     char msg[512];
     snprintf(msg, sizeof msg, "%s: the plugin declares TP_PLUGIN_READS_FILES "
@@ -411,34 +411,34 @@ static void check_flags(int fd, const struct tp_confine *c,
 
 /* After init: the limits, then the sandbox (no way back); a failure ends
  * the worker. */
-static void confine(int fd, const struct tp_confine *c,
-                                struct tp_progress *prog)
+static void confine(int fd, const struct tp__confine *c,
+                                struct tp__progress *prog)
 {
     char err[1024];
     if (!c->mem_limit && !c->max_procs && !c->sandbox)
         return;
-    struct tp_guard *g = tp_limits_enter(c, prog, OWN_MEMORY, err,
+    struct tp__guard *g = tp__limits_enter(c, prog, OWN_MEMORY, err,
                                          sizeof err);
-    if (!g || (c->sandbox && tp_sandbox_enter(c, g, err, sizeof err) != 0))
+    if (!g || (c->sandbox && tp__sandbox_enter(c, g, err, sizeof err) != 0))
         die_as(fd, TP_FATAL_INIT, err);
 }
 
-void tp_worker_held(int fd, pid_t host, struct tp_progress *prog,
+void tp__worker_held(int fd, pid_t host, struct tp__progress *prog,
                     const void *arg)
 {
-    const struct tp_worker_spec *spec = arg;
-    const struct tp_confine *c = &spec->confine;
-    tp_worker_setup(fd, host);
+    const struct tp__worker_spec *spec = arg;
+    const struct tp__confine *c = &spec->confine;
+    tp__worker_setup(fd, host);
     fd = SOCK_FD;
-    __atomic_store_n(&prog->wpid, (int32_t)tp_outer_pid(), __ATOMIC_RELEASE);
+    __atomic_store_n(&prog->wpid, (int32_t)tp__outer_pid(), __ATOMIC_RELEASE);
     char err[4096];
-    if (tp_limits_precheck(c, prog, err, sizeof err) != 0)
+    if (tp__limits_precheck(c, prog, err, sizeof err) != 0)
         die_as(fd, TP_FATAL_INIT, err);
-    struct tp_loaded l;
-    if (tp_loader_open_now(spec->file, &l, &prog->stage, err,
+    struct tp__loaded l;
+    if (tp__loader_open_now(spec->file, &l, &prog->stage, err,
                            sizeof err) != 0)
         die_as(fd, TP_FATAL_LOAD, err);
-    const struct tp_task *t = tp_loader_task(&l, spec->task, err, sizeof err);
+    const struct tp_task *t = tp__loader_task(&l, spec->task, err, sizeof err);
     if (!t)
         die_as(fd, TP_FATAL_LOAD, err);
     check_flags(fd, c, &l);
@@ -448,7 +448,7 @@ void tp_worker_held(int fd, pid_t host, struct tp_progress *prog,
     confine(fd, c, prog);
     __atomic_store_n(&prog->stage, TP_STAGE_READY, __ATOMIC_RELEASE);
     unsigned char h[TP_WIRE_HDR];
-    tp_wire_put_hdr(h, TP_FRAME_READY, 0, 0, 0);
+    tp__wire_put_hdr(h, TP_FRAME_READY, 0, 0, 0);
     /* a host that finished before we were ready has closed the socket:
      * no SIGPIPE then, and fini still runs, since init did */
     ssize_t sent;
@@ -458,28 +458,28 @@ void tp_worker_held(int fd, pid_t host, struct tp_progress *prog,
     if (sent != (ssize_t)sizeof h)
         goto done;
 
-    struct tp_buf in = {0}, out = {0}, fails = {0};
-    if (tp_buf_reserve(&out, OUT_BUFFER) != 0 ||
-        tp_buf_reserve(&fails, FAILS_BUFFER) != 0)
+    struct tp__buf in = {0}, out = {0}, fails = {0};
+    if (tp__buf_reserve(&out, OUT_BUFFER) != 0 ||
+        tp__buf_reserve(&fails, FAILS_BUFFER) != 0)
         out_of_memory(fd, prog);
     out.len = fails.len = TP_WIRE_HDR;
     for (;;) {
-        struct tp_frame f;
-        int r = tp_read_all(fd, h, sizeof h);
+        struct tp__frame f;
+        int r = tp__read_all(fd, h, sizeof h);
         /* EOF, or ECONNRESET when the host closed before reading our
          * READY: either way the run is over, and fini is due */
         if (r == 0 || (r < 0 && errno == ECONNRESET))
             break;
         if (r < 0)
             _exit(1);
-        if (tp_wire_get_hdr(h, &f, err, sizeof err) != 0 ||
+        if (tp__wire_get_hdr(h, &f, err, sizeof err) != 0 ||
             f.type != TP_FRAME_REQUEST)
             die(fd, "protocol error from the host");
         in.len = 0;
         /* one spare byte: the last record gets a NUL after it */
-        if (tp_buf_reserve(&in, f.len + 1) != 0)
+        if (tp__buf_reserve(&in, f.len + 1) != 0)
             out_of_memory(fd, prog);
-        if (f.len && tp_read_all(fd, in.p, f.len) != 1)
+        if (f.len && tp__read_all(fd, in.p, f.len) != 1)
             _exit(1);
         struct request q = {t->run, in.p, (size_t)f.len, f.flags,
                             &prog->task};

@@ -52,17 +52,17 @@
 #define GUARD_MAGIC 0x64726175475054ull /* "TPGuard" */
 #define GUARD_STACK (64u << 10)         /* guard + alternate signal stack */
 
-struct tp_guard *tp_guard_find(void)
+struct tp__guard *tp__guard_find(void)
 {
     stack_t ss;
     if (sigaltstack(NULL, &ss) != 0 || !ss.ss_sp ||
-        ss.ss_size < sizeof(struct tp_guard))
+        ss.ss_size < sizeof(struct tp__guard))
         return NULL;
-    struct tp_guard *g = ss.ss_sp;
+    struct tp__guard *g = ss.ss_sp;
     return g->magic == GUARD_MAGIC ? g : NULL;
 }
 
-void tp_guard_end(struct tp_guard *g, int cause, int sig)
+void tp__guard_end(struct tp__guard *g, int cause, int sig)
 {
     if (g && g->prog)
         __atomic_store_n(&g->prog->cause, cause, __ATOMIC_RELEASE);
@@ -74,7 +74,7 @@ void tp_guard_end(struct tp_guard *g, int cause, int sig)
     syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);
 }
 
-void tp_human_size(uint64_t b, char *buf, size_t len)
+void tp__human_size(uint64_t b, char *buf, size_t len)
 {
     static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
     double v = (double)b / 1024;
@@ -90,7 +90,7 @@ void tp_human_size(uint64_t b, char *buf, size_t len)
 
 /* The data field of /proc/self/statm (private writable memory and stack)
  * in bytes, read with async-signal-safe calls; 0 if unknown. */
-static uint64_t data_bytes(const struct tp_guard *g)
+static uint64_t data_bytes(const struct tp__guard *g)
 {
     char b[128];
     ssize_t n = g->statm_fd >= 0 ? pread(g->statm_fd, b, sizeof b - 1, 0) : -1;
@@ -116,12 +116,12 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
     int e = errno;
     (void)si;
     (void)uc;
-    struct tp_guard *g = tp_guard_find();
+    struct tp__guard *g = tp__guard_find();
     int cause = TP_CAUSE_NONE;
     if (g && g->mem_limit &&
         (e == ENOMEM || data_bytes(g) >= g->mem_limit - g->mem_limit / 8))
         cause = TP_CAUSE_MEMORY;
-    tp_guard_end(g, cause, sig);
+    tp__guard_end(g, cause, sig);
 }
 
 static int handle(int sig, void (*fn)(int, siginfo_t *, void *), int flags)
@@ -153,7 +153,7 @@ static int fail(char *err, size_t errlen, const char *what)
     return -1;
 }
 
-static int limit_memory(struct tp_guard *g, uint64_t limit, size_t more,
+static int limit_memory(struct tp__guard *g, uint64_t limit, size_t more,
                         char *err, size_t errlen)
 {
     g->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
@@ -163,8 +163,8 @@ static int limit_memory(struct tp_guard *g, uint64_t limit, size_t more,
     uint64_t used = data_bytes(g) + more;
     if (used >= limit) {
         char l[32], u[32];
-        tp_human_size(limit, l, sizeof l);
-        tp_human_size(used, u, sizeof u);
+        tp__human_size(limit, l, sizeof l);
+        tp__human_size(used, u, sizeof u);
         snprintf(err, errlen, "memory limit (%s) is below what a worker "
                  "needs once the plugin is loaded and init has run (%s)", l,
                  u);
@@ -183,8 +183,8 @@ static int limit_memory(struct tp_guard *g, uint64_t limit, size_t more,
     return 0;
 }
 
-int tp_limits_precheck(const struct tp_confine *c,
-                       const struct tp_progress *prog, char *err,
+int tp__limits_precheck(const struct tp__confine *c,
+                       const struct tp__progress *prog, char *err,
                        size_t errlen)
 {
     if (c->max_procs && prog->userns_errno) {
@@ -263,8 +263,8 @@ static int limit_procs(unsigned n, char *err, size_t errlen)
     return 0;
 }
 
-struct tp_guard *tp_limits_enter(const struct tp_confine *c,
-                                 struct tp_progress *prog, size_t more,
+struct tp__guard *tp__limits_enter(const struct tp__confine *c,
+                                 struct tp__progress *prog, size_t more,
                                  char *err, size_t errlen)
 {
     void *m = mmap(NULL, GUARD_STACK, PROT_READ | PROT_WRITE,
@@ -273,7 +273,7 @@ struct tp_guard *tp_limits_enter(const struct tp_confine *c,
         fail(err, errlen, "mmap");
         return NULL;
     }
-    struct tp_guard *g = m;
+    struct tp__guard *g = m;
     g->prog = prog;
     g->statm_fd = -1;
     g->page = sysconf(_SC_PAGESIZE);

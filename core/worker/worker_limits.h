@@ -11,10 +11,10 @@
 
 /* What the worker's own signal handlers need.  A handler has no argument
  * to carry it and the library keeps no global state, so it lives at the
- * bottom of the alternate signal stack, where tp_guard_find() finds it. */
-struct tp_guard {
+ * bottom of the alternate signal stack, where tp__guard_find() finds it. */
+struct tp__guard {
     uint64_t magic;
-    struct tp_progress *prog;
+    struct tp__progress *prog;
     uint64_t mem_limit; /* bytes, or 0 */
     int statm_fd;       /* /proc/self/statm, opened before any sandbox */
     long page;
@@ -23,8 +23,8 @@ struct tp_guard {
 
 /* Before the plugin is loaded: did the keeper do what c needs (the user
  * namespace of max_procs)?  0, or -1 with a one-line message. */
-int tp_limits_precheck(const struct tp_confine *c,
-                       const struct tp_progress *prog, char *err,
+int tp__limits_precheck(const struct tp__confine *c,
+                       const struct tp__progress *prog, char *err,
                        size_t errlen);
 
 /* Enter what c asks of a worker that has run init: the guard, then
@@ -33,19 +33,19 @@ int tp_limits_precheck(const struct tp_confine *c,
  * do not fit), RLIMIT_NPROC (the CPU limit is its keeper's: keeper.c).
  * Returns the guard (also for the sandbox's handler), or NULL with a
  * one-line message in err: the worker must not serve then. */
-struct tp_guard *tp_limits_enter(const struct tp_confine *c,
-                                 struct tp_progress *prog, size_t more,
+struct tp__guard *tp__limits_enter(const struct tp__confine *c,
+                                 struct tp__progress *prog, size_t more,
                                  char *err, size_t errlen);
 
 /* From inside a signal handler: the guard, or NULL. */
-struct tp_guard *tp_guard_find(void);
+struct tp__guard *tp__guard_find(void);
 
 /* From inside the handler of sig: record cause in the progress page, make
  * sig's action the default and send it to ourselves.  It is delivered, and
  * ends the worker, when the handler returns (which it must do at once). */
-void tp_guard_end(struct tp_guard *g, int cause, int sig);
+void tp__guard_end(struct tp__guard *g, int cause, int sig);
 
 /* "64 MiB", "1.5 GiB", "512 KiB": sizes in messages (one decimal). */
-void tp_human_size(uint64_t bytes, char *buf, size_t len);
+void tp__human_size(uint64_t bytes, char *buf, size_t len);
 
 #endif

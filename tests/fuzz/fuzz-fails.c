@@ -1,5 +1,5 @@
 /* TEXT answers as the host takes them (intake.c take_text): the FAILS
- * entries of a batch are read with tp_wire_get_fail against the TEXT frame
+ * entries of a batch are read with tp__wire_get_fail against the TEXT frame
  * that follows, then deliver.c hands out the text between two failures as
  * one span.  Input: the TEXT frame's count (u32) and text length (u16),
  * the FAILS frame's count (u8: 7 bits, the 8th says the entries are a
@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < HEAD)
         return 0;
-    uint32_t count = tp_get32(data);
+    uint32_t count = tp__get32(data);
     size_t tlen = (size_t)data[4] | (size_t)data[5] << 8;
     uint32_t nfails = data[6] & 0x7fu;
     int remote = data[6] >> 7;
@@ -28,10 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(body, data + HEAD, blen);
     memset(text, 't', tlen);
     size_t pos = 0, tpos = 0;
-    struct tp_wire_fail f, prev;
+    struct tp__wire_fail f, prev;
     for (uint32_t i = 0; i < nfails; i++) {
         size_t was = pos;
-        if (tp_wire_get_fail(body, blen, &pos, i ? &prev : NULL, count, tlen,
+        if (tp__wire_get_fail(body, blen, &pos, i ? &prev : NULL, count, tlen,
                              remote, &f) != 0) {
             FUZZ_CHECK(pos == was);
             break;

@@ -1,4 +1,4 @@
-/* Frame headers as the host reads them from a worker (tp_wire_get_hdr):
+/* Frame headers as the host reads them from a worker (tp__wire_get_hdr):
  * 24 bytes, then the size of the message buffer.  A header accepted must
  * be one the host can act on: a known type, a body within the limit, a
  * count its body can hold; one refused has a message, whatever the
@@ -9,7 +9,7 @@
 #include "common/wire.h"
 
 /* the least bytes a record of this frame takes (wire.h), 0 if none */
-static uint64_t least(const struct tp_frame *f)
+static uint64_t least(const struct tp__frame *f)
 {
     switch (f->type) {
     case TP_FRAME_REQUEST:
@@ -34,9 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(raw && err);
     memcpy(raw, data, TP_WIRE_HDR);
     memset(err, 'x', errlen);
-    struct tp_frame f;
-    if (tp_wire_get_hdr(raw, &f, err, errlen) == 0) {
-        FUZZ_CHECK(tp_get32(raw) == TP_WIRE_MAGIC);
+    struct tp__frame f;
+    if (tp__wire_get_hdr(raw, &f, err, errlen) == 0) {
+        FUZZ_CHECK(tp__get32(raw) == TP_WIRE_MAGIC);
         FUZZ_CHECK(f.type >= TP_FRAME_REQUEST && f.type <= TP_FRAME_ALIVE);
         FUZZ_CHECK(f.len <= TP_WIRE_MAX_BODY);
         /* READY's count is a number of workers, LIMIT's a time limit;
@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK((uint64_t)f.count * least(&f) <= f.len);
         /* and it says what was sent */
         unsigned char again[TP_WIRE_HDR];
-        tp_wire_put_hdr(again, f.type, f.count, f.flags, f.len);
+        tp__wire_put_hdr(again, f.type, f.count, f.flags, f.len);
         FUZZ_CHECK(memcmp(again, raw, TP_WIRE_HDR) == 0);
     } else {
         FUZZ_CHECK(memchr(err, '\0', errlen) != NULL);

@@ -2,8 +2,8 @@
  * written to a pipe in pieces of varying size, so that records and
  * terminators fall across reads.  Input:
  *   byte 0   bit 0: NUL- rather than newline-terminated; bit 1: read as
- *            --dry-run does (tp_input_next only) rather than as a run does
- *            (tp_input_records, and tp_input_next for a last record);
+ *            --dry-run does (tp__input_next only) rather than as a run does
+ *            (tp__input_records, and tp__input_next for a last record);
  *            bits 2-3: max is bytes 1-2 shifted left by 0, 4, 8 or 12
  *   bytes 1-2 the longest record accepted (u16, before the shift)
  *   byte 3   the payload is written 1 + byte 3 % 64 times (long inputs
@@ -26,7 +26,7 @@
 #define HEAD 5
 
 struct run {
-    struct tp_input in;
+    struct tp__input in;
     const char *stream; /* everything written, in order */
     size_t total, sent, got; /* bytes: written, read as records */
     int rfd, wfd;
@@ -46,7 +46,7 @@ static void supply(struct run *r)
         size_t n = 1 + (r->rnd >> 16) % 4096; /* under a pipe's capacity */
         if (n > r->total - r->sent)
             n = r->total - r->sent;
-        FUZZ_CHECK(tp_write_all(r->wfd, r->stream + r->sent, n) == 0);
+        FUZZ_CHECK(tp__write_all(r->wfd, r->stream + r->sent, n) == 0);
         r->sent += n;
     } else if (r->wfd >= 0) {
         close(r->wfd);
@@ -70,7 +70,7 @@ static void one(struct run *r, const char *rec, size_t len)
     }
 }
 
-/* A span of whole records, as tp_input_records gives them. */
+/* A span of whole records, as tp__input_records gives them. */
 static void span(struct run *r, const char *rec, size_t len)
 {
     FUZZ_CHECK(len > 0 && rec[len - 1] == r->in.delim);
@@ -89,16 +89,16 @@ static int take(struct run *r, int dry)
     size_t len;
     for (;;) {
         if (dry) {
-            int k = tp_input_next(&r->in, &rec, &len);
+            int k = tp__input_next(&r->in, &rec, &len);
             if (k <= 0)
                 return k < 0;
             one(r, rec, len);
-        } else if (tp_input_records(&r->in, &rec, &len)) {
+        } else if (tp__input_records(&r->in, &rec, &len)) {
             span(r, rec, len);
         } else {
             if (!r->in.eof)
                 return 0;
-            if (tp_input_next(&r->in, &rec, &len) > 0)
+            if (tp__input_next(&r->in, &rec, &len) > 0)
                 one(r, rec, len);
             return 1;
         }
@@ -118,7 +118,7 @@ static void read_all(struct run *r, int dry)
 {
     while (!take(r, dry)) {
         supply(r);
-        if (tp_input_fill(&r->in) != 0) {
+        if (tp__input_fill(&r->in) != 0) {
             FUZZ_CHECK(errno == EFBIG);
             too_long(r);
             return;
@@ -149,10 +149,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(pipe2(fds, O_CLOEXEC) == 0);
     r.rfd = fds[0];
     r.wfd = fds[1];
-    FUZZ_CHECK(tp_input_init(&r.in, r.rfd, delim, r.max) == 0);
+    FUZZ_CHECK(tp__input_init(&r.in, r.rfd, delim, r.max) == 0);
     r.read_size = r.in.cap / 2; /* the buffer starts at two reads */
     read_all(&r, dry);
-    tp_input_free(&r.in);
+    tp__input_free(&r.in);
     close(r.rfd);
     if (r.wfd >= 0)
         close(r.wfd);

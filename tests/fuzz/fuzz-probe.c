@@ -1,4 +1,4 @@
-/* A probe's answer as the host reads it (tp_probe_parse): what a process
+/* A probe's answer as the host reads it (tp__probe_parse): what a process
  * running plugin code wrote back, "OK\0name\0version\0(task\0summary\0)*".
  * Accepted, every string must be a NUL-terminated string inside the
  * answer and the task table NULL-terminated, as --list and --dry-run use
@@ -19,9 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *b = malloc(size ? size : 1);
     FUZZ_CHECK(b);
     memcpy(b, data, size);
-    struct tp_probe out;
+    struct tp__probe out;
     memset(&out, 0, sizeof out);
-    if (tp_probe_parse(&out, b, size) == 0) {
+    if (tp__probe_parse(&out, b, size) == 0) {
         FUZZ_CHECK(size >= 3 && memcmp(b, "OK", 3) == 0);
         check_str(b, size, out.desc.name);
         check_str(b, size, out.desc.version);

@@ -1,7 +1,7 @@
 /* A remote worker's RESULT bodies (taskpool --mpi) as the host takes them
- * (intake.c take_remote through tp_wire_take_remote): checked, then
+ * (intake.c take_remote through tp__wire_take_remote): checked, then
  * rewritten in place as a local worker's body, which deliver.c walks with
- * tp_wire_next_res.  Byte 0: timed (bit 0); bytes 1-2: the declared
+ * tp__wire_next_res.  Byte 0: timed (bit 0); bytes 1-2: the declared
  * count; the rest is the body.  A body that is accepted must come out as
  * exactly count well-formed local records covering the new length. */
 #include <string.h>
@@ -9,7 +9,7 @@
 #include "fuzz.h"
 #include "common/wire.h"
 
-static int seen(void *arg, uint32_t k, const struct tp_wire_remote *r)
+static int seen(void *arg, uint32_t k, const struct tp__wire_remote *r)
 {
     uint32_t *n = arg;
     FUZZ_CHECK(k == *n);
@@ -29,16 +29,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(body);
     memcpy(body, data + 3, blen);
     uint32_t n = 0;
-    long long len = tp_wire_take_remote(body, blen, timed, count, seen, &n);
+    long long len = tp__wire_take_remote(body, blen, timed, count, seen, &n);
     FUZZ_CHECK(len >= -1);
     if (len >= 0) {
         FUZZ_CHECK((size_t)len <= blen && n == count);
         FUZZ_CHECK((size_t)len == blen - (size_t)count * TP_WIRE_RES_REMOTE);
         size_t pos = 0;
-        struct tp_wire_res r;
+        struct tp__wire_res r;
         uint32_t k = 0;
         int m;
-        while ((m = tp_wire_next_res(body, (size_t)len, &pos, &r, timed)) == 1) {
+        while ((m = tp__wire_next_res(body, (size_t)len, &pos, &r, timed)) == 1) {
             FUZZ_CHECK(fuzz_within(body, (size_t)len, r.rec, r.len));
             k++;
         }

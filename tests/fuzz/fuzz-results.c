@@ -1,4 +1,4 @@
-/* RESULT bodies as the host reads them (tp_wire_next_res): intake walks a
+/* RESULT bodies as the host reads them (tp__wire_next_res): intake walks a
  * body once to check it, deliver.c walks it again to hand the results
  * out.  Byte 0 says whether the records are timed; the rest is the body.
  * Every record must lie inside the body, the walk must cover it exactly
@@ -12,13 +12,13 @@
 static long walk(const char *body, size_t blen, int timed)
 {
     size_t pos = 0, was = 0;
-    struct tp_wire_res r;
+    struct tp__wire_res r;
     long k = 0;
     int m;
-    while ((m = tp_wire_next_res(body, blen, &pos, &r, timed)) == 1) {
+    while ((m = tp__wire_next_res(body, blen, &pos, &r, timed)) == 1) {
         FUZZ_CHECK(fuzz_within(body, blen, r.rec, r.len));
         FUZZ_CHECK(pos == (size_t)(r.rec - body) + r.len);
-        FUZZ_CHECK(pos >= was + tp_wire_res_hdr(timed));
+        FUZZ_CHECK(pos >= was + tp__wire_res_hdr(timed));
         FUZZ_CHECK(timed || (r.usec == 0 && r.start_ns == 0));
         was = pos;
         k++;
@@ -45,15 +45,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (k >= 0) {
         /* deliver.c's walk, record by record, against the first */
         size_t p1 = 0, p2 = 0;
-        struct tp_wire_res a, b;
+        struct tp__wire_res a, b;
         for (long i = 0; i < k; i++) {
-            FUZZ_CHECK(tp_wire_next_res(body, blen, &p1, &a, timed) == 1);
-            FUZZ_CHECK(tp_wire_next_res(body, blen, &p2, &b, timed) == 1);
+            FUZZ_CHECK(tp__wire_next_res(body, blen, &p1, &a, timed) == 1);
+            FUZZ_CHECK(tp__wire_next_res(body, blen, &p2, &b, timed) == 1);
             FUZZ_CHECK(a.rec == b.rec && a.len == b.len &&
                        a.status == b.status && a.usec == b.usec &&
                        a.start_ns == b.start_ns);
         }
-        FUZZ_CHECK(tp_wire_next_res(body, blen, &p1, &a, timed) == 0);
+        FUZZ_CHECK(tp__wire_next_res(body, blen, &p1, &a, timed) == 0);
     }
     /* the other record form over the same bytes must be as safe */
     walk(body, blen, !timed);
