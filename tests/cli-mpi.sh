@@ -242,35 +242,51 @@ rank_pids() {
 # exit 3), or its MPI process killed (mpirun ends the job); the joblog
 # holds what finished; nothing is left behind.
 lost_rank() {
-    for what in taskpool bridge; do
+    for what in taskpool bridge last; do
         rm -f "$tmp/log"
-        $MPIRUN -n 3 "$TASKPOOL" --mpi -j 1 --joblog "$tmp/log" \
-            --init-arg "$mark" bench:sleep 10 10 10 20000 20000 20000 \
+        k=3
+        [ $what = last ] && k=2
+        $MPIRUN -n $k "$TASKPOOL" --mpi -j 1 --joblog "$tmp/log" \
+            --init-arg "$mark" bench:sleep 10 10 10 2000 2000 2000 \
             >"$tmp/out" 2>"$tmp/err" &
         job=$!
         for _ in $(seq 100); do
             [ "$(tail -n +2 "$tmp/log" 2>/dev/null | wc -l)" = 3 ] && break
             sleep 0.1
         done
+        r=2
+        [ $what = last ] && r=1
         for _ in $(seq 100); do
-            set -- $(rank_pids 2)
+            set -- $(rank_pids $r)
             [ $# = 2 ] && break
             sleep 0.1
         done
-        [ $# = 2 ] || { kill -9 $job; fail "rank 2's processes not found: $(ps -ef | grep -c taskpool-mpi)"; }
-        if [ $what = taskpool ]; then kill -9 "$2"; else kill -9 "$1"; fi
+        [ $# = 2 ] || { kill -9 $job; fail "rank $r's processes not found: $(ps -ef | grep -c taskpool-mpi)"; }
+        if [ $what = bridge ]; then kill -9 "$1"; else kill -9 "$2"; fi
         wait $job
         rc=$?
-        check "$what: finished inputs logged" 3 "$(tail -n +2 "$tmp/log" | wc -l)"
-        if [ $what = taskpool ]; then
+        case $what in
+        taskpool) # its inputs run again on the other rank
+            check "$what: status" 0 "$rc"
+            check "$what: message" "taskpool: rank 2 ($host) was lost with N inputs in flight (its process or its node is gone); they run again on the others" \
+                "$(sed -E 's/with [1-3] inputs? /with N inputs /' "$tmp/err")"
+            check "$what: output" "10 10 10 2000 2000 2000" "$(echo $(cat "$tmp/out"))"
+            check "$what: logged" "0 1 2 3 4 5" \
+                "$(echo $(tail -n +2 "$tmp/log" | cut -f 1 | sort -n))"
+            ;;
+        last)
+            check "$what: finished inputs logged" 3 "$(tail -n +2 "$tmp/log" | wc -l)"
             check "$what: status" 3 "$rc"
-            check "$what: message" "taskpool: rank 2 ($host) was lost with inputs in flight (its process or its node is gone)" \
-                "$(cat "$tmp/err")"
-        else
+            check "$what: message" "taskpool: rank 1 ($host) was lost with N inputs in flight (its process or its node is gone); no other is left" \
+                "$(sed -E 's/with [1-3] inputs? /with N inputs /' "$tmp/err")"
+            ;;
+        bridge)
+            check "$what: finished inputs logged" 3 "$(tail -n +2 "$tmp/log" | wc -l)"
             [ "$rc" != 0 ] || fail "bridge: status 0"
             grep -qx "taskpool: terminated by the MPI launcher (Ctrl-C, scancel, or a rank was lost); finished inputs are in the joblog, if any" "$tmp/err" ||
                 fail "bridge: message: $(cat "$tmp/err")"
-        fi
+            ;;
+        esac
         wait_procs "$mark" 0
     done
 }

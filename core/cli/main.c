@@ -118,6 +118,7 @@ static int setup_output(struct cli *cl, struct tp__sink *s, int input_fd)
     char err[1024];
     s->logging = 0;
     s->held_err = 0;
+    s->lost = 0;
     s->unordered = cl->opt.unordered;
     if (tp__output_init(&s->o, 1) != 0)
         return EXIT_RUNTIME;

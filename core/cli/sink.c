@@ -1,6 +1,7 @@
 #include "cli/sink.h"
 
 #include <errno.h>
+#include <stdio.h>
 
 /* An input's joblog line says its output is written once the output
  * buffer holding it has been written. */
@@ -66,10 +67,27 @@ int tp__sink_result(void *arg, const struct tp_result *r)
     return tp__sink_replay(s, 0);
 }
 
+/* A remote worker lost while the run goes on (its inputs run again on the
+ * others): one line, as it happens. */
+static void say_lost(struct tp__sink *s)
+{
+    const char *msg;
+    unsigned n = s->o.pool ? tp_pool_lost(s->o.pool, &msg) : 0;
+    if (n <= s->lost)
+        return;
+    if (n > s->lost + 1)
+        fprintf(stderr, "taskpool: %u ranks were lost; the latest: %s\n",
+                n - s->lost, msg);
+    else
+        fprintf(stderr, "taskpool: %s\n", msg);
+    s->lost = n;
+}
+
 /* Before the host waits: the log's batch, then the output. */
 int tp__sink_idle(void *arg)
 {
     struct tp__sink *s = arg;
+    say_lost(s);
     if (tp__sink_replay(s, 0) != 0)
         return -1;
     if (s->logging && s->jl.seekable && tp__joblog_flush(&s->jl) != 0)

@@ -18,6 +18,7 @@ struct tp__sink {
     int held_err;  /* errno of a held result that could not be read */
     uint64_t given; /* inputs given so far (the pool's, or set) */
     uint64_t turn;  /* in input order: the next index to write */
+    unsigned lost;  /* remote workers lost, as said so far */
 };
 
 /* The pool callbacks; arg is the tp__sink. */

@@ -284,6 +284,13 @@ void tp__pool_far_limit(tp_pool *p, uint64_t ns) { p->far_limit_ns = ns; }
 
 uint64_t tp__pool_now_ns(void) { return tp__now_ns(); }
 
+unsigned tp_pool_lost(const tp_pool *p, const char **msg)
+{
+    if (msg)
+        *msg = p->nlost ? p->lost_msg : NULL;
+    return p->nlost;
+}
+
 enum tp_error tp_pool_error(const tp_pool *p, const char **msg)
 {
     if (msg)

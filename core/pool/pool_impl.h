@@ -160,6 +160,8 @@ struct tp_pool {
     int trigger_slot;       /* the chunk it is in */
     enum tp_error err;
     char msg[4096];
+    unsigned nlost;         /* far pools lost, the run going on without */
+    char lost_msg[512];     /* ... and what the latest said */
 };
 
 

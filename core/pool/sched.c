@@ -435,25 +435,53 @@ static int lost_msg(const tp_pool *p, const struct worker *w, pid_t pid,
 
 /* The worker is gone or must go: blame the input it was running, send the
  * rest of its work elsewhere, start a fresh worker. */
-/* A far pool is gone, and the inputs it had with it: the run ends (it
- * retried what crashed itself; a lost node is not retried). */
+/* A far pool is gone (its process died, its link broke).  What it had not
+ * answered goes back to the queue, in order, and runs on the others, as a
+ * lost worker's inputs do (none is blamed: a lost node is not an input's
+ * fault); the pool notes it for tp_pool_lost.  A far pool that could not
+ * load the plugin or run init, one that broke the protocol, or the last
+ * one, ends the run. */
 static void far_lost(tp_pool *p, struct worker *w, enum tp_status why,
                      const char *detail)
 {
     char buf[64];
     const char *name = tp__worker_name(p, w, buf, sizeof buf);
-    if (w->fatal.len)
+    unsigned live = 0, inputs = 0;
+    for (unsigned i = 0; i < p->jobs; i++)
+        live += &p->w[i] != w && p->w[i].link.fd >= 0 && p->w[i].ready;
+    for (unsigned i = 0; i < w->nq; i++)
+        inputs += p->c[w->q[i]].until - p->c[w->q[i]].done;
+    if (w->fatal.len) {
         tp__pool_fail(p, w->fatal_kind == TP_FATAL_LOAD   ? TP_ERR_LOAD
-                        : w->fatal_kind == TP_FATAL_INIT ? TP_ERR_INIT
-                                                         : TP_ERR_SYSTEM,
-                     "%.*s", (int)w->fatal.len, w->fatal.p);
-    else if (why == TP_RESULT_PROTOCOL)
+                         : w->fatal_kind == TP_FATAL_INIT ? TP_ERR_INIT
+                                                          : TP_ERR_SYSTEM,
+                      "%.*s", (int)w->fatal.len, w->fatal.p);
+        return;
+    }
+    if (why == TP_RESULT_PROTOCOL) {
         tp__pool_fail(p, TP_ERR_SYSTEM, "%s: protocol error: %s", name,
-                     detail);
-    else
+                      detail);
+        return;
+    }
+    char what[64] = "";
+    if (inputs)
+        snprintf(what, sizeof what, " with %u input%s in flight", inputs,
+                 inputs == 1 ? "" : "s");
+    if (!live || !w->ready) {
         tp__pool_fail(p, TP_ERR_SYSTEM, "%s was lost%s (its process or its "
-                     "node is gone)", name, w->nq ? " with inputs in flight"
-                                                : "");
+                      "node is gone)%s", name, what,
+                      w->ready ? "; no other is left" : "");
+        return;
+    }
+    snprintf(p->lost_msg, sizeof p->lost_msg, "%s was lost%s (its process "
+             "or its node is gone)%s", name, what,
+             inputs ? "; they run again on the others" : "");
+    p->nlost++;
+    p->tr->stop(&w->link, NULL, 0);
+    unsigned nq = w->nq;
+    w->nq = w->nsent = 0;
+    for (unsigned i = nq; i-- > 0;)
+        dispatch_ended(p, w->q[i]);
 }
 
 static void worker_lost(tp_pool *p, struct worker *w, enum tp_status why,

@@ -216,6 +216,14 @@ TP_API int tp_pool_finish(tp_pool *p);
 /* The error that stopped the pool, and its message (owned by the pool). */
 TP_API enum tp_error tp_pool_error(const tp_pool *p, const char **msg);
 
+/* Remote workers (options.remote_fds) lost while the run went on: their
+ * inputs in flight run again on the others.  Returns how many, and sets
+ * *msg (if msg is not NULL) to a line about the latest, owned by the pool
+ * ("rank 2 (node7) was lost with 3 inputs in flight (...); they run again
+ * on the others"), or NULL when none was.  Losing the last one, or one
+ * that could not load the plugin, ends the run (tp_pool_error). */
+TP_API unsigned tp_pool_lost(const tp_pool *p, const char **msg);
+
 /* Stop the workers (idle ones get EOF, run fini and exit within 2 s; busy
  * ones, and any after that, are killed with their process group), reap
  * them and free everything.  p may be NULL. */
