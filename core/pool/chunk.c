@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pool/chunk.h"
 #include "pool/pool_impl.h"
 
 #define KEEP_BYTES (4u << 20) /* slot buffers larger than this are freed */

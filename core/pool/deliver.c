@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pool/chunk.h"
+#include "pool/deliver.h"
 #include "pool/pool_impl.h"
 
 /* Completions are still taken after a signal stopped the run: a killed

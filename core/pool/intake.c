@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pool/chunk.h"
 #include "pool/pool_impl.h"
+#include "pool/sched.h"
 
 void tp__intake_reset(struct worker *w)
 {

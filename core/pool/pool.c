@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include "pool/far.h"
+#include "pool/chunk.h"
+#include "pool/deliver.h"
 #include "pool/pool_impl.h"
+#include "pool/sched.h"
 #include "worker/sandbox.h"
 
 _Static_assert(TP_RECORD_MAX == TP_POOL_RECORD_MAX, "pool.h states the limit");

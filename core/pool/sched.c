@@ -15,7 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pool/chunk.h"
 #include "pool/pool_impl.h"
+#include "pool/sched.h"
 #include "worker/sandbox.h"
 #include "worker/worker.h"
 
@@ -25,8 +27,8 @@
 #define STUCK_NS 2000000    /* ...unless their worker has been silent this long */
 #define PCT_FLOOR_NS 1000000000ull /* --timeout P% is never below 1 s */
 #define INIT_TIMEOUT_S 30.0
-#define NO_PIDFD_NS 100000000u
-#define STALL_NS 10000000000ull /* a request not started for this long */ /* without pidfds, look for exits this often */
+#define NO_PIDFD_NS 100000000u /* without pidfds, look for exits this often */
+#define STALL_NS 10000000000ull /* a request not started for this long */
 
 static void try_send(tp_pool *p, struct worker *w)
 {
@@ -77,8 +79,7 @@ static int start_worker(tp_pool *p, struct worker *w)
     return 0;
 }
 
-/* Replace an idle worker by a fresh one (recycling, or for a retry); the
- * old one runs fini while the loop goes on. */
+/* Room for one more old worker running fini. */
 static int grow_retired(tp_pool *p)
 {
     unsigned cap = p->capretired ? 2 * p->capretired : 8;
@@ -90,11 +91,14 @@ static int grow_retired(tp_pool *p)
     return 0;
 }
 
+/* Replace an idle worker by a fresh one (recycling, or for a retry); the
+ * old one runs fini while the loop goes on. */
 static int restart(tp_pool *p, struct worker *w)
 {
     if (p->nretired == p->capretired && grow_retired(p) != 0)
         return tp__pool_fail(p, TP_ERR_SYSTEM, "out of memory");
-    tp__link_retire(&w->link, &p->retired[p->nretired++], GRACE_MS);
+    if (p->tr->stop(&w->link, &p->retired[p->nretired], GRACE_MS))
+        p->nretired++;
     return start_worker(p, w);
 }
 
