@@ -53,7 +53,7 @@ static const char *path[2];
 static tp_pool *open_ok(const char *spec, struct tp_pool_options *o,
                         struct collect *c)
 {
-    struct tp_pool_callbacks cb = {.result = on_result, .arg = c};
+    struct tp_pool_callbacks cb = {.size = sizeof cb, .result = on_result, .arg = c};
     char err[1024];
     tp_pool *p;
     path[0] = getenv("TASKPOOL_PLUGIN_PATH");
@@ -76,7 +76,7 @@ static void feed_numbers(tp_pool *p, int from, int to)
 START_TEST(ordered_map)
 {
     struct collect c = {.in_order = 1};
-    struct tp_pool_options o = {.jobs = 3};
+    struct tp_pool_options o = {.size = sizeof o, .jobs = 3};
     tp_pool *p = open_ok("seed:double", &o, &c);
     feed_numbers(p, 1, 20000);
     ck_assert_int_eq(tp_pool_finish(p), 0);
@@ -90,7 +90,7 @@ END_TEST
 START_TEST(unordered_map_same_results)
 {
     struct collect c = {.in_order = 1};
-    struct tp_pool_options o = {.jobs = 2, .unordered = 1, .chunk = 7};
+    struct tp_pool_options o = {.size = sizeof o, .jobs = 2, .unordered = 1, .chunk = 7};
     tp_pool *p = open_ok("seed:double", &o, &c);
     feed_numbers(p, 1, 5000);
     ck_assert_int_eq(tp_pool_finish(p), 0);
@@ -106,7 +106,7 @@ START_TEST(skipped_inputs_keep_indices)
 {
     for (int unordered = 0; unordered < 2; unordered++) {
         struct collect c = {.in_order = 1};
-        struct tp_pool_options o = {.jobs = 2, .unordered = unordered};
+        struct tp_pool_options o = {.size = sizeof o, .jobs = 2, .unordered = unordered};
         tp_pool *p = open_ok("seed:double", &o, &c);
         int64_t want = 0;
         for (int i = 1; i <= 3000; i++) {
@@ -138,7 +138,7 @@ END_TEST
 START_TEST(failed_inputs_are_results)
 {
     struct collect c = {.in_order = 1};
-    struct tp_pool_options o = {.jobs = 2};
+    struct tp_pool_options o = {.size = sizeof o, .jobs = 2};
     tp_pool *p = open_ok("seed:double", &o, &c);
     feed_numbers(p, 1, 3);
     ck_assert_int_eq(tp_pool_feed(p, "four", 4), 0);
@@ -154,7 +154,7 @@ END_TEST
 START_TEST(stop_from_callback)
 {
     struct collect c = {.in_order = 1, .stop_after = 10};
-    struct tp_pool_options o = {.jobs = 2, .chunk = 1};
+    struct tp_pool_options o = {.size = sizeof o, .jobs = 2, .chunk = 1};
     tp_pool *p = open_ok("seed:double", &o, &c);
     int r = 0;
     for (int i = 1; i <= 100000 && r == 0; i++) {
@@ -178,9 +178,9 @@ static int open_err(const char *spec, const char *init_arg, char *err,
                     size_t len)
 {
     struct collect c = {0};
-    struct tp_pool_callbacks cb = {.result = on_result, .arg = &c};
+    struct tp_pool_callbacks cb = {.size = sizeof cb, .result = on_result, .arg = &c};
     path[0] = getenv("TASKPOOL_PLUGIN_PATH");
-    struct tp_pool_options o = {.jobs = 2, .plugin_path = path,
+    struct tp_pool_options o = {.size = sizeof o, .jobs = 2, .plugin_path = path,
                                 .init_arg = init_arg};
     tp_pool *p = (tp_pool *)1;
     int r = tp_pool_open(&p, spec, &o, &cb, err, len);
@@ -210,24 +210,24 @@ START_TEST(confine_options)
 {
     char err[1024];
     struct collect c = {.in_order = 1};
-    struct tp_pool_callbacks cb = {.result = on_result, .arg = &c};
+    struct tp_pool_callbacks cb = {.size = sizeof cb, .result = on_result, .arg = &c};
     static const char *const dirs[] = {"/tmp", NULL};
     path[0] = getenv("TASKPOOL_PLUGIN_PATH");
     tp_pool *p;
-    struct tp_pool_options o = {.jobs = 1, .plugin_path = path,
+    struct tp_pool_options o = {.size = sizeof o, .jobs = 1, .plugin_path = path,
                                 .allow_read = dirs};
     ck_assert_int_eq(tp_pool_open(&p, "seed:double", &o, &cb, err,
                                   sizeof err), TP_ERR_USAGE);
     ck_assert_str_eq(err, "directories allowed for reading, but no sandbox "
                      "(allow_read needs sandbox)");
-    o = (struct tp_pool_options){.jobs = 1, .plugin_path = path,
+    o = (struct tp_pool_options){.size = sizeof o, .jobs = 1, .plugin_path = path,
                                  .cpu_limit = 0.05};
     ck_assert_int_eq(tp_pool_open(&p, "seed:double", &o, &cb, err,
                                   sizeof err), TP_ERR_USAGE);
     ck_assert_str_eq(err, "cpu limit of 0.05 s: the least is 0.1 s");
     /* (no memory limit: under AddressSanitizer a worker holds terabytes
      * of shadow memory, and any limit is refused; cli-limits.sh) */
-    o = (struct tp_pool_options){.jobs = 2, .cpu_limit = 10, .max_procs = 4,
+    o = (struct tp_pool_options){.size = sizeof o, .jobs = 2, .cpu_limit = 10, .max_procs = 4,
                                  .sandbox = 1};
     /* without libseccomp (or Landlock, or seccomp): refused, and run
      * without the sandbox then */
@@ -287,10 +287,10 @@ static int on_text_fail(void *arg, const struct tp_result *r)
 START_TEST(text_mode_bulk)
 {
     struct text_collect t = {0};
-    struct tp_pool_callbacks cb = {.result = on_text_fail, .text = on_text,
+    struct tp_pool_callbacks cb = {.size = sizeof cb, .result = on_text_fail, .text = on_text,
                                    .arg = &t};
     path[0] = getenv("TASKPOOL_PLUGIN_PATH");
-    struct tp_pool_options o = {.jobs = 1, .chunk = 100, .plugin_path = path,
+    struct tp_pool_options o = {.size = sizeof o, .jobs = 1, .chunk = 100, .plugin_path = path,
                                 .text_results = 1, .text_term = ';'};
     char err[1024];
     tp_pool *p;
@@ -348,7 +348,7 @@ START_TEST(unflushed_stdio_not_repeated)
     setvbuf(stdout, NULL, _IOFBF, 4096);
     printf("UNFLUSHED-OUT");
     struct collect c = {.in_order = 1};
-    struct tp_pool_options o = {.jobs = 2, .max_tasks = 1, .chunk = 1};
+    struct tp_pool_options o = {.size = sizeof o, .jobs = 2, .max_tasks = 1, .chunk = 1};
     tp_pool *p = open_ok("seed:double", &o, &c);
     feed_numbers(p, 1, 20);
     ck_assert_int_eq(tp_pool_finish(p), 0);
@@ -398,8 +398,8 @@ START_TEST(recycle_after_quiet_retirement)
 {
     setenv("CHAOS_FINI_SLEEP_MS", "300", 1);
     struct collect c = {.in_order = 1};
-    struct tp_pool_callbacks cb = {.result = on_pid, .arg = &c};
-    struct tp_pool_options o = {.jobs = 1, .max_tasks = 1, .chunk = 1};
+    struct tp_pool_callbacks cb = {.size = sizeof cb, .result = on_pid, .arg = &c};
+    struct tp_pool_options o = {.size = sizeof o, .jobs = 1, .max_tasks = 1, .chunk = 1};
     char err[1024];
     tp_pool *p;
     path[0] = getenv("TASKPOOL_PLUGIN_PATH");
@@ -427,6 +427,80 @@ START_TEST(recycle_after_quiet_retirement)
 }
 END_TEST
 
+/* pool.h's sized structures: the caller's size decides what is read. */
+static int on_sized(void *arg, const struct tp_result *r)
+{
+    int *ok = arg;
+    *ok += r->size == sizeof *r && TP_POOL_HAS(struct tp_result, r, node) &&
+           r->node == 0;
+    return 0;
+}
+
+static int open_sized(const char *spec, const struct tp_pool_options *o,
+                      const struct tp_pool_callbacks *cb, char *err,
+                      size_t len)
+{
+    tp_pool *p = NULL;
+    int r = tp_pool_open(&p, spec, o, cb, err, len);
+    if (r == 0) {
+        ck_assert_int_eq(tp_pool_feed(p, "21", 2), 0);
+        ck_assert_int_eq(tp_pool_finish(p), 0);
+    }
+    tp_pool_close(p);
+    return r;
+}
+
+START_TEST(sized_structures)
+{
+    char err[512];
+    int ok = 0;
+    path[0] = getenv("TASKPOOL_PLUGIN_PATH");
+    /* a newer header's options: more fields, left at their defaults */
+    struct next_options {
+        struct tp_pool_options v1;
+        uint64_t later;
+    } n = {.v1 = TP_POOL_OPTIONS_INIT};
+    n.v1.size = sizeof n;
+    n.v1.jobs = 1;
+    n.v1.plugin_path = path;
+    struct next_callbacks {
+        struct tp_pool_callbacks v1;
+        void *later;
+    } cb = {.v1 = TP_POOL_CALLBACKS_INIT};
+    cb.v1.size = sizeof cb;
+    cb.v1.result = on_sized;
+    cb.v1.arg = &ok;
+    ck_assert_int_eq(open_sized("seed:double", &n.v1, &cb.v1, err, sizeof err), 0);
+    ck_assert_int_eq(ok, 1);
+    /* ... one set: refused, not ignored */
+    n.later = 5;
+    ck_assert_int_eq(open_sized("seed:double", &n.v1, &cb.v1, err, sizeof err),
+                     TP_ERR_USAGE);
+    char want[512];
+    snprintf(want, sizeof want,
+             "TP_POOL_OPTIONS of %zu bytes sets fields this libtaskpool "
+             "(%zu bytes) does not know: the program was built against a "
+             "newer taskpool", sizeof n, sizeof n.v1);
+    ck_assert_str_eq(err, want);
+    n.later = 0;
+    cb.later = &ok;
+    ck_assert_int_eq(open_sized("seed:double", &n.v1, &cb.v1, err, sizeof err),
+                     TP_ERR_USAGE);
+    ck_assert_ptr_nonnull(strstr(err, "TP_POOL_CALLBACKS of "));
+    cb.later = NULL;
+    /* no size: a caller that did not use TP_POOL_OPTIONS_INIT */
+    n.v1.size = 0;
+    ck_assert_int_eq(open_sized("seed:double", &n.v1, &cb.v1, err, sizeof err),
+                     TP_ERR_USAGE);
+    ck_assert_ptr_nonnull(strstr(err, "TP_POOL_OPTIONS of 0 bytes: set its "
+                                      "size with TP_POOL_OPTIONS_INIT"));
+    /* no options at all: the defaults (the plugin named by its file) */
+    snprintf(want, sizeof want, "%s/seed:double", path[0]);
+    ck_assert_int_eq(open_sized(want, NULL, &cb.v1, err, sizeof err), 0);
+    ck_assert_int_eq(ok, 2);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pool");
@@ -441,6 +515,7 @@ int main(void)
     tcase_add_test(tc, plugins_each);
     tcase_add_test(tc, unflushed_stdio_not_repeated);
     tcase_add_test(tc, text_mode_bulk);
+    tcase_add_test(tc, sized_structures);
     suite_add_tcase(s, tc);
     TCase *rc = tcase_create("recycle");
     tcase_set_timeout(rc, 10); /* a hang fails here, not after a minute */

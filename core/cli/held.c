@@ -380,7 +380,7 @@ int tp__held_load(struct tp__held *h, struct tp_result *r)
         return -1;
     }
     *r = (struct tp_result){
-        .index = hd.index, .status = (enum tp_status)hd.status,
+        .size = sizeof *r, .index = hd.index, .status = (enum tp_status)hd.status,
         .input = h->buf, .input_len = (size_t)hd.input_len,
         .data = h->buf + hd.input_len, .len = (size_t)hd.data_len,
         .worker = (pid_t)hd.worker, .attempts = hd.attempts,

@@ -220,8 +220,12 @@ static int feed_all(struct tp__feed *f, const struct cli *cl, int fd)
 /* The pool for the run, or NULL with *status set after a message. */
 static tp_pool *open_pool(const struct cli *cl, struct tp__sink *s, int *status)
 {
-    struct tp_pool_callbacks cb = {tp__sink_result, tp__sink_idle, s,
-                                   tp__sink_text, tp__sink_finished};
+    struct tp_pool_callbacks cb = TP_POOL_CALLBACKS_INIT;
+    cb.result = tp__sink_result;
+    cb.idle = tp__sink_idle;
+    cb.arg = s;
+    cb.text = tp__sink_text;
+    cb.finished = tp__sink_finished;
     tp_pool *pool;
     char err[4096];
     int e = tp_pool_open(&pool, cl->spec, &cl->opt, &cb, err, sizeof err);
@@ -369,7 +373,7 @@ static int run_mpi(struct cli *cl)
 
 int main(int argc, char **argv)
 {
-    struct cli cl = {.delim = '\n'};
+    struct cli cl = {.delim = '\n', .opt = TP_POOL_OPTIONS_INIT};
     if (std_fds_open() != 0 || setup_signals() != 0) {
         fprintf(stderr, "taskpool: cannot set up: %s\n", strerror(errno));
         return EXIT_RUNTIME;

@@ -354,10 +354,14 @@ int tp_agent_serve(int fd, const char *spec, const struct tp_pool_options *opt,
                    const char *name, char *err, size_t errlen)
 {
     struct agent a = {.fd = fd};
-    struct tp_pool_options o = *opt;
-    struct tp_pool_callbacks cb = {.result = on_result, .idle = on_idle,
-                                   .arg = &a};
+    struct tp_pool_options o;
+    struct tp_pool_callbacks cb = {.size = sizeof cb, .result = on_result,
+                                   .idle = on_idle, .arg = &a};
     char why[4096];
+    *err = '\0';
+    if (tp__take_options(&o, opt, err, errlen) != 0)
+        return TP_ERR_USAGE;
+    uint32_t digest = tp__options_digest(spec, &o); /* as the host's */
     o.unordered = 0; /* answers go back in request order */
     o.halt = TP_HALT_NEVER; /* the host decides */
     o.expected = 0;
@@ -368,7 +372,6 @@ int tp_agent_serve(int fd, const char *spec, const struct tp_pool_options *opt,
         cb.text = on_text;
     o.remote_fds = NULL;
     o.nremote = 0;
-    *err = '\0';
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN); /* as tp_pool_open counts */
     uint32_t jobs = o.jobs ? o.jobs : ncpu > 0 ? (uint32_t)ncpu : 1;
     widen_affinity(jobs);
@@ -380,7 +383,7 @@ int tp_agent_serve(int fd, const char *spec, const struct tp_pool_options *opt,
         send_frame(fd, TP_FRAME_FATAL, kind, 0, err, strlen(err));
         return e;
     }
-    if (send_frame(fd, TP_FRAME_READY, jobs, tp__options_digest(spec, opt),
+    if (send_frame(fd, TP_FRAME_READY, jobs, digest,
                    NULL, 0) != 0) {
         snprintf(err, errlen, "%s: writing to the host: %s", name,
                  strerror(errno));

@@ -35,6 +35,7 @@ static struct tp_result wire_result(const struct chunk *c, uint32_t i,
                                     const struct tp__wire_res *o)
 {
     struct tp_result r = {
+        .size = sizeof r,
         .index = c->first + i,
         .status = (enum tp_status)o->status,
         .input = in,
@@ -126,6 +127,7 @@ static void complete_text(tp_pool *p, struct chunk *c)
         if (input_at(p, c, f.index, &in, &ilen) != 0)
             return;
         struct tp_result r = {
+            .size = sizeof r,
             .index = c->first + f.index,
             .status = (enum tp_status)f.status,
             .input = in,
@@ -226,6 +228,7 @@ static void deliver_text(tp_pool *p, struct chunk *c, uint32_t n)
         if (p->err != TP_ERR_NONE)
             break;
         struct tp_result r = {
+            .size = sizeof r,
             .index = c->first + f.index,
             .status = (enum tp_status)f.status,
             .input = in,

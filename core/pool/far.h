@@ -4,6 +4,7 @@
 #ifndef TP_POOL_FAR_H
 #define TP_POOL_FAR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "taskpool/pool.h"
@@ -20,6 +21,12 @@ void tp__pool_wake_at(tp_pool *p, uint64_t ns);
 /* The host's time limit for --timeout P% (over every rank's tasks), which
  * this pool then applies instead of its own median's; 0: none yet. */
 void tp__pool_far_limit(tp_pool *p, uint64_t ns);
+
+/* The caller's options (a sized structure, pool.h) into *dst: 0, or -1
+ * with a message in err. */
+int tp__take_options(struct tp_pool_options *dst,
+                     const struct tp_pool_options *src, char *err,
+                     size_t errlen);
 
 /* CLOCK_MONOTONIC in ns. */
 uint64_t tp__pool_now_ns(void);

@@ -77,7 +77,8 @@ static int look(struct each_ctx *e, const char *name, const char *file,
         e->bad(e->arg, err);
         return 0;
     }
-    struct tp_plugin_info info = {name ? name : pr.desc.name, &pr.desc, file};
+    struct tp_plugin_info info = {sizeof info, name ? name : pr.desc.name,
+                                  &pr.desc, file};
     int r = e->cb(e->arg, &info);
     tp__probe_free(&pr);
     return r;

@@ -12,6 +12,7 @@
 #include "pool/deliver.h"
 #include "pool/pool_impl.h"
 #include "pool/sched.h"
+#include "pool/sized.h"
 #include "worker/sandbox.h"
 
 _Static_assert(TP_RECORD_MAX == TP_POOL_RECORD_MAX, "pool.h states the limit");
@@ -363,8 +364,8 @@ int tp_pool_open(tp_pool **out, const char *spec,
                  size_t errlen)
 {
     *out = NULL;
-    if (!cb || !cb->result) {
-        snprintf(err, errlen, "no result callback");
+    if (!cb) {
+        snprintf(err, errlen, "no callbacks");
         return TP_ERR_USAGE;
     }
     tp_pool *p = calloc(1, sizeof *p);
@@ -372,9 +373,20 @@ int tp_pool_open(tp_pool **out, const char *spec,
         snprintf(err, errlen, "out of memory");
         return TP_ERR_SYSTEM;
     }
-    if (opt)
-        p->o = *opt;
-    p->cb = *cb;
+    static const struct tp_pool_options defaults = TP_POOL_OPTIONS_INIT;
+    if (tp__take_sized(&p->o, sizeof p->o, TP__OPTIONS_FIRST,
+                       opt ? opt : &defaults, "TP_POOL_OPTIONS", err,
+                       errlen) != 0 ||
+        tp__take_sized(&p->cb, sizeof p->cb, TP__CALLBACKS_FIRST, cb,
+                       "TP_POOL_CALLBACKS", err, errlen) != 0) {
+        free(p);
+        return TP_ERR_USAGE;
+    }
+    if (!p->cb.result) {
+        free(p);
+        snprintf(err, errlen, "no result callback");
+        return TP_ERR_USAGE;
+    }
     p->fill = -1;
     if (p->o.text_results && !p->cb.text) {
         free(p);

@@ -2,8 +2,11 @@
  *
  *     tp_pool *p;
  *     char err[512];
- *     struct tp_pool_options o = { .jobs = 4 };
- *     struct tp_pool_callbacks cb = { .result = on_result, .arg = &state };
+ *     struct tp_pool_options o = TP_POOL_OPTIONS_INIT;
+ *     struct tp_pool_callbacks cb = TP_POOL_CALLBACKS_INIT;
+ *     o.jobs = 4;
+ *     cb.result = on_result;
+ *     cb.arg = &state;
  *     if (tp_pool_open(&p, "seed:double", &o, &cb, err, sizeof err))
  *         ... err says why ...
  *     while (more input)
@@ -17,6 +20,17 @@
  * socket).  It forks; the caller must not rely on threads surviving in the
  * workers.  The pool keeps a bounded number of records in flight: feed
  * blocks (running the pool) while the window is full.
+ *
+ * Growth: the structures here only ever gain fields at their end, and
+ * each starts with its size.  The caller sets the size of what it passes
+ * (TP_POOL_OPTIONS_INIT, TP_POOL_CALLBACKS_INIT: the size it was built
+ * with), and the library reads only that much, giving later fields their
+ * defaults; a size of 0 is refused (TP_ERR_USAGE), as are fields set
+ * beyond what the library knows.  The library sets the size of what it
+ * passes (struct tp_result, struct tp_plugin_info), and the caller reads a
+ * field added after it was built only if TP_POOL_HAS says it is there.  So
+ * a program built against this header runs unchanged, without relinking,
+ * against a later libtaskpool of the same soname (HACKING.md).
  */
 #ifndef TASKPOOL_POOL_H
 #define TASKPOOL_POOL_H
@@ -43,7 +57,14 @@ extern "C" {
 
 typedef struct tp_pool tp_pool;
 
+/* Whether *s, a structure of type T that the library filled in, has
+ * field f: TP_POOL_HAS(struct tp_result, r, node). */
+#define TP_POOL_HAS(T, s, f)                                                  \
+    (offsetof(T, f) + sizeof(((T *)0)->f) <= (s)->size)
+
 struct tp_pool_options {
+    size_t size;        /* sizeof(struct tp_pool_options) as the caller was
+                           built: TP_POOL_OPTIONS_INIT sets it */
     unsigned jobs;      /* worker processes; 0: the number of online CPUs */
     unsigned chunk;     /* records per request; 0: adaptive */
     int unordered;      /* 0: results in input order; else completion order */
@@ -107,6 +128,7 @@ struct tp_pool_options {
     unsigned nremote;
     const char *const *remote_names;
 };
+#define TP_POOL_OPTIONS_INIT {.size = sizeof(struct tp_pool_options)}
 
 enum tp_status {
     TP_RESULT_OK = 0,       /* data is the output */
@@ -118,6 +140,7 @@ enum tp_status {
 
 /* One input's outcome.  Every pointer is valid only during the callback. */
 struct tp_result {
+    size_t size;            /* sizeof(struct tp_result) of the library */
     uint64_t index;         /* 0-based position of the input */
     enum tp_status status;
     const char *input;      /* the input record (not NUL-terminated) */
@@ -135,6 +158,8 @@ struct tp_result {
 };
 
 struct tp_pool_callbacks {
+    size_t size; /* sizeof(struct tp_pool_callbacks) as the caller was
+                    built: TP_POOL_CALLBACKS_INIT sets it */
     /* Called once per input, in input order unless unordered.  Return 0 to
      * go on; non-zero stops the pool (the pool call returns -1 with
      * TP_ERR_STOPPED). */
@@ -152,6 +177,7 @@ struct tp_pool_callbacks {
      * wait for an input's turn.  Non-zero stops the pool as above. */
     int (*finished)(void *arg, const struct tp_result *r);
 };
+#define TP_POOL_CALLBACKS_INIT {.size = sizeof(struct tp_pool_callbacks)}
 
 enum tp_error {
     TP_ERR_NONE = 0,
@@ -229,7 +255,9 @@ TP_API unsigned tp_pool_lost(const tp_pool *p, const char **msg);
  * them and free everything.  p may be NULL. */
 TP_API void tp_pool_close(tp_pool *p);
 
-/* The far end of a remote worker (options.remote_fds): serve requests
+/* The far end of a remote worker (options.remote_fds), as taskpool --mpi
+ * runs it on each rank, and as any program with its own way of reaching
+ * machines may run it behind a socket: serve requests
  * read from fd with a pool of local workers opened with spec and opt (as
  * tp_pool_open, in order; text_results and text_term must be the host's:
  * a request for another output form is an error), answering on
@@ -245,6 +273,7 @@ TP_API int tp_agent_serve(int fd, const char *spec,
 TP_API const char *tp_plugin_dir(void);
 
 struct tp_plugin_info {
+    size_t size;              /* sizeof(struct tp_plugin_info) of the library */
     const char *name;         /* as found on the search path */
     const struct tp_plugin *desc;
     const char *file;         /* the shared object */
