@@ -122,7 +122,9 @@ mkdir "$dir" "$sdir" && cp "$TASKPOOL_PLUGIN_PATH/.libs/seed.so" "$dir/extra.so"
     cp "$TASKPOOL_PLUGIN_PATH/.libs/seed.so" "$sdir/spaced.so" || exit 99
 want 'taskpool ex' "" no taskpool ex
 want "taskpool -L $dir ex" "extra:" yes taskpool -L "$dir" ex
-want "taskpool -L $dir " "extra:${nl}bench:${nl}chaos:${nl}hash:${nl}seed:${nl}text:" yes taskpool -L "$dir" ''
+shipped="bench:${nl}chaos:${nl}hash:${nl}seed:${nl}text:"
+[ "${TP_HASH:-}" = yes ] || shipped="bench:${nl}chaos:${nl}seed:${nl}text:"
+want "taskpool -L $dir " "extra:${nl}$shipped" yes taskpool -L "$dir" ''
 want "taskpool -L$dir ex" "extra:" yes taskpool "-L$dir" ex
 want "taskpool --plugin-path=$dir ex" "extra:" yes taskpool --plugin-path = "$dir" ex
 want "taskpool --plug $dir -j 2 ex" "extra:" yes taskpool --plug "$dir" -j 2 ex
