@@ -81,3 +81,23 @@ expect 2 "" "taskpool: $Tabi/duptask.so: malformed descriptor: two tasks are nam
 # a file that is not a shared object says so (the dynamic linker's words)
 run /etc/passwd:x 1
 expect 2 "" "taskpool: cannot load /etc/passwd: invalid ELF header"
+
+# out of descriptors: named as such, a system error (3), never "file not
+# found"; with each limit from 4 up, whatever runs out first
+if [ -z "${TASKPOOL_VALGRIND:-}" ]; then
+    emfile="too many open files (EMFILE: raise the limit, ulimit -n)"
+    seen=
+    for n in 4 5 6 7 8 9 10 11 12; do
+        "$top_builddir/libtool" --mode=execute sh -c 'ulimit -n "$1"; shift; exec "$@"' \
+            sh "$n" "$TASKPOOL" -j 2 seed:double 1 2 3 >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        [ $rc = 0 ] && { check "output with $n descriptors" "2${nl}4${nl}6" "$(cat "$tmp/out")"; continue; }
+        check "status with $n descriptors" 3 "$rc"
+        check "one line with $n descriptors" 1 "$(wc -l <"$tmp/err")"
+        case $(cat "$tmp/err") in
+        "taskpool: "*": $emfile") seen="$seen|$(cut -d: -f2 "$tmp/err")" ;;
+        *) fail "with $n descriptors: $(cat "$tmp/err")" ;;
+        esac
+    done
+    case $seen in *"| cannot load $P/seed"*) ;; *) fail "no limit ran out while loading the plugin: $seen" ;; esac
+fi

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/errtext.h"
 #include "cli/feed.h"
 #include "cli/joblog.h"
 #include "mpi/split.h"
@@ -375,7 +376,7 @@ int main(int argc, char **argv)
 {
     struct cli cl = {.delim = '\n', .opt = TP_POOL_OPTIONS_INIT};
     if (std_fds_open() != 0 || setup_signals() != 0) {
-        fprintf(stderr, "taskpool: cannot set up: %s\n", strerror(errno));
+        fprintf(stderr, "taskpool: cannot set up: %s\n", tp__errtext(errno));
         return EXIT_RUNTIME;
     }
     for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)

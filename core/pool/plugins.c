@@ -53,7 +53,7 @@ int tp__load_spec(tp_pool *p, const char *spec, char *err, size_t errlen)
         r = tp__loader_resolve(plugin, dirs, &p->file, err, errlen);
     free(plugin);
     free(dirs);
-    return r != 0 ? TP_ERR_LOAD : 0;
+    return r == -2 ? TP_ERR_SYSTEM : r != 0 ? TP_ERR_LOAD : 0;
 }
 
 #define PROBE_TIMEOUT_S 30.0

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/errtext.h"
 #include "worker/keeper.h"
 #include "worker/worker.h"
 
@@ -40,7 +41,7 @@ int tp__link_start(struct tp__link *l, const struct tp__worker_spec *spec,
         return -1;
     }
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-        snprintf(err, errlen, "socketpair: %s", strerror(errno));
+        snprintf(err, errlen, "socketpair: %s", tp__errtext(errno));
         unmap(l);
         return -1;
     }
@@ -74,7 +75,7 @@ int tp__link_start(struct tp__link *l, const struct tp__worker_spec *spec,
     if (!what && (fl < 0 || fcntl(sv[0], F_SETFL, fl | O_NONBLOCK) < 0))
         what = "fcntl";
     if (what) {
-        snprintf(err, errlen, "%s: %s", what, strerror(errno));
+        snprintf(err, errlen, "%s: %s", what, tp__errtext(errno));
         tp__link_reap(l, 0, NULL);
         return -1;
     }

@@ -3,6 +3,8 @@
  * before anything in them is called. */
 #include "worker/loader.h"
 
+#include "common/errtext.h"
+
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
@@ -188,12 +190,13 @@ static char *la_object(const char *la)
 {
     FILE *f = fopen(la, "r");
     if (!f)
-        return NULL;
+        return NULL; /* errno says why */
     char line[4096], name[4096] = "";
     while (fgets(line, sizeof line, f))
         if (sscanf(line, "dlname='%4095[^']'", name) == 1)
             break;
     fclose(f);
+    errno = 0;
     if (!name[0] || strchr(name, '/'))
         return NULL;
     const char *slash = strrchr(la, '/');
@@ -212,9 +215,11 @@ static int is_file(const char *p)
 }
 
 /* path as libltdl's lt_dlopenext takes it: with .la, with .so, then as
- * given.  The shared object, or NULL. */
+ * given.  The shared object, or NULL with errno 0 (none there) or what
+ * kept it from being read (EMFILE: no descriptor left, ...). */
 static char *object_for(const char *path)
 {
+    errno = 0;
     static const char *const ext[] = {".la", ".so", ""};
     for (size_t i = 0; i < 3; i++) {
         char p[4096];
@@ -226,18 +231,32 @@ static char *object_for(const char *path)
             return la_object(p);
         return realpath(p, NULL);
     }
+    errno = 0;
     return NULL;
+}
+
+/* path's object, or -1 with why: not there (-1), or the system would not
+ * let it be read (-2: out of descriptors, ...). */
+static int find_object(const char *path, char **file, char *err,
+                       size_t errlen)
+{
+    if ((*file = object_for(path)))
+        return 0;
+    if (errno && errno != ENOENT && errno != ENOTDIR) {
+        snprintf(err, errlen, "cannot load %s: %s", path, tp__errtext(errno));
+        return errno == EMFILE || errno == ENFILE || errno == ENOMEM ? -2
+                                                                     : -1;
+    }
+    snprintf(err, errlen, "cannot load %s: file not found", path);
+    return -1;
 }
 
 int tp__loader_resolve(const char *name, const char *const *dirs, char **file,
                       char *err, size_t errlen)
 {
     *file = NULL;
-    if (strchr(name, '/')) {
-        if (!(*file = object_for(name)))
-            snprintf(err, errlen, "cannot load %s: file not found", name);
-        return *file ? 0 : -1;
-    }
+    if (strchr(name, '/'))
+        return find_object(name, file, err, errlen);
     if (!tp__name_valid(name, strlen(name))) {
         snprintf(err, errlen, "invalid plugin name '%s' (letters, digits, "
                  "'_' and '-' only; a path must contain '/')", name);
@@ -248,9 +267,7 @@ int tp__loader_resolve(const char *name, const char *const *dirs, char **file,
             continue;
         char p[4096];
         snprintf(p, sizeof p, "%s/%s", dirs[i], name);
-        if (!(*file = object_for(p)))
-            snprintf(err, errlen, "cannot load %s: file not found", p);
-        return *file ? 0 : -1;
+        return find_object(p, file, err, errlen);
     }
     size_t used = (size_t)snprintf(err, errlen, "plugin '%s' not found "
                                    "(searched:", name);

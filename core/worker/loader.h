@@ -29,7 +29,8 @@ uint32_t tp__loader_flags(const struct tp_plugin *d);
 /* The shared object of plugin name (searching dirs, NULL-terminated, in
  * order: NAME.la, then NAME.so) or of a path (with '/', taken as libltdl
  * takes it), without opening it: the host never runs plugin code.  *file is
- * malloc'd.  Returns 0, or -1 with a one-line message. */
+ * malloc'd.  Returns 0, or -1 with a one-line message; -2 when the system
+ * kept it from looking (no descriptor left: EMFILE, ENFILE). */
 int tp__loader_resolve(const char *name, const char *const *dirs, char **file,
                       char *err, size_t errlen);
 

@@ -20,9 +20,10 @@
  * allows more than one process: then clone without new namespaces, never
  * clone3's unreadable arguments), socket, connect, bind, ptrace, mount,
  * unshare, set*id, setrlimit/prlimit64 with a new limit, prctl,
- * chmod/chown.  Four calls get an error instead: ioctl (ENOTTY: stdio
+ * chmod/chown.  These calls get an error instead: ioctl (ENOTTY: stdio
  * asks whether a stream is a terminal), clone3 (ENOSYS: glibc then uses
- * clone), clone for a thread (EAGAIN, see rules()) and fcntl's
+ * clone), clone for a thread (EAGAIN, see rules()) or for posix_spawn's
+ * process (EPERM: system(), popen()), and fcntl's
  * F_SETPIPE_SZ (EPERM: a pipe's buffer is kernel memory RLIMIT_DATA does
  * not count; at 64 KiB a pipe, RLIMIT_NOFILE still bounds it).  Signals: with
  * Landlock ABI 6 or later, which keeps them inside the sandbox, to any
@@ -157,6 +158,8 @@ static int landlock(const struct tp__confine *c, char *err, size_t errlen)
     return abi;
 }
 
+#define X32_SYSCALL_BIT 0x40000000 /* __X32_SYSCALL_BIT */
+
 /* si_code of a SIGSYS from a seccomp filter (SYS_SECCOMP, which glibc
  * 2.36 does not name) */
 #define SIGSYS_SECCOMP 1
@@ -274,6 +277,13 @@ static int rules(scmp_filter_ctx f, const struct tp__confine *c, int abi)
         r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EAGAIN), SCMP_SYS(clone), 1,
                              SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD,
                                      CLONE_THREAD));
+    if (!r && c->max_procs <= 1)
+        /* posix_spawn's process (system(), popen()): EPERM, for the same
+         * reason; a plain fork is trapped and named */
+        r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+                             SCMP_A0(SCMP_CMP_MASKED_EQ,
+                                     CLONE_VM | CLONE_VFORK | CLONE_THREAD,
+                                     CLONE_VM | CLONE_VFORK));
     if (!r && c->max_procs > 1) {
         /* new processes and threads, in no new namespace */
         const scmp_datum_t ns = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS |
@@ -437,6 +447,9 @@ int tp__sandbox_enter(const struct tp__confine *c, struct tp__guard *g,
 void tp__sandbox_call_name(uint32_t arch, int nr, char *buf, size_t len)
 {
 #ifdef HAVE_SECCOMP
+    /* x32's calls come in as x86-64's, their numbers marked */
+    if (arch == SCMP_ARCH_X86_64 && (nr & X32_SYSCALL_BIT))
+        arch = SCMP_ARCH_X32;
     char *name = seccomp_syscall_resolve_num_arch(arch, nr);
     const char *other = arch == seccomp_arch_native() ? NULL
                         : arch == SCMP_ARCH_X86    ? "i386"

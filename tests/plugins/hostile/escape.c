@@ -9,7 +9,9 @@
  *   thread          -> starts a thread and joins it: "thread ran"
  *   connect:PORT    -> TCP to 127.0.0.1:PORT: "connected", or fails
  *   ptrace, setuid, mmapshared, int80 (x86-64: getpid through the i386
- *                      entry) -> the call's result: "ptrace: ..."
+ *                      entry), x32 (x86-64: getpid as an x32 call) -> the
+ *                      call's result: "ptrace: ..."
+ *   system          -> system("true"): "system: STATUS"
  *   alloc:N         -> N MiB allocated and touched: "allocated N MiB", or
  *                      fails "allocation of N MiB refused"
  *   xalloc:N        -> the same, but abort()s when refused (as xmalloc)
@@ -309,7 +311,13 @@ static int task_act(tp_ctx *ctx, const char *in, size_t len)
         __asm__ volatile("int $0x80" : "+a"(r) : : "memory");
         return tp_printf(ctx, "int80: %s", r > 0 ? "ok" : "failed");
     }
+    if (!strcmp(in, "x32")) {
+        long r = syscall(0x40000000L | 39); /* __X32_SYSCALL_BIT | getpid */
+        return tp_printf(ctx, "x32: %s", r > 0 ? "ok" : strerror(errno));
+    }
 #endif
+    if (!strcmp(in, "system"))
+        return tp_printf(ctx, "system: %d", system("true"));
     if (!strncmp(in, "alloc:", 6))
         return task_alloc(ctx, num_after(in, "alloc:"), 0);
     if (!strncmp(in, "xalloc:", 7))
