@@ -120,6 +120,18 @@ if [ "${TP_HASH:-}" = yes ]; then
     expect 2 "" "taskpool: cannot allow reading $tmp/in/a: Not a directory"
 fi
 
+# with --mem-limit, memory init left within a task's reach that the limit
+# does not count is refused: a memfd open for writing (read-only is fine),
+# a shared mapping; without --mem-limit the memfd is the plugin's business
+run -j 1 --sandbox --mem-limit 64M --init-arg memfd "$E:act" memfdwrite:100
+expect 2 "" "taskpool: cannot hold --mem-limit in the sandbox: the plugin's init left descriptor 4 open for writing on /memfd:escape (deleted), a file in memory that the limit does not count (close it in init)"
+run -j 1 --sandbox --mem-limit 64M --init-arg memfdro "$E:act" memfdwrite:1 ok:1
+expect 1 "1" "taskpool: input 1 (memfdwrite:1): write: Bad file descriptor"
+run -j 1 --sandbox --mem-limit 64M --init-arg shmmap "$E:act" ok:1
+expect 2 "" "taskpool: cannot hold --mem-limit in the sandbox: the plugin's init left a writable shared mapping of 1024 KiB (/dev/zero (deleted)), memory that the limit does not count (unmap it in init)"
+run -j 1 --sandbox --init-arg memfd "$E:act" memfdwrite:2
+expect 0 "wrote 2 MiB to the memfd" ""
+
 # a plugin whose init leaves a thread running cannot be held (Landlock
 # restricts only the thread that asks): refused
 run -j 1 --sandbox --init-arg thread "$E:act" ok:1

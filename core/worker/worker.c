@@ -3,6 +3,8 @@
  * the host closes the socket. */
 #include "worker/worker.h"
 
+#include "worker/memhold.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -417,6 +419,9 @@ static void confine(int fd, const struct tp__confine *c,
     char err[1024];
     if (!c->mem_limit && !c->max_procs && !c->sandbox)
         return;
+    if (c->sandbox && c->mem_limit &&
+        tp__memhold_check(fd, prog, err, sizeof err) != 0)
+        die_as(fd, TP_FATAL_INIT, err);
     struct tp__guard *g = tp__limits_enter(c, prog, OWN_MEMORY, err,
                                          sizeof err);
     if (!g || (c->sandbox && tp__sandbox_enter(c, g, err, sizeof err) != 0))

@@ -33,7 +33,12 @@
  *                      "growsdown: ..."
  *   stacklimit      -> raises RLIMIT_STACK to unlimited: "stack limit
  *                      raised", or fails "stack limit: ..."
- * init (--init-arg): thread -> leaves a thread running; else nothing.
+ *   memfdwrite:N    -> writes N MiB into the memfd init left: "wrote N
+ *                      MiB to the memfd", or fails "write: ..."
+ * init (--init-arg): thread -> leaves a thread running; memfd -> leaves a
+ * memfd open for writing; memfdro -> the same, then reopens it read-only
+ * (and closes the first); shmmap -> leaves 1 MiB of shared anonymous
+ * memory mapped; else nothing.
  */
 #define _GNU_SOURCE /* F_SETPIPE_SZ, setresuid */
 #include <errno.h>
@@ -65,12 +70,40 @@ static void *nothing(void *arg)
     return arg;
 }
 
+static int memfd = -1; /* init's, for memfdwrite */
+
 static int escape_init(tp_ctx *ctx, const char *arg)
 {
     pthread_t t;
     if (arg && !strcmp(arg, "thread") && pthread_create(&t, NULL, idle, NULL))
         return tp_fail(ctx, "pthread_create failed");
+    if (arg && !strncmp(arg, "memfd", 5)) {
+        if ((memfd = memfd_create("escape", 0)) < 0)
+            return tp_fail(ctx, "memfd_create failed");
+        if (!strcmp(arg, "memfdro")) {
+            char p[64];
+            snprintf(p, sizeof p, "/proc/self/fd/%d", memfd);
+            int ro = open(p, O_RDONLY);
+            close(memfd);
+            if ((memfd = ro) < 0)
+                return tp_fail(ctx, "reopen failed");
+        }
+    }
+    if (arg && !strcmp(arg, "shmmap") &&
+        mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+             -1, 0) == MAP_FAILED)
+        return tp_fail(ctx, "mmap failed");
     return TP_OK;
+}
+
+static int memfd_write(tp_ctx *ctx, long mib)
+{
+    static char block[1 << 20];
+    memset(block, 'm', sizeof block);
+    for (long i = 0; i < mib; i++)
+        if (write(memfd, block, sizeof block) != (ssize_t)sizeof block)
+            return tp_fail(ctx, "write: %s", strerror(errno));
+    return tp_printf(ctx, "wrote %ld MiB to the memfd", mib);
 }
 
 static long num_after(const char *in, const char *prefix)
@@ -316,6 +349,8 @@ static int task_act(tp_ctx *ctx, const char *in, size_t len)
         return tp_printf(ctx, "x32: %s", r > 0 ? "ok" : strerror(errno));
     }
 #endif
+    if (!strncmp(in, "memfdwrite:", 11))
+        return memfd_write(ctx, num_after(in, "memfdwrite:"));
     if (!strcmp(in, "system"))
         return tp_printf(ctx, "system: %d", system("true"));
     if (!strncmp(in, "alloc:", 6))
