@@ -67,7 +67,37 @@ case $err in "taskpool: 5 inputs in "[0-9]*.[0-9][0-9]" s ("[0-9]*"/s), 0 failed
 # on a terminal, it redraws in place ("script" gives a pseudo-terminal)
 if command -v script >/dev/null; then
     script -qec "$TASKPOOL --progress seed:double 1 x 3 >/dev/null" /dev/null >"$tmp/tty" </dev/null
-    grep -q "taskpool: 3/3 done, 1 failed" "$tmp/tty" || fail "progress on a tty: $(cat -v "$tmp/tty")"
+    grep -q "taskpool: 3/3 done (100%), 1 failed" "$tmp/tty" || fail "progress on a tty: $(cat -v "$tmp/tty")"
+fi
+
+# --progress knows the total from the first redraw when the input is a
+# regular file (-a, or standard input redirected from one): exact when it
+# was read whole, "~" while it is guessed from the share read; from a pipe
+# only the count, until its end
+first_redraw() { # the first progress line drawn before the end
+    tr '\r' '\n' <"$tmp/tty" | grep '^taskpool: ' | head -n 1
+}
+if command -v script >/dev/null; then
+    yes 3 | head -n 600 >"$tmp/list"
+    for how in "-a $tmp/list" "<$tmp/list"; do
+        script -qec "$TASKPOOL -j 2 --progress $how bench:sleep >/dev/null" /dev/null >"$tmp/tty" </dev/null
+        case $(first_redraw) in
+        "taskpool: "*"/600 done ("*"%), 0 failed, "*"/s, ETA "*" s"*) ;;
+        *) fail "progress from a file ($how): $(first_redraw | cat -v)" ;;
+        esac
+    done
+    script -qec "cat $tmp/list | $TASKPOOL -j 2 --progress bench:sleep >/dev/null" /dev/null >"$tmp/tty" </dev/null
+    case $(first_redraw) in
+    "taskpool: "*" done, 0 failed, "*"/s"*) ;;
+    *) fail "progress from a pipe: $(first_redraw | cat -v)" ;;
+    esac
+    # a file larger than a read: "~" and the count the share read gives
+    yes 9 | head -n 400000 >"$tmp/big"
+    script -qec "timeout -s INT 1 $TASKPOOL -j 2 --progress -a $tmp/big bench:sleep >/dev/null" /dev/null >"$tmp/tty" </dev/null
+    case $(first_redraw) in
+    "taskpool: "*"/~400000 done ("*) ;;
+    *) fail "progress from a large file: $(first_redraw | cat -v)" ;;
+    esac
 fi
 
 "$TASKPOOL" --help >"$tmp/help"

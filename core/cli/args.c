@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/paths.h"
 #include "mpi/split.h"
 
 #define TAKEN (-1)    /* an option taken: go on */

@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/input.h"
 
@@ -52,6 +54,40 @@ int tp__feed_args(struct tp__feed *f, char *const *args, int n)
     return 0;
 }
 
+/* The bytes of fd still to read if it is a regular file (from where it
+ * stands), or 0. */
+static uint64_t file_left(int fd)
+{
+    struct stat st;
+    off_t at;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (at = lseek(fd, 0, SEEK_CUR)) < 0 || st.st_size <= at)
+        return 0;
+    return (uint64_t)(st.st_size - at);
+}
+
+/* --progress from a file of size bytes, before its end is seen: the
+ * inputs to run, from the records read so far (fed, and those buffered)
+ * and the share of the file they came from; exact once all of it is read.
+ * Costs a scan of the buffer per read, and only with --progress. */
+static void guess(struct tp__feed *f, const struct tp__input *in,
+                  uint64_t size)
+{
+    uint64_t seen = tp_pool_fed(f->pool);
+    for (const char *p = in->buf + in->start, *e = in->buf + in->end;
+         (p = memchr(p, in->delim, (size_t)(e - p))); p++)
+        seen++;
+    if (in->got >= size) /* a last record without its terminator counts */
+        seen += in->end > in->start && in->buf[in->end - 1] != in->delim;
+    else
+        seen = in->got ? (uint64_t)((double)seen * (double)size /
+                                    (double)in->got)
+                       : 0;
+    *f->estimate = seen > f->skipped ? seen - f->skipped : 0;
+    if (in->got >= size && f->total) /* all of it read: no guess */
+        *f->total = *f->estimate;
+}
+
 /* While the log records inputs ahead, records go one at a time (each is
  * checked); after that, in bulk. */
 int tp__feed_fd(struct tp__feed *f, int fd, char delim)
@@ -61,6 +97,7 @@ int tp__feed_fd(struct tp__feed *f, int fd, char delim)
         f->read_err = errno;
         return -1;
     }
+    uint64_t size = f->estimate ? file_left(fd) : 0;
     f->skipped = 0;
     uint64_t checked = f->resume ? tp__joblog_recorded(f->resume) : 0;
     int r = 0, m;
@@ -94,6 +131,8 @@ int tp__feed_fd(struct tp__feed *f, int fd, char delim)
             r = -1;
             break;
         }
+        if (size)
+            guess(f, &in, size);
     }
     tp__input_free(&in);
     return r;

@@ -15,6 +15,8 @@ struct tp__feed {
     uint64_t skipped;         /* inputs the joblog had done */
     uint64_t *total;          /* set to the inputs to run once the end is
                                  seen (for --progress), or NULL */
+    uint64_t *estimate;       /* ... and before that, from a regular file:
+                                 set after each read (see guess), or NULL */
     int read_err;             /* errno of a failed read, EFBIG: too long */
     int changed;              /* an input differs from the log's: msg */
     char msg[512];

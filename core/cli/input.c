@@ -90,6 +90,7 @@ int tp__input_fill(struct tp__input *in)
         if (r == 0)
             in->eof = 1;
         in->end += (size_t)r;
+        in->got += (uint64_t)r;
         return 0;
     }
 }

@@ -4,6 +4,7 @@
 #define TP_INPUT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct tp__input {
     int fd;
@@ -12,6 +13,7 @@ struct tp__input {
     char *buf;
     size_t cap, start, end, scan;
     size_t max; /* longest record accepted */
+    uint64_t got; /* bytes read so far */
 };
 
 /* Returns 0, or -1 (ENOMEM). */

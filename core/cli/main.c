@@ -267,7 +267,8 @@ static int run(struct cli *cl, int fd)
     if (status != 0)
         return status;
     struct tp__feed f = {.resume = cl->resume ? &s.jl : NULL,
-                        .total = &s.o.total};
+                        .total = &s.o.total,
+                        .estimate = cl->progress ? &s.o.estimate : NULL};
     /* arguments are known: a changed one is refused before anything runs */
     if (tp__feed_check_args(&f, cl->args, cl->nargs) != 0) {
         fprintf(stderr, "taskpool: %s\n", f.msg);

@@ -344,7 +344,9 @@ static int json_result(struct tp__output *o, const struct tp_result *r)
 void tp__output_progress(struct tp__output *o, int final)
 {
     uint64_t now = now_ns();
-    if (!final && now - o->t_drawn < REDRAW_NS)
+    /* nothing to say before the first input is in (the pool starting) */
+    if (!final && (now - o->t_drawn < REDRAW_NS || !o->pool ||
+                   !tp_pool_fed(o->pool)))
         return;
     if (o->pool)
         o->done = tp_pool_completed(o->pool, &o->done_failed);
@@ -357,12 +359,16 @@ void tp__output_progress(struct tp__output *o, int final)
         n = snprintf(line, sizeof line, "taskpool: %" PRIu64 " input%s in "
                      "%.2f s (%.0f/s), %" PRIu64 " failed\n", o->done,
                      o->done == 1 ? "" : "s", secs, rate, o->done_failed);
-    } else if (o->total) {
-        double eta = rate > 0 ? (double)(o->total - o->done) / rate : 0;
-        n = snprintf(line, sizeof line, "\rtaskpool: %" PRIu64 "/%" PRIu64
-                     " done, %" PRIu64 " failed, %.0f/s, ETA %.0f s\033[K%s",
-                     o->done, o->total, o->done_failed, rate, eta,
-                     final ? "\n" : "");
+    } else if (o->total || o->estimate) {
+        /* an estimate (a file not yet read to its end) is marked "~" */
+        uint64_t all = o->total ? o->total : o->estimate;
+        all = all > o->done ? all : o->done;
+        double eta = rate > 0 ? (double)(all - o->done) / rate : 0;
+        n = snprintf(line, sizeof line, "\rtaskpool: %" PRIu64 "/%s%" PRIu64
+                     " done (%.0f%%), %" PRIu64 " failed, %.0f/s, ETA %.0f s"
+                     "\033[K%s", o->done, o->total ? "" : "~", all,
+                     all ? 100.0 * (double)o->done / (double)all : 100.0,
+                     o->done_failed, rate, eta, final ? "\n" : "");
     } else {
         n = snprintf(line, sizeof line, "\rtaskpool: %" PRIu64 " done, %"
                      PRIu64 " failed, %.0f/s\033[K%s", o->done,

@@ -18,6 +18,7 @@ struct tp__output {
     /* --progress: on stderr, redrawn when a terminal, else one summary */
     int progress, progress_tty;
     uint64_t done, total; /* finished inputs; total: 0 while unknown */
+    uint64_t estimate;    /* ... meanwhile, an estimate of it, or 0 */
     uint64_t done_failed; /* finished inputs that did not succeed */
     const tp_pool *pool;  /* where done and done_failed come from */
     uint64_t t_start, t_drawn;

@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/paths.h"
 #include "mpi/role.h"
 
 /* Was this process started by an MPI launcher? */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/paths.h"
 #include "worker/loader.h"
 #include "worker/probe.h"
 #include "pool/pool_impl.h"
