@@ -413,7 +413,7 @@ int tp_pool_open(tp_pool **out, const char *spec,
                           : 1;
     /* the window bounds memory (see room); the spare slots hold records
      * taken back from a worker (when none is spare, nothing is) */
-    p->window = p->jobs * (p->tr->max_depth + 1) + 1;
+    p->window = p->jobs * (p->tr->max_depth + 1) + 1; /* at most */
     p->nslots = (p->window > MAX_SLOTS ? p->window : MAX_SLOTS) + p->jobs;
     p->cap = MAX_CHUNK * p->tr->scale;
     p->chunk_bytes = CHUNK_BYTES * p->tr->scale;
@@ -460,6 +460,11 @@ int tp_pool_open(tp_pool **out, const char *spec,
         tp_pool_close(p);
         return r;
     }
+    /* the window as the workers are: a far pool's depth is known once
+     * it said how many workers it runs (each did, before any input) */
+    p->window = 1;
+    for (unsigned i = 0; i < p->jobs; i++)
+        p->window += p->tr->depth(&p->w[i].link) + 1;
     *out = p;
     return 0;
 }
