@@ -423,6 +423,29 @@ affinity() {
     done
 }
 
+# 15. A worker rank stopped by a signal (its launcher ending the job: it
+# signals every rank, and rank 0 may hear of another's end first) ends the
+# run as the launcher's signal does, not as a lost rank whose inputs would
+# run elsewhere: one line, 143.
+stopped_rank() {
+    $MPIRUN -n 3 "$TASKPOOL" --mpi -j 1 --init-arg "$mark" \
+        bench:sleep 3000 3000 3000 3000 >"$tmp/out" 2>"$tmp/err" &
+    job=$!
+    for _ in $(seq 100); do
+        set -- $(rank_pids 2)
+        [ $# = 2 ] && break
+        sleep 0.1
+    done
+    [ $# = 2 ] || { kill -9 $job; fail "rank 2's processes not found"; }
+    sleep 0.5
+    kill -TERM "$1"
+    wait $job
+    check "status" 143 "$?"
+    check "message" "taskpool: terminated by the MPI launcher (Ctrl-C, scancel, or a rank was lost); finished inputs are in the joblog, if any" \
+        "$(cat "$tmp/err")"
+    wait_procs "$mark" 0
+}
+
 section same_output
 section faults
 section policies
@@ -437,4 +460,5 @@ section sigint
 section signal_rank0
 section sigint_twice
 section affinity
+section stopped_rank
 [ -z "$failed" ] || fail "sections failed:$failed"

@@ -167,6 +167,8 @@ static int close_sink(const struct cli *cl, struct tp__sink *s, int status)
 static int run_status(const struct cli *cl, struct tp__output *o, int r,
                       enum tp_error pe, const char *msg, int read_err)
 {
+    if (pe == TP_ERR_CANCELLED && cl->mpi && !got_signal)
+        got_signal = SIGTERM; /* a rank stopped by the launcher: ending */
     if (got_signal && cl->mpi && got_signal == SIGTERM)
         /* mpirun and srun end a job with SIGTERM: after Ctrl-C or
          * scancel, or when a rank died (the launcher says which) */

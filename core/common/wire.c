@@ -56,7 +56,7 @@ int tp__wire_get_hdr(const unsigned char raw[TP_WIRE_HDR], struct tp__frame *f,
         per = 0;
         break;
     case TP_FRAME_FATAL: /* count is the kind of failure */
-        per = f->count > TP_FATAL_INIT ? UINT64_MAX : 0;
+        per = f->count > TP_FATAL_STOPPED ? UINT64_MAX : 0;
         break;
     default: /* READY: count is a remote worker's number of workers;
                 LIMIT: count is a time limit; ALIVE: nothing */

@@ -11,7 +11,9 @@
  *   READY:   empty; the worker loaded the plugin and ran init (a remote
  *            worker's count: how many local workers it runs, 0 if unsaid)
  *   FATAL:   a message; the worker could not start (count: TP_FATAL_LOAD
- *            or TP_FATAL_INIT) or gave up later (TP_FATAL_LATER)
+ *            or TP_FATAL_INIT) or gave up later (TP_FATAL_LATER); a far
+ *            pool was stopped by a signal (TP_FATAL_STOPPED: its launcher
+ *            ends the job)
  * Requests carry a sequence number (flags bits 24-31) that every answer
  * frame echoes (its flags bits 8-15); the last answer frame of a request
  * has TP_ANS_END, and may be empty.  How many records of a request the
@@ -80,7 +82,8 @@ enum tp__frame_type {
 #define TP_ANS_END 1u   /* the last answer frame of its request */
 #define TP_ANS_SEQ(f) (((f) >> 8) & 0xffu)
 
-enum { TP_FATAL_LATER = 0, TP_FATAL_LOAD = 1, TP_FATAL_INIT = 2 };
+enum { TP_FATAL_LATER = 0, TP_FATAL_LOAD = 1, TP_FATAL_INIT = 2,
+       TP_FATAL_STOPPED = 3 };
 
 /* Result status, as carried in a result record. */
 enum tp__wire_status { TP_WS_OK = 0, TP_WS_ERROR = 1 };

@@ -397,7 +397,14 @@ int tp_agent_serve(int fd, const char *spec, const struct tp_pool_options *opt,
         e = TP_ERR_SYSTEM; /* the host's stream, err says how */
     else if (r != 0 && msg)
         snprintf(err, errlen, "%s", msg);
-    if (r != 0 && *err && e != TP_ERR_CANCELLED) {
+    if (r != 0 && e == TP_ERR_CANCELLED) {
+        /* a signal (the launcher ending the job): the host hears it so,
+         * not as a lost rank, should it come before the host's own */
+        char tmp[512];
+        int n = snprintf(tmp, sizeof tmp, "%s: stopped by a signal", name);
+        send_frame(fd, TP_FRAME_FATAL, TP_FATAL_STOPPED, 0, tmp,
+                   n > 0 ? (size_t)n : 0);
+    } else if (r != 0 && *err) {
         char tmp[4096];
         snprintf(tmp, sizeof tmp, "%s: %s", name, err);
         snprintf(err, errlen, "%s", tmp);

@@ -455,10 +455,11 @@ static void far_lost(tp_pool *p, struct worker *w, enum tp_status why,
         live += &p->w[i] != w && p->w[i].link.fd >= 0 && p->w[i].ready;
     for (unsigned i = 0; i < w->nq; i++)
         inputs += p->c[w->q[i]].until - p->c[w->q[i]].done;
-    if (w->fatal.len) {
-        tp__pool_fail(p, w->fatal_kind == TP_FATAL_LOAD   ? TP_ERR_LOAD
-                         : w->fatal_kind == TP_FATAL_INIT ? TP_ERR_INIT
-                                                          : TP_ERR_SYSTEM,
+    if (w->fatal.len) { /* (stopped: its launcher ends the whole job) */
+        tp__pool_fail(p, w->fatal_kind == TP_FATAL_LOAD      ? TP_ERR_LOAD
+                         : w->fatal_kind == TP_FATAL_INIT    ? TP_ERR_INIT
+                         : w->fatal_kind == TP_FATAL_STOPPED ? TP_ERR_CANCELLED
+                                                             : TP_ERR_SYSTEM,
                       "%.*s", (int)w->fatal.len, w->fatal.p);
         return;
     }
