@@ -13,12 +13,14 @@
 #include "common/fileio.h"
 #include "common/fnv.h"
 
-#define HDR 16u             /* magic, then where the needed records start */
+/* the head page: magic, where the needed records start, then the log's
+ * notes (tp__held_note_put) */
+#define HDR 4096u
 #define GIVE_BACK (1u << 20) /* space given back (or emptied) in such steps */
 #define PAGE 4096u
 #define WBUF (64u << 10)    /* records are written in batches of this */
 
-static const char file_magic[8] = "tpheld1\n";
+static const char file_magic[8] = "tpheld2\n";
 static const char rec_magic[8] = "tprec01\n";
 
 /* A record's head, then its input, then its data (output or message). */
@@ -44,10 +46,10 @@ static uint64_t checksum(struct head hd, const char *in, const char *data)
 
 static int put_header(struct tp__held *h, uint64_t low)
 {
-    char b[HDR];
+    char b[16]; /* the notes after it are the log's */
     memcpy(b, file_magic, 8);
     memcpy(b + 8, &low, 8);
-    if (tp__file_pwrite(h->fd, b, HDR, 0) != 0)
+    if (tp__file_pwrite(h->fd, b, sizeof b, 0) != 0)
         return -1;
     h->low = low;
     return 0;
@@ -92,6 +94,24 @@ sys:
     return -1;
 }
 
+int tp__held_note_put(struct tp__held *h, size_t at, const void *p, size_t n)
+{
+    if (at < TP_HELD_NOTES_AT || at + n > HDR) {
+        errno = EINVAL;
+        return -1;
+    }
+    return tp__file_pwrite(h->fd, p, n, at);
+}
+
+int tp__held_note_get(struct tp__held *h, size_t at, void *p, size_t n)
+{
+    if (at < TP_HELD_NOTES_AT || at + n > HDR) {
+        errno = EINVAL;
+        return -1;
+    }
+    return tp__file_pread(h->fd, p, n, at);
+}
+
 int tp__held_begin(struct tp__held *h, int keep, char *err, size_t errlen)
 {
     struct stat st;
@@ -102,8 +122,8 @@ int tp__held_begin(struct tp__held *h, int keep, char *err, size_t errlen)
                  "joblog's held results there)", h->path);
         return -1;
     }
-    char b[HDR];
-    if (st.st_size && (tp__file_pread(h->fd, b, HDR, 0) != 0 ||
+    char b[16];
+    if (st.st_size && (tp__file_pread(h->fd, b, sizeof b, 0) != 0 ||
                        memcmp(b, file_magic, 8))) {
         snprintf(err, errlen, keep ? "%s: not a file of held results of "
                  "this taskpool: cannot resume from it" : "%s: not a file "
@@ -112,7 +132,9 @@ int tp__held_begin(struct tp__held *h, int keep, char *err, size_t errlen)
         return -1;
     }
     if (!keep || st.st_size == 0) {
-        if (ftruncate(h->fd, 0) != 0 || put_header(h, HDR) != 0)
+        /* emptied, then a head page of zeros: no notes */
+        if (ftruncate(h->fd, 0) != 0 || ftruncate(h->fd, HDR) != 0 ||
+            put_header(h, HDR) != 0)
             goto sys;
         h->end = HDR;
         return 0;

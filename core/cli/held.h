@@ -7,8 +7,9 @@
  * whose line says "pending" from here, in their turn, instead of running
  * them.
  *
- * The file: a header saying where the oldest record that may still be
- * needed starts, then records in the order the inputs finished (each with
+ * The file: a header page saying where the oldest record that may still
+ * be needed starts (and holding the log's notes of where its last writes
+ * went: joblog.c), then records in the order the inputs finished (each with
  * a checksum; a record cut short by a kill ends the file).  The space of
  * records whose output was written is given back (punched out) as the run
  * goes, the file is emptied whenever nothing in it is needed, and removed
@@ -54,6 +55,13 @@ int tp__held_open(struct tp__held *h, const char *joblog, char *err,
 /* Then start on it: empty it (keep 0) or read its header (keep 1, to
  * resume).  0, or -1 with a message (close h then). */
 int tp__held_begin(struct tp__held *h, int keep, char *err, size_t errlen);
+
+/* The header page's bytes from TP_HELD_NOTES_AT to its end are the log's
+ * (where its writes in flight went, joblog.c): put or get n bytes at at.
+ * 0, or -1 (errno). */
+#define TP_HELD_NOTES_AT 64u
+int tp__held_note_put(struct tp__held *h, size_t at, const void *p, size_t n);
+int tp__held_note_get(struct tp__held *h, size_t at, void *p, size_t n);
 
 /* Resume: read the records back.  want() says whether a record is the
  * result of a joblog line still "pending" and to be written out instead

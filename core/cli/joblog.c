@@ -29,8 +29,20 @@ static const char header[] = "index\tworker\tstart\truntime\tattempts\tstatus"
 struct tp__jl_rec {
     uint64_t index, digest, line;
     unsigned status, attempts;
-    int skip, pending;
+    unsigned char skip, pending, writing;
 };
+
+struct tp__jl_writing {
+    uint64_t index, line;
+    off_t at; /* its "writing" word */
+};
+
+/* FILE.held's notes (held.h): for standard output (0) and error (1), the
+ * write in flight (struct tp__where) and the path the stream was opened
+ * by (NUL-terminated; a longer one is not kept) */
+#define NOTE_WHERE(s) (TP_HELD_NOTES_AT + 64u * (unsigned)(s))
+#define NOTE_PATH(s) (256u + PATH_KEEP * (unsigned)(s))
+#define PATH_KEEP 1920u
 
 struct tp__jl_ready {
     uint64_t index, end;
@@ -92,6 +104,17 @@ static int pend_add(struct tp__joblog *j, uint64_t index, off_t at,
     j->pend[s] = (struct tp__jl_pend){index, held, at};
     j->npend++;
     return 0;
+}
+
+/* index's entry, or NULL. */
+static struct tp__jl_pend *pend_find(struct tp__joblog *j, uint64_t index)
+{
+    if (!j->pcap)
+        return NULL;
+    size_t m = j->pcap - 1, s = slot_of(j, index);
+    while (j->pend[s].at && j->pend[s].index != index)
+        s = (s + 1) & m;
+    return j->pend[s].at ? &j->pend[s] : NULL;
 }
 
 /* Remove index; returns its entry (at 0 if it is not there). */
@@ -212,39 +235,132 @@ void tp__joblog_delivered(struct tp__joblog *j, uint64_t index, uint64_t end)
         (struct tp__jl_ready){index, end};
 }
 
-void tp__joblog_forget(struct tp__joblog *j, uint64_t index)
+/* A mark: "written", "pending" or "writing" over the word at at.  Through
+ * the shared mapping it is a store, not a system call; only bytes within
+ * the file may be touched (else SIGBUS), so a log that someone cut short
+ * is an error, not a crash. */
+static void put_word(struct tp__joblog *j, off_t at, const char *word)
 {
-    struct tp__jl_pend p = pend_take(j, index);
-    if (p.at)
-        tp__held_done(&j->held, p.held);
+    if (j->map && at + 7 <= j->size && (uint64_t)at + 7 <= MAP_SPAN)
+        memcpy(j->map + at, word, 7);
+    else if (tp__file_pwrite(j->fd, word, 7, (uint64_t)at) != 0)
+        fail_write(j);
+}
+
+/* Before marking: the lines in the file, and its size known. */
+static int ready_to_mark(struct tp__joblog *j)
+{
+    struct stat st;
+    if (tp__joblog_flush(j) != 0)
+        return -1;
+    if (j->map && fstat(j->fd, &st) == 0)
+        j->size = st.st_size;
+    return 0;
+}
+
+static int put_where(struct tp__joblog *j, int stream,
+                     const struct tp__where *w)
+{
+    if (tp__held_note_put(&j->held, NOTE_WHERE(stream), w, sizeof *w) == 0)
+        return 0;
+    fail_write(j);
+    return -1;
+}
+
+/* Where a write to a regular file puts the records it ends: from the
+ * start of the first (begun, maybe, by earlier writes) to end. */
+static void where_in_file(struct tp__jl_stream *s, struct tp__where *w,
+                          uint64_t end)
+{
+    uint64_t off;
+    w->kind = TP_WHERE_UNSURE;
+    if (tp__landing_at(&s->l, &off) != 0 || off < s->from - s->start)
+        return;
+    w->kind = TP_WHERE_FILE;
+    w->dev = s->l.dev;
+    w->ino = s->l.ino;
+    w->off = off - (s->from - s->start);
+    w->len = end - s->start;
+    w->sum = tp__fnv(s->sum, s->p, (size_t)(end - s->from));
+}
+
+void tp__joblog_writing(struct tp__joblog *j, uint64_t from, const char *p,
+                       size_t n)
+{
+    struct tp__jl_stream *s = &j->out;
+    *s = (struct tp__jl_stream){s->l, s->start, s->sum, p, from, 0, n};
+    if (!j->seekable)
+        return;
+    /* the records this write ends: none, and a kill costs no mark */
+    struct tp__where w = {.kind = TP_WHERE_OTHER};
+    uint64_t end = 0;
+    for (size_t i = 0; i < j->nready; i++, w.count++) {
+        const struct tp__jl_ready *r = &j->ready[(j->rhead + i) % j->rcap];
+        if (r->end > from + n)
+            break;
+        end = r->end;
+        w.index = r->index;
+    }
+    if (!w.count || ready_to_mark(j) != 0)
+        return;
+    if (s->l.regular)
+        where_in_file(s, &w, end);
+    /* the note first: a line says "writing" only with it there */
+    if (put_where(j, 0, &w) != 0)
+        return;
+    for (size_t i = 0; i < w.count; i++) {
+        const struct tp__jl_pend *e =
+            pend_find(j, j->ready[(j->rhead + i) % j->rcap].index);
+        if (e)
+            put_word(j, e->at, "writing");
+    }
+    s->flight = end;
+}
+
+/* The checksum goes on from the last record end the stream reached. */
+static void follow(struct tp__jl_stream *s, uint64_t total, uint64_t last)
+{
+    if (!s->l.regular || total < s->from)
+        return;
+    if (last > s->start && last >= s->from) {
+        s->start = last;
+        s->sum = tp__fnv(TP_FNV_START, s->p + (last - s->from),
+                         (size_t)(total - last));
+    } else {
+        s->sum = tp__fnv(s->sum, s->p, (size_t)(total - s->from));
+    }
 }
 
 void tp__joblog_written(struct tp__joblog *j, uint64_t total)
 {
-    /* through the shared mapping, a mark is a store, not a system call;
-     * only bytes within the file may be touched (else SIGBUS), so a log
-     * that someone cut short is an error, not a crash */
-    struct stat st;
-    off_t size = 0;
-    if (j->nready && j->ready[j->rhead].end <= total && tp__joblog_flush(j))
+    struct tp__jl_stream *s = &j->out;
+    uint64_t last = 0;
+    if (j->nready && j->ready[j->rhead].end <= total && s->flight < total &&
+        ready_to_mark(j) != 0)
         return;
-    if (j->nready && j->ready[j->rhead].end <= total && j->map &&
-        fstat(j->fd, &st) == 0)
-        size = st.st_size;
     while (j->nready && j->ready[j->rhead].end <= total) {
+        last = j->ready[j->rhead].end;
         struct tp__jl_pend p = pend_take(j, j->ready[j->rhead].index);
-        off_t at = p.at;
         j->rhead = (j->rhead + 1) % j->rcap;
         j->nready--;
-        if (!at)
+        if (!p.at)
             continue;
-        if (at + 7 <= size && (uint64_t)at + 7 <= MAP_SPAN)
-            memcpy(j->map + at, "written", 7);
-        else if (tp__file_pwrite(j->fd, "written", 7, (uint64_t)at) != 0)
-            fail_write(j);
+        put_word(j, p.at, "written");
         /* after the mark: a kill in between leaves the result kept */
         tp__held_done(&j->held, p.held);
     }
+    /* a write cut short (or failed): what did not go is pending again */
+    for (size_t i = 0; i < j->nready; i++) {
+        const struct tp__jl_ready *r = &j->ready[(j->rhead + i) % j->rcap];
+        const struct tp__jl_pend *e;
+        if (r->end > s->flight)
+            break;
+        if ((e = pend_find(j, r->index)))
+            put_word(j, e->at, "pending");
+    }
+    follow(s, total, last);
+    s->flight = 0;
+    s->k = 0;
     /* the pages marked stay in the page cache, not in this process */
     if (j->map && (uint64_t)j->end - j->dropped > DROP_EVERY &&
         (uint64_t)j->end <= MAP_SPAN) {
@@ -252,6 +368,32 @@ void tp__joblog_written(struct tp__joblog *j, uint64_t total)
         if (madvise(j->map, upto, MADV_DONTNEED) == 0)
             j->dropped = upto;
     }
+}
+
+void tp__joblog_telling(struct tp__joblog *j, uint64_t index, const char *p,
+                       size_t n)
+{
+    struct tp__jl_pend *e = pend_find(j, index);
+    if (!j->seekable || !e || ready_to_mark(j) != 0)
+        return;
+    struct tp__where w = {.kind = TP_WHERE_OTHER, .index = index, .count = 1};
+    uint64_t off;
+    if (j->msgs.regular && tp__landing_at(&j->msgs, &off) != 0)
+        w.kind = TP_WHERE_UNSURE;
+    else if (j->msgs.regular)
+        w = (struct tp__where){TP_WHERE_FILE, j->msgs.dev, j->msgs.ino, off,
+                               n, tp__fnv(TP_FNV_START, p, n), index, 1};
+    if (put_where(j, 1, &w) == 0)
+        put_word(j, e->at, "writing");
+}
+
+void tp__joblog_told(struct tp__joblog *j, uint64_t index, int ok)
+{
+    struct tp__jl_pend p = pend_take(j, index);
+    if (!p.at)
+        return;
+    put_word(j, p.at, ok ? "written" : "pending");
+    tp__held_done(&j->held, p.held);
 }
 
 /* ---- reading back ---- */
@@ -280,8 +422,24 @@ static int fields(char *s, char *f[9])
     return k == 9 ? 0 : -1;
 }
 
+/* A line that says "writing": a killed run's last write, to settle. */
+static int add_writing(struct tp__joblog *j, uint64_t index, uint64_t line,
+                       off_t word)
+{
+    if (j->nwriting % 64 == 0) {
+        struct tp__jl_writing *v =
+            realloc(j->writing, (j->nwriting + 64) * sizeof *v);
+        if (!v)
+            return -2;
+        j->writing = v;
+    }
+    j->writing[j->nwriting++] = (struct tp__jl_writing){index, line, word};
+    return 0;
+}
+
+/* Line number line, whose output word is at word in the file. */
 static int parse_line(struct tp__joblog *j, char *s, uint64_t line,
-                      enum tp__resume mode)
+                      off_t word, enum tp__resume mode)
 {
     char *f[9], *end;
     if (fields(s, f) != 0 || !*f[0] || strlen(f[8]) != 16)
@@ -291,7 +449,8 @@ static int parse_line(struct tp__joblog *j, char *s, uint64_t line,
     if (errno || *end || *f[0] == '-')
         return -1;
     uint64_t digest = strtoull(f[8], &end, 16);
-    if (*end || (strcmp(f[7], "written") && strcmp(f[7], "pending")))
+    if (*end || (strcmp(f[7], "written") && strcmp(f[7], "pending") &&
+                 strcmp(f[7], "writing")))
         return -1;
     if (j->nrec % 1024 == 0) {
         struct tp__jl_rec *v = realloc(j->rec, (j->nrec + 1024) * sizeof *v);
@@ -306,11 +465,12 @@ static int parse_line(struct tp__joblog *j, char *s, uint64_t line,
     j->rec[j->nrec++] = (struct tp__jl_rec){
         .index = index, .digest = digest, .line = line,
         .status = status, .attempts = attempts,
-        .pending = !strcmp(f[7], "pending"),
+        .pending = strcmp(f[7], "written") != 0,
+        .writing = !strcmp(f[7], "writing"),
         .skip = !strcmp(f[7], "written") &&
                 (mode == TP_RESUME_DONE || !strcmp(f[5], "ok")),
     };
-    return 0;
+    return j->rec[j->nrec - 1].writing ? add_writing(j, index, line, word) : 0;
 }
 
 /* The last line for an index is the one that counts. */
@@ -360,8 +520,9 @@ static int read_back(struct tp__joblog *j, enum tp__resume mode, char *err,
             /* a last line without its newline: cut short by a kill (then
              * dropped), or whole (then kept, and its newline added) */
             char *copy = strndup(rec, len);
-            int whole = copy && line > 0 && parse_line(j, copy, line + 1,
-                                                       mode) == 0;
+            int whole = copy && line > 0 &&
+                        parse_line(j, copy, line + 1, at + (off_t)len - 24,
+                                   mode) == 0;
             free(copy);
             if (whole)
                 at += (off_t)len, j->newline_at = at;
@@ -377,7 +538,8 @@ static int read_back(struct tp__joblog *j, enum tp__resume mode, char *err,
             r = -1;
             break;
         }
-        if (line > 1 && (r = parse_line(j, s, line, mode)) != 0) {
+        if (line > 1 && (r = parse_line(j, s, line, at + (off_t)len - 24,
+                                        mode)) != 0) {
             snprintf(err, errlen, r == -2 ? "%s: out of memory"
                      : "%s: line %" PRIu64 " is not a joblog line",
                      j->file, line);
@@ -434,6 +596,129 @@ static int want_held(void *arg, const struct tp__held_rec *h)
     return 1;
 }
 
+/* ---- resuming after a kill: the writes that were in flight ---- */
+
+/* The note of stream s (zeros when it cannot be read). */
+static void get_note(struct tp__joblog *j, int s, struct tp__where *w,
+                     char *path)
+{
+    if (tp__held_note_get(&j->held, NOTE_WHERE(s), w, sizeof *w) != 0)
+        memset(w, 0, sizeof *w);
+    if (tp__held_note_get(&j->held, NOTE_PATH(s), path, PATH_KEEP) != 0)
+        path[0] = '\0';
+    path[PATH_KEEP - 1] = '\0';
+}
+
+/* Line e now says "written" (landed) or "pending", in the log as in rec. */
+static int settle_line(struct tp__joblog *j, const struct tp__jl_writing *e,
+                       int landed)
+{
+    size_t at = rec_at(j, e->index);
+    struct tp__jl_rec *r = at < j->nrec ? &j->rec[at] : NULL;
+    if (!r || r->index != e->index || r->line != e->line)
+        return 0; /* not the line that counts for its input */
+    r->writing = 0;
+    if (landed) {
+        r->pending = 0;
+        r->skip = j->mode == TP_RESUME_DONE || r->status == TP_RESULT_OK;
+    }
+    return tp__file_pwrite(j->fd, landed ? "written" : "pending", 7,
+                           (uint64_t)e->at);
+}
+
+/* Why the lines of stream s that said "writing" are written again (one
+ * line on stderr); nothing when none of their bytes had been written. */
+static void say_again(int s, const struct tp__where *w, enum tp__landed got,
+                      const char *why, uint64_t n)
+{
+    char what[96];
+    if (got == TP_LANDED_NONE)
+        return;
+    if (s == 0)
+        snprintf(what, sizeof what, "last write to standard output (%" PRIu64
+                 " result%s) is", n, n == 1 ? "" : "s");
+    else
+        snprintf(what, sizeof what, "message for input %" PRIu64 " is",
+                 w->index + 1);
+    if (w->kind == TP_WHERE_OTHER)
+        why = "it went to a pipe, socket or terminal, where it cannot be "
+              "checked (it may have been read)";
+    else if (w->kind == TP_WHERE_UNSURE)
+        why = "its place in the file was not known";
+    else if (w->kind != TP_WHERE_FILE)
+        why = "the held file has no note of it";
+    fprintf(stderr, "taskpool: the killed run's %s written again: %s\n", what,
+            why);
+}
+
+/* Settle the lines of stream s that say "writing": their bytes are where
+ * the note says (written), or are written again (pending). */
+static int settle_stream(struct tp__joblog *j, int s, const struct tp__where *w,
+                         const struct tp__where *msg, const char *path)
+{
+    char why[PATH_KEEP + 128] = "";
+    enum tp__landed got = TP_LANDED_NO;
+    uint64_t n = 0;
+    for (size_t i = 0; i < j->nwriting; i++) {
+        /* stderr's is the one input its note names */
+        int mine = msg->kind != TP_WHERE_NONE &&
+                   j->writing[i].index == msg->index;
+        if (mine != s)
+            continue;
+        if (n++ == 0 && w->kind == TP_WHERE_FILE)
+            got = tp__landed(w, s + 1, path, why, sizeof why);
+        if (settle_line(j, &j->writing[i], got == TP_LANDED_YES) != 0)
+            return -1;
+    }
+    if (n && got != TP_LANDED_YES)
+        say_again(s, w, got, why, n);
+    return 0;
+}
+
+static int settle_writing(struct tp__joblog *j, char *err, size_t errlen)
+{
+    struct tp__where w[2];
+    char path[2][PATH_KEEP];
+    if (!j->nwriting)
+        return 0;
+    get_note(j, 0, &w[0], path[0]);
+    get_note(j, 1, &w[1], path[1]);
+    if (settle_stream(j, 0, &w[0], &w[1], path[0]) != 0 ||
+        settle_stream(j, 1, &w[1], &w[1], path[1]) != 0) {
+        snprintf(err, errlen, "%s: %s", j->file, strerror(errno));
+        return -1;
+    }
+    free(j->writing);
+    j->writing = NULL;
+    j->nwriting = 0;
+    return 0;
+}
+
+/* This run's streams, as a resume of it will look for them: what they
+ * are, the paths they were opened by, and no write in flight yet. */
+static int note_streams(struct tp__joblog *j, char *err, size_t errlen)
+{
+    static const struct tp__where none;
+    char path[PATH_KEEP];
+    struct tp__landing *l[2] = {&j->out.l, &j->msgs};
+    j->out.sum = TP_FNV_START;
+    for (int s = 0; s < 2; s++) {
+        if (tp__landing_init(l[s], s + 1) != 0)
+            l[s]->regular = 0; /* then nothing is checked */
+        path[0] = '\0';
+        if (l[s]->regular)
+            tp__landing_path(s + 1, path, sizeof path);
+        if (tp__held_note_put(&j->held, NOTE_WHERE(s), &none,
+                              sizeof none) != 0 ||
+            tp__held_note_put(&j->held, NOTE_PATH(s), path,
+                              strlen(path) + 1) != 0) {
+            snprintf(err, errlen, "%s: %s", j->held.path, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* FILE.held: emptied for a new log, read back to resume. */
 static int open_held(struct tp__joblog *j, enum tp__resume mode, int input_fd,
                      char *err, size_t errlen)
@@ -449,9 +734,13 @@ static int open_held(struct tp__joblog *j, enum tp__resume mode, int input_fd,
         tp__held_begin(&j->held, mode != TP_RESUME_NONE, err, errlen) != 0)
         return -1;
     j->mode = mode;
-    return mode == TP_RESUME_NONE
-               ? 0
-               : tp__held_scan(&j->held, want_held, j, err, errlen);
+    /* the writes in flight settled before the held results are read
+     * back: those not there are written from here */
+    if (mode != TP_RESUME_NONE &&
+        (settle_writing(j, err, errlen) != 0 ||
+         tp__held_scan(&j->held, want_held, j, err, errlen) != 0))
+        return -1;
+    return note_streams(j, err, errlen);
 }
 
 int tp__joblog_open(struct tp__joblog *j, const char *file, enum tp__resume mode,
@@ -516,6 +805,7 @@ int tp__joblog_open(struct tp__joblog *j, const char *file, enum tp__resume mode
         }
         j->end = sizeof header - 1;
     }
+    j->size = j->end;
     void *m = mmap(NULL, MAP_SPAN, PROT_READ | PROT_WRITE, MAP_SHARED |
                    MAP_NORESERVE, j->fd, 0);
     j->map = m == MAP_FAILED ? NULL : m; /* without it, marks are pwrites */
@@ -587,6 +877,8 @@ int tp__joblog_close(struct tp__joblog *j)
     free(j->pend);
     free(j->ready);
     free(j->rec);
+    free(j->writing);
+    j->writing = NULL;
     free(j->lines);
     j->lines = NULL;
     j->pend = NULL;

@@ -6,7 +6,10 @@
  * read the log back and append to it.  With a log that is a regular file,
  * each result is also kept in FILE.held until it is written (held.h), and
  * a resume writes out those whose line says "pending" instead of running
- * them again. */
+ * them again.  Around each write of results or of a message, the lines of
+ * the inputs it ends say "writing", and FILE.held notes where it goes, so
+ * that a resume can tell whether a killed run's last write got there
+ * (landed.h). */
 #ifndef TP_JOBLOG_H
 #define TP_JOBLOG_H
 
@@ -15,6 +18,7 @@
 #include <sys/types.h>
 
 #include "cli/held.h"
+#include "cli/landed.h"
 #include "taskpool/pool.h"
 
 enum tp__resume {
@@ -26,6 +30,19 @@ enum tp__resume {
 struct tp__jl_rec; /* an input the log records (joblog.c) */
 struct tp__jl_pend;
 struct tp__jl_ready;
+struct tp__jl_writing; /* resume: a line that says "writing" */
+
+/* Standard output as the log follows it: a checksum of the bytes since
+ * the start of the first record not written whole, and the write under
+ * way (its bytes p, from stream byte from; records ending by flight say
+ * "writing"). */
+struct tp__jl_stream {
+    struct tp__landing l;
+    uint64_t start, sum;
+    const char *p;
+    uint64_t from, flight;
+    size_t k;
+};
 
 struct tp__joblog {
     int fd;
@@ -46,6 +63,11 @@ struct tp__joblog {
     int seekable;              /* a regular file: marks, resuming, and */
     struct tp__held held;       /* the results not yet written (held.h) */
     int err;                   /* errno of the first failed log write */
+    off_t size;                /* the log's size at the last look */
+    struct tp__jl_stream out;   /* standard output */
+    struct tp__landing msgs;    /* standard error */
+    struct tp__jl_writing *writing; /* resume: lines that said "writing" */
+    size_t nwriting;
 };
 
 /* Open FILE: a new log (truncated), or with a resume mode the existing one,
@@ -64,11 +86,20 @@ int tp__joblog_flush(struct tp__joblog *j);
  * output's stream has been written up to end (struct tp__output's
  * put_total after it). */
 void tp__joblog_delivered(struct tp__joblog *j, uint64_t index, uint64_t end);
-/* Input index's output was lost: its line stays "pending", its result is
- * not kept (it runs again when resumed). */
-void tp__joblog_forget(struct tp__joblog *j, uint64_t index);
-/* The output's stream has been written up to total: mark what is in. */
+/* Standard output's bytes p[0..n) (from stream byte from) are about to
+ * be written: note where they go, mark the inputs they end "writing". */
+void tp__joblog_writing(struct tp__joblog *j, uint64_t from, const char *p,
+                       size_t n);
+/* The output's stream has been written up to total: mark what is in
+ * "written", what was on its way and is not back to "pending". */
 void tp__joblog_written(struct tp__joblog *j, uint64_t total);
+/* Input index's message (p, n) is about to be written to stderr: note
+ * where it goes, mark it "writing". */
+void tp__joblog_telling(struct tp__joblog *j, uint64_t index, const char *p,
+                       size_t n);
+/* ... and was written (ok), or was lost: then its line says "pending"
+ * and its result is not kept (it runs again when resumed). */
+void tp__joblog_told(struct tp__joblog *j, uint64_t index, int ok);
 
 /* Resume, called for increasing i: 1 if input i (rec, len) is to be
  * skipped (it was written, or is to be written from FILE.held: see

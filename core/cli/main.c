@@ -96,9 +96,25 @@ static int open_input(const struct cli *cl)
     return fd;
 }
 
+/* The output tells the log around each write (joblog.h). */
+static void on_writing(void *arg, uint64_t from, const char *p, size_t n)
+{
+    tp__joblog_writing(arg, from, p, n);
+}
+
 static void on_wrote(void *arg, uint64_t total)
 {
     tp__joblog_written(arg, total);
+}
+
+static void on_telling(void *arg, uint64_t index, const char *p, size_t n)
+{
+    tp__joblog_telling(arg, index, p, n);
+}
+
+static void on_told(void *arg, uint64_t index, int ok)
+{
+    tp__joblog_told(arg, index, ok);
 }
 
 /* What the output needs of the pool (the same on every rank of --mpi). */
@@ -131,7 +147,10 @@ static int setup_output(struct cli *cl, struct tp__sink *s, int input_fd)
             return EXIT_USAGE;
         }
         s->logging = 1;
+        s->o.writing = on_writing;
         s->o.wrote = on_wrote;
+        s->o.telling = on_telling;
+        s->o.told = on_told;
         s->o.wrote_arg = &s->jl;
         struct stat st;
         if (fstat(1, &st) == 0 && !S_ISREG(st.st_mode))

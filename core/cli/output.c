@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/fault.h"
 #include "common/fileio.h"
 
 
@@ -112,6 +113,29 @@ static size_t piece_of(struct tp__output *o, size_t n)
     return upto ? (size_t)(upto - o->written_total) : o->piece;
 }
 
+/* One write(2) of k bytes of the stream, told to the log before and
+ * after (the fault points are where a kill -9 would cost a mark). */
+static ssize_t write_piece(struct tp__output *o, const char *p, size_t k)
+{
+    if (o->writing)
+        o->writing(o->wrote_arg, o->written_total, p, k);
+    TP_FAULT_KILL("out-before");
+    if (tp__fault("out-cut")) { /* a kill inside the write */
+        if (write(o->fd, p, k / 2) >= 0)
+            raise(SIGKILL);
+    }
+    ssize_t w = write(o->fd, p, k);
+    int e = errno;
+    if (w > 0) {
+        o->written_total += (uint64_t)w;
+        TP_FAULT_KILL("out-written");
+    }
+    if (o->wrote)
+        o->wrote(o->wrote_arg, o->written_total);
+    errno = e;
+    return w;
+}
+
 /* Write p (the stream from written_total on), counting what got there. */
 static int write_out(struct tp__output *o, const char *p, size_t n)
 {
@@ -122,7 +146,7 @@ static int write_out(struct tp__output *o, const char *p, size_t n)
             o->err = EINTR;
             return -1;
         }
-        ssize_t w = write(o->fd, p, k);
+        ssize_t w = write_piece(o, p, k);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -131,9 +155,6 @@ static int write_out(struct tp__output *o, const char *p, size_t n)
         }
         p += w;
         n -= (size_t)w;
-        o->written_total += (uint64_t)w;
-        if (o->wrote)
-            o->wrote(o->wrote_arg, o->written_total);
     }
     return 0;
 }
@@ -393,7 +414,6 @@ int tp__output_text(void *arg, const char *data, size_t len, uint64_t n)
 int tp__output_result(void *arg, const struct tp_result *r)
 {
     struct tp__output *o = arg;
-    o->msg_lost = 0;
     if (r->status != TP_RESULT_OK)
         o->failed++;
     if (o->progress && o->progress_tty)
@@ -425,8 +445,16 @@ int tp__output_result(void *arg, const struct tp_result *r)
                      " (%s): %s\n", o->progress && o->progress_tty ? "\r\033[K"
                                                                    : "",
                      r->index + 1, in, msg);
-    if (n <= 0 || tp__file_write(2, line, (size_t)n < sizeof line ? (size_t)n
-                                                           : sizeof line - 1) != 0)
-        o->msg_lost = 1; /* the run goes on; a log must not say it was told */
+    /* a message stderr refused: the run goes on, a log must not say it
+     * was told */
+    size_t len = n <= 0 ? 0 : (size_t)n < sizeof line ? (size_t)n
+                                                       : sizeof line - 1;
+    if (len && o->telling)
+        o->telling(o->wrote_arg, r->index, line, len);
+    int ok = len && tp__file_write(2, line, len) == 0;
+    if (ok)
+        TP_FAULT_KILL("msg-written");
+    if (o->told)
+        o->told(o->wrote_arg, r->index, ok);
     return o->err ? -1 : 0;
 }

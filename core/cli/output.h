@@ -31,14 +31,19 @@ struct tp__output {
     uint64_t put_total, written_total;
     uint64_t *ends;
     size_t ends_head, nends, capends;
-    int msg_lost;    /* the last result's line for stderr was not written */
     /* writes at most this long, ending at a record's end (0: any):
      * PIPE_BUF on a pipe under a log, so that a write that a kill -9 or
      * a stalled reader stops wrote whole records or nothing, and the
      * log's marks are exact (a record longer than that can be cut) */
     size_t piece;
-    /* optional: called each time bytes reached fd, with written_total */
+    /* optional (a joblog: joblog.h says why): told before each write of
+     * the stream (n bytes p, from written_total) and after it, with
+     * written_total then (also when it failed); and before and after each
+     * message for stderr (ok: it was written whole) */
+    void (*writing)(void *arg, uint64_t from, const char *p, size_t n);
     void (*wrote)(void *arg, uint64_t written_total);
+    void (*telling)(void *arg, uint64_t index, const char *p, size_t n);
+    void (*told)(void *arg, uint64_t index, int ok);
     void *wrote_arg;
     uint64_t failed; /* inputs that did not succeed */
 };

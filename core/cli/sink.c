@@ -4,20 +4,13 @@
 #include <stdio.h>
 
 /* An input's joblog line says its output is written once the output
- * buffer holding it has been written. */
+ * buffer holding it has been written.  A message for stderr (text mode)
+ * is marked around its own write (the output's telling and told). */
 static int deliver(struct tp__sink *s, const struct tp_result *r)
 {
     int e = tp__output_result(&s->o, r);
-    /* a message stderr refused stays "pending", and its input runs again
-     * when resumed: its kept result would hold up the held file */
-    if (s->logging && s->o.msg_lost)
-        tp__joblog_forget(&s->jl, r->index);
-    else if (s->logging)
+    if (s->logging && (s->o.jsonl || r->status == TP_RESULT_OK))
         tp__joblog_delivered(&s->jl, r->index, s->o.put_total);
-    /* a failure's line went to stderr at once: it is marked as soon as
-     * the results before it are */
-    if (s->logging && r->status != TP_RESULT_OK && !s->o.jsonl)
-        tp__joblog_written(&s->jl, s->o.written_total);
     return e;
 }
 
