@@ -117,8 +117,8 @@ enum tp__landed tp__landed(const struct tp__where *w, int fd_now,
     else if ((uint64_t)st.st_size <= w->off)
         r = TP_LANDED_NONE; /* the kill came before the write */
     else if ((uint64_t)st.st_size - w->off < w->len)
-        snprintf(why, whylen, "%s: cut short inside the killed run's last "
-                 "write", name);
+        snprintf(why, whylen, "%s: shorter than the killed run's last "
+                 "write there (cut short by the kill, or truncated)", name);
     else if (sum_of(fd, w->off, w->len, &sum) != 0)
         snprintf(why, whylen, "%s: %s", name, strerror(errno));
     else if (sum != w->sum)
