@@ -83,21 +83,31 @@ run /etc/passwd:x 1
 expect 2 "" "taskpool: cannot load /etc/passwd: invalid ELF header"
 
 # out of descriptors: named as such, a system error (3), never "file not
-# found"; with each limit from 4 up, whatever runs out first
+# found" nor a usage error; with each limit from 4 up, whatever runs out
+# first: loading the plugin, the -a file, the joblog and its held file,
+# the sandbox's filter, the workers' sockets
 if [ -z "${TASKPOOL_VALGRIND:-}" ]; then
     emfile="too many open files (EMFILE: raise the limit, ulimit -n)"
+    seq 3 >"$tmp/three"
     seen=
-    for n in 4 5 6 7 8 9 10 11 12; do
-        "$top_builddir/libtool" --mode=execute sh -c 'ulimit -n "$1"; shift; exec "$@"' \
-            sh "$n" "$TASKPOOL" -j 2 seed:double 1 2 3 >"$tmp/out" 2>"$tmp/err"
-        rc=$?
-        [ $rc = 0 ] && { check "output with $n descriptors" "2${nl}4${nl}6" "$(cat "$tmp/out")"; continue; }
-        check "status with $n descriptors" 3 "$rc"
-        check "one line with $n descriptors" 1 "$(wc -l <"$tmp/err")"
-        case $(cat "$tmp/err") in
-        "taskpool: "*": $emfile") seen="$seen|$(cut -d: -f2 "$tmp/err")" ;;
-        *) fail "with $n descriptors: $(cat "$tmp/err")" ;;
-        esac
+    for args in "-j 2 seed:double 1 2 3" "-j 2 -a $tmp/three seed:double" \
+        "-j 2 --joblog $tmp/jl seed:double 1 2 3" "-j 2 --sandbox seed:double 1 2 3"; do
+        case $args in *--sandbox*) [ "${TP_SECCOMP:-}" = yes ] || continue ;; esac
+        for n in 4 5 6 7 8 9 10 11 12; do
+            rm -f "$tmp/jl" "$tmp/jl.held"
+            "$top_builddir/libtool" --mode=execute sh -c 'ulimit -n "$1"; shift; exec "$@"' \
+                sh "$n" "$TASKPOOL" $args >"$tmp/out" 2>"$tmp/err"
+            rc=$?
+            [ $rc = 0 ] && { check "output with $n descriptors" "2${nl}4${nl}6" "$(cat "$tmp/out")"; continue; }
+            check "status with $n descriptors ($args)" 3 "$rc"
+            check "one line with $n descriptors ($args)" 1 "$(wc -l <"$tmp/err")"
+            case $(cat "$tmp/err") in
+            "taskpool: "*": $emfile") seen="$seen|$(cut -d: -f2 "$tmp/err")" ;;
+            *) fail "with $n descriptors ($args): $(cat "$tmp/err")" ;;
+            esac
+        done
     done
-    case $seen in *"| cannot load $P/seed"*) ;; *) fail "no limit ran out while loading the plugin: $seen" ;; esac
+    for what in "cannot load $P/seed" "$tmp/three" "$tmp/jl" "$tmp/jl.held"; do
+        case $seen in *"| $what|"* | *"| $what") ;; *) fail "no limit ran out at $what: $seen" ;; esac
+    done
 fi

@@ -341,7 +341,7 @@ sigint() {
 # run as without --mpi: mpirun returns taskpool's 130 or 143, and every
 # rank's workers are gone.
 signal_rank0() {
-    for s in INT:130 TERM:143; do
+    for s in INT:130 TERM:143 KILL:137; do
         long_job
         b0=
         for b in $(pgrep -f 'taskpool-mpi [0-9]+ [0-9]+$'); do
@@ -354,6 +354,11 @@ signal_rank0() {
         kill -"${s%:*}" "$b0"
         wait $job
         check "SIG${s%:*} to rank 0: status" "${s#*:}" "$?"
+        # killed, its sockets close before its death reaches its taskpool:
+        # still the launcher's line, no rank named lost
+        [ "${s%:*}" = KILL ] && check "SIGKILL to rank 0: message" \
+            "taskpool: terminated by the MPI launcher (Ctrl-C, scancel, or a rank was lost); finished inputs are in the joblog, if any" \
+            "$(cat "$tmp/err")"
         wait_procs "$mark" 0
     done
 }

@@ -128,7 +128,14 @@ expect 2 "" "taskpool: cannot hold --mem-limit in the sandbox: the plugin's init
 run -j 1 --sandbox --mem-limit 64M --init-arg memfdro "$E:act" memfdwrite:1 ok:1
 expect 1 "1" "taskpool: input 1 (memfdwrite:1): write: Bad file descriptor"
 run -j 1 --sandbox --mem-limit 64M --init-arg shmmap "$E:act" ok:1
-expect 2 "" "taskpool: cannot hold --mem-limit in the sandbox: the plugin's init left a writable shared mapping of 1024 KiB (/dev/zero (deleted)), memory that the limit does not count (unmap it in init)"
+expect 2 "" "taskpool: cannot hold --mem-limit in the sandbox: the plugin's init left a shared mapping of 1024 KiB (/dev/zero (deleted)), memory that the limit does not count (unmap it in init)"
+# ... read-only too (mprotect could make it writable), deleted or not
+run -j 1 --sandbox --mem-limit 64M --init-arg shmro "$E:act" ok:1
+expect 2 "" "taskpool: cannot hold --mem-limit in the sandbox: the plugin's init left a shared mapping of 1024 KiB (/dev/zero (deleted)), memory that the limit does not count (unmap it in init)"
+run -j 1 --sandbox --mem-limit 64M --init-arg devshmro "$E:act" ok:1
+check "a deleted /dev/shm file, mapped read-only: status" 2 "$rc"
+case $err in "taskpool: cannot hold --mem-limit in the sandbox: the plugin's init left a shared mapping of 1024 KiB (/dev/shm/escape-"*" (deleted)), memory that the limit does not count (unmap it in init)") ;;
+*) fail "a deleted /dev/shm file: $err" ;; esac
 run -j 1 --sandbox --init-arg memfd "$E:act" memfdwrite:2
 expect 0 "wrote 2 MiB to the memfd" ""
 

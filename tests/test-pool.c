@@ -478,22 +478,23 @@ START_TEST(sized_structures)
                      TP_ERR_USAGE);
     char want[512];
     snprintf(want, sizeof want,
-             "TP_POOL_OPTIONS of %zu bytes sets fields this libtaskpool "
-             "(%zu bytes) does not know: the program was built against a "
-             "newer taskpool", sizeof n, sizeof n.v1);
+             "struct tp_pool_options of %zu bytes sets fields this "
+             "libtaskpool (%zu bytes) does not know: the program was built "
+             "against a newer taskpool", sizeof n, sizeof n.v1);
     ck_assert_str_eq(err, want);
     n.later = 0;
     cb.later = &ok;
     ck_assert_int_eq(open_sized("seed:double", &n.v1, &cb.v1, err, sizeof err),
                      TP_ERR_USAGE);
-    ck_assert_ptr_nonnull(strstr(err, "TP_POOL_CALLBACKS of "));
+    ck_assert_ptr_nonnull(strstr(err, "struct tp_pool_callbacks of "));
     cb.later = NULL;
     /* no size: a caller that did not use TP_POOL_OPTIONS_INIT */
     n.v1.size = 0;
     ck_assert_int_eq(open_sized("seed:double", &n.v1, &cb.v1, err, sizeof err),
                      TP_ERR_USAGE);
-    ck_assert_ptr_nonnull(strstr(err, "TP_POOL_OPTIONS of 0 bytes: set its "
-                                      "size with TP_POOL_OPTIONS_INIT"));
+    ck_assert_ptr_nonnull(strstr(err, "struct tp_pool_options of 0 bytes: "
+                                      "set its size with "
+                                      "TP_POOL_OPTIONS_INIT"));
     /* no options at all: the defaults (the plugin named by its file) */
     snprintf(want, sizeof want, "%s/seed:double", path[0]);
     ck_assert_int_eq(open_sized(want, NULL, &cb.v1, err, sizeof err), 0);

@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -71,18 +72,27 @@ static int std_fds_open(void)
     return 0;
 }
 
-/* The input: 0, or the -a file; -1 after a message.  One rule: an input
- * that cannot be used (missing, unreadable, a directory) is exit 2 before
- * anything runs; a read that fails later is an I/O error, exit 3. */
+/* Out of descriptors (or memory), errno e: a system error, not the
+ * user's (exit 3, not 2). */
+static int short_of(int e)
+{
+    return e == EMFILE || e == ENFILE || e == ENOMEM;
+}
+
+/* The input: 0, or the -a file; -1 after a message (-2: a system error).
+ * One rule: an input that cannot be used (missing, unreadable, a
+ * directory) is exit 2 before anything runs; a read that fails later is
+ * an I/O error, exit 3. */
 static int open_input(const struct cli *cl)
 {
     int fd = 0;
     if (cl->arg_file && strcmp(cl->arg_file, "-") != 0) {
         fd = open(cl->arg_file, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
+            int e = errno;
             fprintf(stderr, "taskpool: %s: %s\n", cl->arg_file,
-                    strerror(errno));
-            return -1;
+                    tp__errtext(e));
+            return short_of(e) ? -2 : -1;
         }
     }
     struct stat st;
@@ -128,6 +138,23 @@ static void pool_output_options(struct cli *cl)
     cl->opt.text_term = cl->print0 ? '\0' : '\n';
 }
 
+/* Under --mpi, a rank lost may be the job ending: rank 0's own MPI
+ * process killed closes every rank's socket a moment before its death
+ * signals this process (PR_SET_PDEATHSIG).  So before a rank is said to be
+ * lost, that signal gets 100 ms to come: 1 if it did, or the bridge has
+ * gone, and the launcher's line is what to say. */
+static pid_t bridge_pid;
+static int job_ending(void)
+{
+    if (!bridge_pid)
+        return got_signal != 0;
+    for (int i = 0; i < 10 && !got_signal && getppid() == bridge_pid; i++)
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    if (!got_signal && getppid() != bridge_pid)
+        got_signal = SIGTERM;
+    return got_signal != 0;
+}
+
 /* The output, the joblog and the pool's options for them.  0, or an exit
  * status after a message. */
 static int setup_output(struct cli *cl, struct tp__sink *s, int input_fd)
@@ -136,15 +163,27 @@ static int setup_output(struct cli *cl, struct tp__sink *s, int input_fd)
     s->logging = 0;
     s->held_err = 0;
     s->lost = 0;
+    s->ending = cl->mpi ? job_ending : NULL;
     s->unordered = cl->opt.unordered;
     if (tp__output_init(&s->o, 1) != 0)
         return EXIT_RUNTIME;
     if (cl->joblog) {
         if (tp__joblog_open(&s->jl, cl->joblog, cl->resume,
                            cl->nargs ? -1 : input_fd, err, sizeof err) != 0) {
-            fprintf(stderr, "taskpool: %s\n", err);
+            /* (the log or its held file: the message names which, and
+             * says strerror's words, whatever errno is after cleaning up) */
+            int e = strstr(err, strerror(EMFILE))   ? EMFILE
+                    : strstr(err, strerror(ENFILE)) ? ENFILE
+                                                    : 0;
+            const char *colon = strrchr(err, ':');
+            if (e)
+                fprintf(stderr, "taskpool: %.*s: %s\n",
+                        colon ? (int)(colon - err) : (int)strlen(err), err,
+                        tp__errtext(e));
+            else
+                fprintf(stderr, "taskpool: %s\n", err);
             tp__output_free(&s->o);
-            return EXIT_USAGE;
+            return e ? EXIT_RUNTIME : EXIT_USAGE;
         }
         s->logging = 1;
         s->o.writing = on_writing;
@@ -188,6 +227,8 @@ static int run_status(const struct cli *cl, struct tp__output *o, int r,
 {
     if (pe == TP_ERR_CANCELLED && cl->mpi && !got_signal)
         got_signal = SIGTERM; /* a rank stopped by the launcher: ending */
+    if (pe == TP_ERR_SYSTEM && cl->mpi && bridge_pid)
+        job_ending();
     if (got_signal && cl->mpi && got_signal == SIGTERM)
         /* mpirun and srun end a job with SIGTERM: after Ctrl-C or
          * scancel, or when a rank died (the launcher says which) */
@@ -381,7 +422,8 @@ static int run_mpi(struct cli *cl)
         cl->opt.remote_fds = role.fds;
         cl->opt.nremote = (unsigned)role.nfds;
         cl->opt.remote_names = (const char *const *)role.names + 1;
-        status = fd < 0 ? EXIT_USAGE : run(cl, fd);
+        bridge_pid = getppid();
+        status = fd == -2 ? EXIT_RUNTIME : fd < 0 ? EXIT_USAGE : run(cl, fd);
         if (fd > 0)
             close(fd);
     } else {
@@ -418,7 +460,7 @@ int main(int argc, char **argv)
         int fd = open_input(&cl);
         cl.opt.plugin_path = cl.path.v;
         if (fd < 0)
-            status = EXIT_USAGE;
+            status = fd == -2 ? EXIT_RUNTIME : EXIT_USAGE;
         else if (cl.dry_run)
             status = tp__cli_dry(cl.spec, &cl.opt, cl.args, cl.nargs, fd,
                                 cl.arg_file, cl.delim);

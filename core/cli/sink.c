@@ -66,7 +66,7 @@ static void say_lost(struct tp__sink *s)
 {
     const char *msg;
     unsigned n = s->o.pool ? tp_pool_lost(s->o.pool, &msg) : 0;
-    if (n <= s->lost)
+    if (n <= s->lost || (s->ending && s->ending()))
         return;
     if (n > s->lost + 1)
         fprintf(stderr, "taskpool: %u ranks were lost; the latest: %s\n",

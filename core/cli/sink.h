@@ -19,6 +19,9 @@ struct tp__sink {
     uint64_t given; /* inputs given so far (the pool's, or set) */
     uint64_t turn;  /* in input order: the next index to write */
     unsigned lost;  /* remote workers lost, as said so far */
+    /* under --mpi: whether the job is being ended (then a lost rank is
+     * not news), or NULL */
+    int (*ending)(void);
 };
 
 /* The pool callbacks; arg is the tp__sink. */

@@ -2,6 +2,7 @@
  * of slots and handed to the scheduler; after each round of the loop the
  * news (finished inputs, finished chunks) goes to deliver.c.  See
  * pool_impl.h for who owns what. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,7 +355,9 @@ static int check_confine(tp_pool *p, char *err, size_t errlen)
     /* far pools confine their own workers, on their machines */
     if (o->sandbox && !p->tr->far_pool &&
         tp__sandbox_prepare(&p->confine, err, errlen) != 0)
-        return TP_ERR_USAGE;
+        /* (no descriptor left to build the filter: not the system's lack) */
+        return errno == EMFILE || errno == ENFILE ? TP_ERR_SYSTEM
+                                                  : TP_ERR_USAGE;
     return 0;
 }
 
@@ -375,10 +378,10 @@ int tp_pool_open(tp_pool **out, const char *spec,
     }
     static const struct tp_pool_options defaults = TP_POOL_OPTIONS_INIT;
     if (tp__take_sized(&p->o, sizeof p->o, TP__OPTIONS_FIRST,
-                       opt ? opt : &defaults, "TP_POOL_OPTIONS", err,
+                       opt ? opt : &defaults, "options", err,
                        errlen) != 0 ||
         tp__take_sized(&p->cb, sizeof p->cb, TP__CALLBACKS_FIRST, cb,
-                       "TP_POOL_CALLBACKS", err, errlen) != 0) {
+                       "callbacks", err, errlen) != 0) {
         free(p);
         return TP_ERR_USAGE;
     }

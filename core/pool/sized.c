@@ -12,20 +12,23 @@
 int tp__take_sized(void *dst, size_t dsize, size_t first, const void *src,
                    const char *what, char *err, size_t errlen)
 {
+    const char *init = !strcmp(what, "options") ? "TP_POOL_OPTIONS"
+                                                : "TP_POOL_CALLBACKS";
     size_t n;
     memcpy(&n, src, sizeof n);
     if (n < first) {
-        snprintf(err, errlen, "%s of %zu bytes: set its size with %s_INIT "
-                 "(at least %zu bytes)", what, n, what, first);
+        snprintf(err, errlen, "struct tp_pool_%s of %zu bytes: set its size "
+                 "with %s_INIT (at least %zu bytes)", what, n, init, first);
         return -1;
     }
     /* a newer header's fields: fine while left at their defaults */
     const unsigned char *b = src;
     for (size_t i = dsize; i < n; i++)
         if (b[i]) {
-            snprintf(err, errlen, "%s of %zu bytes sets fields this "
-                     "libtaskpool (%zu bytes) does not know: the program "
-                     "was built against a newer taskpool", what, n, dsize);
+            snprintf(err, errlen, "struct tp_pool_%s of %zu bytes sets "
+                     "fields this libtaskpool (%zu bytes) does not know: the "
+                     "program was built against a newer taskpool", what, n,
+                     dsize);
             return -1;
         }
     memset(dst, 0, dsize);
@@ -39,5 +42,5 @@ int tp__take_options(struct tp_pool_options *dst,
                      size_t errlen)
 {
     return tp__take_sized(dst, sizeof *dst, TP__OPTIONS_FIRST, src,
-                          "TP_POOL_OPTIONS", err, errlen);
+                          "options", err, errlen);
 }

@@ -15,9 +15,10 @@
 
 /* Copy src, whose first member is its size, into dst of dsize bytes: what
  * that size covers, the rest zero (later fields' defaults), dst's size
- * set to dsize.  0, or -1 with a message in err ("TP_POOL_OPTIONS of 0
- * bytes: ..."): a size below first, or non-zero bytes past dsize (fields
- * of a newer header that this library would ignore). */
+ * set to dsize; what is "options" or "callbacks".  0, or -1 with a message
+ * in err ("struct tp_pool_options of 0 bytes: ..."): a size below first,
+ * or non-zero bytes past dsize (fields of a newer header that this library
+ * would ignore). */
 int tp__take_sized(void *dst, size_t dsize, size_t first, const void *src,
                    const char *what, char *err, size_t errlen);
 

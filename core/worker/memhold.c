@@ -1,7 +1,7 @@
 /* Memory a sandboxed task could fill past --mem-limit through what the
  * plugin's init left it: a file on a memory file system (tmpfs, where a
  * memfd and /dev/shm live, hugetlbfs, ramfs) open for writing, or a
- * writable shared mapping.  RLIMIT_DATA counts neither (their pages are
+ * shared mapping of memory (even read-only: see memory_map).  RLIMIT_DATA counts neither (their pages are
  * the file system's, not the worker's), and the sandbox lets tasks use the
  * descriptors and mappings they already have, so such a worker is refused
  * before its first task.  What the sandbox itself takes away (memfd_create,
@@ -71,15 +71,30 @@ static int check_fds(int keep, char *err, size_t errlen)
     return r;
 }
 
-/* A writable shared mapping (other than the worker's own page) of memory:
- * shared anonymous memory, SysV shared memory, a memfd or a file on a
- * memory file system. */
-static int memory_map(const char *path)
+/* A shared mapping (other than the worker's own page) of memory: shared
+ * anonymous memory, SysV shared memory, a memfd or a file on a memory file
+ * system, deleted or not.  Read-only ones too: mprotect (which the sandbox
+ * allows, for private memory) can make one writable where it was mapped
+ * from a descriptor open for writing, which the maps do not tell. */
+static int memory_map(char *path)
 {
     struct statfs fs;
-    return !*path || !strncmp(path, "/dev/zero", 9) ||
-           !strncmp(path, "/memfd:", 7) || !strncmp(path, "/SYSV", 5) ||
-           (statfs(path, &fs) == 0 && memory_fs(fs.f_type));
+    if (!*path || !strncmp(path, "/dev/zero", 9) ||
+        !strncmp(path, "/memfd:", 7) || !strncmp(path, "/SYSV", 5))
+        return 1;
+    size_t n = strlen(path);
+    const char *gone = " (deleted)";
+    if (n > strlen(gone) && !strcmp(path + n - strlen(gone), gone)) {
+        char *slash = strrchr(path, '/'); /* its directory then says */
+        if (slash)
+            *slash = '\0';
+        int r = statfs(slash && slash > path ? path : "/", &fs) == 0 &&
+                memory_fs(fs.f_type);
+        if (slash)
+            *slash = '/';
+        return r;
+    }
+    return statfs(path, &fs) == 0 && memory_fs(fs.f_type);
 }
 
 static int check_maps(const void *own, char *err, size_t errlen)
@@ -97,11 +112,11 @@ static int check_maps(const void *own, char *err, size_t errlen)
         path[0] = '\0';
         if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR " %7s %*s %*s %*s %4095[^\n]",
                    &from, &to, perms, path) < 3 ||
-            perms[1] != 'w' || perms[3] != 's' || from == (uintptr_t)own ||
+            perms[3] != 's' || from == (uintptr_t)own ||
             !memory_map(path))
             continue;
         snprintf(err, errlen, "cannot hold --mem-limit in the sandbox: the "
-                 "plugin's init left a writable shared mapping of %" PRIuPTR
+                 "plugin's init left a shared mapping of %" PRIuPTR
                  " KiB (%s), memory that the limit does not count (unmap it "
                  "in init)", (to - from) >> 10, *path ? path : "anonymous");
         r = -1;

@@ -45,6 +45,8 @@
  * own. */
 #include "worker/sandbox.h"
 
+#include "common/errtext.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -344,7 +346,8 @@ static int build(struct tp__confine *c, int abi, int keep, char *err,
     seccomp_release(f);
     if (r) {
         snprintf(err, errlen, "cannot sandbox: the system call filter: %s",
-                 strerror(-r));
+                 tp__errtext(-r));
+        errno = -r;
         return -1;
     }
     return 0;
@@ -458,9 +461,10 @@ void tp__sandbox_call_name(uint32_t arch, int nr, char *buf, size_t len)
     if (name)
         snprintf(buf, len, "%s%s%s%s", name, other ? " (" : "",
                  other ? other : "", other ? ")" : "");
-    else
-        snprintf(buf, len, "%d%s%s%s", nr, other ? " (" : "",
-                 other ? other : "", other ? ")" : "");
+    else /* (an x32 number without its mark) */
+        snprintf(buf, len, "%d%s%s%s",
+                 arch == SCMP_ARCH_X32 ? nr & ~X32_SYSCALL_BIT : nr,
+                 other ? " (" : "", other ? other : "", other ? ")" : "");
     free(name);
 #else
     (void)arch;

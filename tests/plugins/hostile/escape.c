@@ -38,7 +38,8 @@
  * init (--init-arg): thread -> leaves a thread running; memfd -> leaves a
  * memfd open for writing; memfdro -> the same, then reopens it read-only
  * (and closes the first); shmmap -> leaves 1 MiB of shared anonymous
- * memory mapped; else nothing.
+ * memory mapped (shmro: read-only, as mprotect could make it writable);
+ * devshmro -> a file of /dev/shm mapped read-only, deleted; else nothing.
  */
 #define _GNU_SOURCE /* F_SETPIPE_SZ, setresuid */
 #include <errno.h>
@@ -89,10 +90,20 @@ static int escape_init(tp_ctx *ctx, const char *arg)
                 return tp_fail(ctx, "reopen failed");
         }
     }
-    if (arg && !strcmp(arg, "shmmap") &&
-        mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-             -1, 0) == MAP_FAILED)
+    if (arg && (!strcmp(arg, "shmmap") || !strcmp(arg, "shmro")) &&
+        mmap(NULL, 1 << 20, PROT_READ | (arg[3] == 'm' ? PROT_WRITE : 0),
+             MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
         return tp_fail(ctx, "mmap failed");
+    if (arg && !strcmp(arg, "devshmro")) { /* mapped, then unlinked */
+        char p[64];
+        snprintf(p, sizeof p, "/dev/shm/escape-%d", (int)getpid());
+        int fd = open(p, O_RDWR | O_CREAT | O_EXCL, 0600);
+        if (fd < 0 || ftruncate(fd, 1 << 20) != 0 ||
+            mmap(NULL, 1 << 20, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED)
+            return tp_fail(ctx, "/dev/shm mapping failed");
+        unlink(p);
+        close(fd);
+    }
     return TP_OK;
 }
 
