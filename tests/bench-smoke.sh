@@ -20,3 +20,17 @@ rows="tiny  *taskpool -j2 --cpu-limit|cpu \(primes 2000\) *taskpool -j2 --cpu-li
     grep -Eq "^$row " "$tmp/table" || fail "no row '$row' in the table"
 done)
 grep -Eq '^tiny  *--cpu-limit ' "$tmp/table" || fail "no cost line for --cpu-limit"
+# bench/plot (what make bench draws with): the picture from this table
+# with gnuplot, or a notice and no picture without it
+"$SHELL" "$src/bench/plot" "$tmp/table" "$tmp/figures.svg" >"$tmp/plot" 2>&1
+check "bench/plot status" 0 "$?"
+if command -v gnuplot >/dev/null 2>&1; then
+    grep -q '<svg' "$tmp/figures.svg" 2>/dev/null || fail "bench/plot drew no SVG: $(cat "$tmp/plot")"
+    for t in "tiny:" "cpu:" "start-up:" "mixed and tail:" "sandbox and CPU limit:"; do
+        grep -q "$t" "$tmp/figures.svg" || fail "no figure '$t' in bench/plot's SVG"
+    done
+else
+    check "bench/plot without gnuplot" \
+        "bench/plot: gnuplot not found (Debian: apt-get install gnuplot-nox): no picture drawn" "$(cat "$tmp/plot")"
+    [ ! -e "$tmp/figures.svg" ] || fail "bench/plot drew without gnuplot"
+fi

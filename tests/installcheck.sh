@@ -1,29 +1,61 @@
-# After `make install` (make installcheck; distcheck runs it): build the
-# README's example plugin and embedding program out of tree with the
-# README's exact commands, against the installed taskpool, and run them
-# through the installed host and library.
-# Needs: README, PKG_CONFIG_PATH and PATH pointing at the installation.
+# After `make install` (make installcheck; distcheck runs it): follow
+# doc/tutorial.md against the installed taskpool, in one empty directory,
+# with the tutorial's own blocks: its environment for a prefix, its
+# plugins built with its exact commands, its runs, its embedding program
+# and its build line, and its --mpi line where MPI is built; each checked.
+#   installcheck.sh TUTORIAL PREFIX
+# A block is the fenced block after a line `<!-- installcheck: NAME -->`.
 set -eu
-readme=$1
+tutorial=$1
+prefix=$2
 tmp=$(mktemp -d)
+fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+pass() { printf 'PASS: %s\n' "$*"; }
+
+# block NAME: the body of the fenced block the marker NAME precedes
+block() {
+    awk -v m="<!-- installcheck: $1 -->" '
+        $0 == m { seen = 1; next }
+        seen && /^```/ { if (on) exit; on = 1; next }
+        on' "$tutorial"
+}
+for b in prefix mine.c build-mine lines.c run-lines timeout resume sandbox map.c build-map mpi; do
+    [ -n "$(block "$b")" ] || fail "no block '$b' in $tutorial"
+done
+
+# 0. the environment for a non-default prefix, with this installation's
+block prefix | sed "s|^prefix=.*|prefix='$prefix'|" >"$tmp/env.sh"
+# shellcheck disable=SC1091
+. "$tmp/env.sh"
+[ "$(command -v taskpool)" = "$prefix/bin/taskpool" ] ||
+    fail "after the prefix block, taskpool is $(command -v taskpool)"
+[ "$(pkg-config --variable=prefix taskpool)" = "$prefix" ] ||
+    fail "after the prefix block, pkg-config finds taskpool in $(pkg-config --variable=prefix taskpool 2>&1)"
+if command -v man >/dev/null && [ -f "$prefix/share/man/man1/taskpool.1" ]; then
+    [ "$(man -w taskpool 2>/dev/null)" = "$prefix/share/man/man1/taskpool.1" ] ||
+        fail "after the prefix block, man -w taskpool is $(man -w taskpool 2>&1)"
+    [ "$(man -w 7 taskpool-plugin 2>/dev/null)" = "$prefix/share/man/man7/taskpool-plugin.7" ] ||
+        fail "after the prefix block, man -w 7 taskpool-plugin is $(man -w 7 taskpool-plugin 2>&1)"
+fi
+if [ -f "$prefix/share/bash-completion/completions/taskpool" ]; then
+    case ":$XDG_DATA_DIRS:" in *":$prefix/share:"*) ;; *) fail "XDG_DATA_DIRS lacks $prefix/share" ;; esac
+fi
+pass "the tutorial's environment finds the installed taskpool, its pkg-config file and its manuals"
+
 plugindir=$(pkg-config --variable=plugindir taskpool)
 trap 'rm -rf "$tmp"; rm -f "$plugindir/mine.so"' EXIT
+mkdir "$tmp/w"
+cd "$tmp/w"
+run() { block "$1" >"$tmp/$1.sh" && sh -e "$tmp/$1.sh"; }
+# a block whose commands exit non-zero on purpose: each runs, the status is the last
+run_all() { block "$1" >"$tmp/$1.sh" && sh "$tmp/$1.sh"; }
 
-fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
-
-# the C block and the out-of-tree command block of "## Writing a plugin"
-sed -n '/^## Writing a plugin/,/^## Embedding/p' "$readme" >"$tmp/guide"
-awk '/^```c$/ {on = 1; next} /^```$/ {if (on) exit} on' "$tmp/guide" >"$tmp/mine.c"
-awk '/^\*\*Out of tree\*\*/ {seen = 1} seen && /^```$/ {if (on) exit; on = 1; next} on' \
-    "$tmp/guide" >"$tmp/recipe.sh"
-grep -q TASKPOOL_PLUGIN "$tmp/mine.c" || fail "no plugin source in README"
-grep -q 'pkg-config --cflags taskpool' "$tmp/recipe.sh" || fail "no recipe in README"
-
-out=$(cd "$tmp" && sh -e recipe.sh)
+# 1. a plugin of your own, built and installed with the tutorial's lines
+block mine.c >mine.c
+out=$(run build-mine)
 want=$(printf '1\n4\n9')
 [ "$out" = "$want" ] || fail "$(printf 'out-of-tree plugin printed:\n%s' "$out")"
-echo "PASS: out-of-tree plugin built with the README recipe runs under the installed taskpool"
-
+pass "out-of-tree plugin built with the tutorial's recipe runs under the installed taskpool"
 # the example's overflow check: a failed input with its message, exit 1
 rc=0
 out=$(taskpool mine:square 3 9223372036854775807 2>"$tmp/err") || rc=$?
@@ -34,24 +66,80 @@ out=$(taskpool mine:square 3 9223372036854775807 2>"$tmp/err") || rc=$?
 # the kernel that needs libm loads: the recipe links what the plugin uses
 out=$(taskpool mine:sine 0) || fail "mine:sine did not run"
 [ "$out" = 0.000000 ] || fail "mine:sine 0 printed '$out'"
-echo "PASS: the README plugin fails an input whose square overflows, and links libm"
+out=$(taskpool -L . mine:square 1 2 3) && [ "$out" = "$want" ] || fail "-L . mine:square printed '$out'"
+pass "the tutorial's plugin fails an input whose square overflows, and links libm"
 
-# "## Embedding": the program and its build-and-run block, in a directory
-# of their own beside a copy of the plugin (found through
-# TASKPOOL_PLUGIN_PATH=$PWD, as the README runs it)
-sed -n '/^## Embedding/,/^## Layout/p' "$readme" >"$tmp/embed"
-mkdir "$tmp/e"
-awk '/^```c$/ {on = 1; next} /^```$/ {if (on) exit} on' "$tmp/embed" >"$tmp/e/map.c"
-awk '/^```c$/ {c = 1; next} c && /^```$/ {if (on) exit; if (done) on = 1; else done = 1; next} on' \
-    "$tmp/embed" >"$tmp/e/recipe.sh"
-grep -q tp_pool_open "$tmp/e/map.c" || fail "no embedding program in README"
-grep -q 'pkg-config --libs taskpool' "$tmp/e/recipe.sh" || fail "no embedding recipe in README"
-cp "$tmp/mine.so" "$tmp/e/mine.so"
-rm -f "$plugindir/mine.so" # so that only TASKPOOL_PLUGIN_PATH finds it
-out=$(cd "$tmp/e" && env -u LD_LIBRARY_PATH sh -e recipe.sh)
+# 2. files, -print0 | -0, --tag, per-worker init with --init-arg
+block lines.c >lines.c
+run run-lines >"$tmp/out"
+printf 'data/sub/one more\t1\ndata/two\t2\n' >"$tmp/want"
+printf '1\n2\n' >>"$tmp/want"
+[ "$(sort "$tmp/out")" = "$(sort "$tmp/want")" ] ||
+    fail "$(printf 'the lines plugin printed:\n%s' "$(cat "$tmp/out")")"
+rc=0
+taskpool -L . --init-arg 0 lines:count data/two >/dev/null 2>"$tmp/err" || rc=$?
+[ "$rc" = 2 ] && grep -q -- '--init-arg: a buffer size in KiB, 1 to 65536' "$tmp/err" ||
+    fail "a failed init: exit $rc, $(cat "$tmp/err")"
+pass "the tutorial's file plugin counts lines under find -print0 | taskpool -0, its init fails with exit 2"
+
+# 3. a timeout costs its input only; jsonl says timeout after a retry
+rc=0
+run_all timeout >"$tmp/out" 2>"$tmp/err" || rc=$?
+[ "$rc" = 1 ] || fail "the timeout block exited $rc"
+head -n 2 "$tmp/out" | tr '\n' ' ' | grep -qx '10 10 ' || fail "timeout: $(cat "$tmp/out")"
+grep -qx 'taskpool: input 2 (2000): worker [0-9]* timed out after 500 ms' "$tmp/err" ||
+    fail "timeout said: $(cat "$tmp/err")"
+[ "$(wc -l <"$tmp/err")" = 1 ] || fail "jsonl wrote on stderr: $(cat "$tmp/err")"
+sed -n 4p "$tmp/out" | grep -q '"index":1,"input":"2000","status":"timeout","error":"worker [0-9]* timed out after 500 ms".*"attempts":2' ||
+    fail "jsonl timeout line: $(sed -n 4p "$tmp/out")"
+pass "the tutorial's timeout: one input timed out, its message, jsonl status timeout after a retry"
+
+# 4. killed, resumed: the two parts are one run's output
+out=$(run resume) || fail "the resume block failed: $out"
+[ "$out" = "same as one run" ] || fail "the resume block printed: $out"
+pass "the tutorial's kill -9 and --resume: part1 + part2 = one run ($(wc -l <part1.txt) + $(wc -l <part2.txt) lines)"
+
+# 5. the sandbox, where this system has it
+if taskpool --sandbox seed:double 1 >/dev/null 2>&1; then
+    rc=0
+    run sandbox >"$tmp/out" 2>"$tmp/err" || rc=$?
+    [ "$rc" = 0 ] || fail "the sandbox block exited $rc"
+    printf 'data/sub/one more\t1\ndata/two\t2\nexit status 2\n' >"$tmp/want"
+    [ "$(sort "$tmp/out")" = "$(sort "$tmp/want")" ] || fail "sandbox printed: $(cat "$tmp/out")"
+    [ "$(cat "$tmp/err")" = "taskpool: lines: the plugin declares TP_PLUGIN_READS_FILES (its tasks read files): in a sandbox it needs the directories they may read (--allow-read DIR)" ] ||
+        fail "sandbox without --allow-read said: $(cat "$tmp/err")"
+    pass "the tutorial's sandbox: files read below --allow-read, refused without it"
+else
+    echo "SKIP: the tutorial's sandbox (no Landlock or seccomp here)"
+fi
+
+# 7. a cluster, where MPI is built and mpirun is installed
+if taskpool --version | grep -q 'MPI: yes' && command -v mpirun >/dev/null; then
+    mpirun() {
+        if [ "$(id -u)" = 0 ]; then
+            command mpirun --allow-run-as-root --oversubscribe "$@"
+        else
+            command mpirun --oversubscribe "$@"
+        fi
+    }
+    block mpi >"$tmp/mpi.sh"
+    # shellcheck disable=SC1091
+    out=$(. "$tmp/mpi.sh") || fail "the --mpi block exited $?"
+    [ "$out" = "$want" ] || fail "the --mpi block printed: $out"
+    pass "the tutorial's mpirun -n 3 taskpool --mpi runs the plugin on the ranks"
+else
+    echo "SKIP: the tutorial's --mpi (taskpool built without MPI, or no mpirun)"
+fi
+
+# 6. the embedding program and its build-and-run line, finding mine.so
+# in the current directory through TASKPOOL_PLUGIN_PATH=$PWD (the
+# installed copy removed, so that only the path finds it)
+block map.c >map.c
+rm -f "$plugindir/mine.so"
+out=$(env -u LD_LIBRARY_PATH sh -e -c "$(block build-map)")
 [ "$out" = "$want" ] || fail "$(printf 'embedding example printed:\n%s' "$out")"
 rc=0
-(cd "$tmp/e" && env -u TASKPOOL_PLUGIN_PATH ./map mine:square 1) >/dev/null 2>"$tmp/err" || rc=$?
+env -u TASKPOOL_PLUGIN_PATH ./map mine:square 1 >/dev/null 2>"$tmp/err" || rc=$?
 [ "$rc" = 2 ] && grep -q "^map: plugin 'mine' not found" "$tmp/err" ||
     fail "map without TASKPOOL_PLUGIN_PATH: exit $rc, $(cat "$tmp/err")"
-echo "PASS: the README embedding program builds with its rpath line and reads TASKPOOL_PLUGIN_PATH"
+pass "the tutorial's embedding program builds with its rpath line and reads TASKPOOL_PLUGIN_PATH"
