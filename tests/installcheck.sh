@@ -3,11 +3,13 @@
 # with the tutorial's own blocks: its environment for a prefix, its
 # plugins built with its exact commands, its runs, its embedding program
 # and its build line, and its --mpi line where MPI is built; each checked.
-#   installcheck.sh TUTORIAL PREFIX
+#   installcheck.sh TUTORIAL PREFIX [README]
+# and, given README, its "Writing a plugin" example, built with its line.
 # A block is the fenced block after a line `<!-- installcheck: NAME -->`.
 set -eu
 tutorial=$1
 prefix=$2
+readme=${3:-}
 tmp=$(mktemp -d)
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 pass() { printf 'PASS: %s\n' "$*"; }
@@ -143,3 +145,15 @@ env -u TASKPOOL_PLUGIN_PATH ./map mine:square 1 >/dev/null 2>"$tmp/err" || rc=$?
 [ "$rc" = 2 ] && grep -q "^map: plugin 'mine' not found" "$tmp/err" ||
     fail "map without TASKPOOL_PLUGIN_PATH: exit $rc, $(cat "$tmp/err")"
 pass "the tutorial's embedding program builds with its rpath line and reads TASKPOOL_PLUGIN_PATH"
+
+# README.md's plugin and build-and-run line, in a directory of their own
+if [ -n "$readme" ]; then
+    mkdir "$tmp/r"
+    sed -n '/^## Writing a plugin/,/^## Read on/p' "$readme" >"$tmp/readme-plugin"
+    awk '/^```c$/ {on = 1; next} /^```$/ {if (on) exit} on' "$tmp/readme-plugin" >"$tmp/r/mine.c"
+    awk '/^```sh$/ {on = 1; next} /^```$/ {if (on) exit} on' "$tmp/readme-plugin" >"$tmp/r/build.sh"
+    grep -q TASKPOOL_PLUGIN "$tmp/r/mine.c" || fail "no plugin in README's Writing a plugin"
+    out=$(cd "$tmp/r" && sh -e build.sh) || fail "README's plugin: its lines exited $?"
+    [ "$out" = "$(printf '2\n4\n6')" ] || fail "README's plugin printed: $out"
+    pass "README's plugin builds with its line and runs"
+fi
