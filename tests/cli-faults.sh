@@ -17,7 +17,7 @@ check "stdout" "a${nl}c" "$out"
 check "stderr" "taskpool: input 2 (garbage): worker PID: protocol error: bad frame magic 0x73696874" "$(printf '%s\n' "$err" | pids)"
 
 # the inputs of the request finished before the fault but not yet
-# answered run again (README: "went with it"); those after it run once
+# answered run again (taskpool(1), FAILURES AND TIMEOUTS: "went with it"); those after it run once
 for act in segv garbage exit:3; do
     rm -f "$tmp/runs"
     run -j 1 --chunk 4 chaos:act "note:$tmp/runs:ok:a" $act "note:$tmp/runs:ok:b" "note:$tmp/runs:ok:c"
