@@ -6,7 +6,7 @@
 #   installcheck-examples.sh EXAMPLES_DIR PREFIX
 # The environment for the prefix is the tutorial's (PATH, PKG_CONFIG_PATH).
 set -eu
-examples=$1
+examples=$(cd "$1" && pwd)
 prefix=$2
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 export PATH="$prefix/bin:$PATH"

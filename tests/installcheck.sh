@@ -7,9 +7,11 @@
 # and, given README, its "Writing a plugin" example, built with its line.
 # A block is the fenced block after a line `<!-- installcheck: NAME -->`.
 set -eu
-tutorial=$1
+# (absolute: the checks run in a directory of their own)
+abs() { printf '%s/%s\n' "$(cd "$(dirname "$1")" && pwd)" "$(basename "$1")"; }
+tutorial=$(abs "$1")
 prefix=$2
-readme=${3:-}
+readme=${3:+$(abs "$3")}
 tmp=$(mktemp -d)
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 pass() { printf 'PASS: %s\n' "$*"; }
