@@ -192,7 +192,8 @@ enum tp_error {
     TP_ERR_INPUT,    /* a record over the size limit */
     TP_ERR_STOPPED,  /* a callback asked to stop */
     TP_ERR_HALTED,   /* the halt policy's threshold was reached */
-    TP_ERR_CANCELLED, /* options.cancel_fd became readable */
+    TP_ERR_CANCELLED, /* options.cancel_fd became readable, or a remote
+                         worker's far end was stopped by a signal */
 };
 
 /* Check spec ("PLUGIN:TASK" or "PATH:TASK"), start the workers and wait
