@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(f.type != TP_FRAME_READY || f.len == 0);
         FUZZ_CHECK(f.type != TP_FRAME_LIMIT || f.len == 0);
         FUZZ_CHECK(f.type != TP_FRAME_ALIVE || f.len == 0);
-        FUZZ_CHECK(f.type != TP_FRAME_FATAL || f.count <= TP_FATAL_INIT);
+        FUZZ_CHECK(f.type != TP_FRAME_FATAL || f.count <= TP_FATAL_STOPPED);
         FUZZ_CHECK((uint64_t)f.count * least(&f) <= f.len);
         /* and it says what was sent */
         unsigned char again[TP_WIRE_HDR];
