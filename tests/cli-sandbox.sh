@@ -123,19 +123,23 @@ fi
 # with --mem-limit, memory init left within a task's reach that the limit
 # does not count is refused: a memfd open for writing (read-only is fine),
 # a shared mapping; without --mem-limit the memfd is the plugin's business
-run -j 1 --sandbox --mem-limit 64M --init-arg memfd "$E:act" memfdwrite:100
-expect 2 "" "taskpool: cannot hold --mem-limit in the sandbox: the plugin's init left descriptor 4 open for writing on /memfd:escape (deleted), a file in memory that the limit does not count (close it in init)"
-run -j 1 --sandbox --mem-limit 64M --init-arg memfdro "$E:act" memfdwrite:1 ok:1
-expect 1 "1" "taskpool: input 1 (memfdwrite:1): write: Bad file descriptor"
-run -j 1 --sandbox --mem-limit 64M --init-arg shmmap "$E:act" ok:1
-expect 2 "" "taskpool: cannot hold --mem-limit in the sandbox: the plugin's init left a shared mapping of 1024 KiB (/dev/zero (deleted)), memory that the limit does not count (unmap it in init)"
-# ... read-only too (mprotect could make it writable), deleted or not
-run -j 1 --sandbox --mem-limit 64M --init-arg shmro "$E:act" ok:1
-expect 2 "" "taskpool: cannot hold --mem-limit in the sandbox: the plugin's init left a shared mapping of 1024 KiB (/dev/zero (deleted)), memory that the limit does not count (unmap it in init)"
-run -j 1 --sandbox --mem-limit 64M --init-arg devshmro "$E:act" ok:1
-check "a deleted /dev/shm file, mapped read-only: status" 2 "$rc"
-case $err in "taskpool: cannot hold --mem-limit in the sandbox: the plugin's init left a shared mapping of 1024 KiB (/dev/shm/escape-"*" (deleted)), memory that the limit does not count (unmap it in init)") ;;
-*) fail "a deleted /dev/shm file: $err" ;; esac
+# (where a limit can be met at all: not under AddressSanitizer, whose
+# shadow memory RLIMIT_DATA counts)
+if [ "$("$TASKPOOL" -j 1 "$E:act" vmdata)" -lt 32768 ]; then
+    run -j 1 --sandbox --mem-limit 64M --init-arg memfd "$E:act" memfdwrite:100
+    expect 2 "" "taskpool: cannot hold --mem-limit in the sandbox: the plugin's init left descriptor 4 open for writing on /memfd:escape (deleted), a file in memory that the limit does not count (close it in init)"
+    run -j 1 --sandbox --mem-limit 64M --init-arg memfdro "$E:act" memfdwrite:1 ok:1
+    expect 1 "1" "taskpool: input 1 (memfdwrite:1): write: Bad file descriptor"
+    run -j 1 --sandbox --mem-limit 64M --init-arg shmmap "$E:act" ok:1
+    expect 2 "" "taskpool: cannot hold --mem-limit in the sandbox: the plugin's init left a shared mapping of 1024 KiB (/dev/zero (deleted)), memory that the limit does not count (unmap it in init)"
+    # ... read-only too (mprotect could make it writable), deleted or not
+    run -j 1 --sandbox --mem-limit 64M --init-arg shmro "$E:act" ok:1
+    expect 2 "" "taskpool: cannot hold --mem-limit in the sandbox: the plugin's init left a shared mapping of 1024 KiB (/dev/zero (deleted)), memory that the limit does not count (unmap it in init)"
+    run -j 1 --sandbox --mem-limit 64M --init-arg devshmro "$E:act" ok:1
+    check "a deleted /dev/shm file, mapped read-only: status" 2 "$rc"
+    case $err in "taskpool: cannot hold --mem-limit in the sandbox: the plugin's init left a shared mapping of 1024 KiB (/dev/shm/escape-"*" (deleted)), memory that the limit does not count (unmap it in init)") ;;
+    *) fail "a deleted /dev/shm file: $err" ;; esac
+fi
 run -j 1 --sandbox --init-arg memfd "$E:act" memfdwrite:2
 expect 0 "wrote 2 MiB to the memfd" ""
 

@@ -28,7 +28,11 @@ rss() {
 small=$(rss 200000) || fail "maxrss failed"
 large=$(rss 6000000) || fail "maxrss failed"
 echo "peak RSS: $small KiB at 200000 lines, $large KiB at 6000000 lines"
-[ "$large" -lt $((small + 4096)) ] || fail "memory grows with the input: $small -> $large KiB"
+# (AddressSanitizer's quarantine of freed memory grows to its own cap as
+# the run goes: 8 MiB of room there)
+room=4096
+[ "$("$TASKPOOL" -j 1 "$TP_TEST_PLUGINS/hostile/escape.la:act" vmdata)" -lt 32768 ] || room=8192
+[ "$large" -lt $((small + room)) ] || fail "memory grows with the input: $small -> $large KiB"
 # 51 MiB of input through a host (and workers) that never hold it all;
 # the cap leaves room for AddressSanitizer's own memory (about 20 MiB)
 cap=$((32 * 1024))
