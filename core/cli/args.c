@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/optparse.h"
 #include "common/paths.h"
 #include "mpi/split.h"
 
@@ -137,79 +138,27 @@ static int bad_long_option(const struct cli *cl, const struct option *lo,
     return usage_error(cl, "unrecognized option '%s'", arg);
 }
 
-/* The options that take a number. */
+/* The options that take a value (common/optparse.c), by their codes. */
 static int take_number(struct cli *cl, int c, const char *arg)
 {
-    switch (c) {
-    case 'j':
-        if (tp__cli_parse_jobs(arg, &cl->opt.jobs) != 0)
-            return usage_error(cl, "invalid number of jobs '%s' (N, N%%, +N "
-                                   "or -N)", arg);
-        return TAKEN;
-    case OPT_CHUNK:
-        if (tp__cli_parse_count(arg, &cl->opt.chunk) != 0)
-            return usage_error(cl, "invalid chunk size '%s' (1 to 100000)",
-                                   arg);
-        return TAKEN;
-    case OPT_TIMEOUT: {
-        double v;
-        int pct;
-        if (tp__cli_parse_seconds(arg, &v, &pct) != 0)
-            return usage_error(cl, "invalid timeout '%s' (0.001 to 1000000 "
-                                   "seconds, or a percentage like 200%%)",
-                                   arg);
-        if (pct)
-            cl->opt.timeout_pct = v;
-        else
-            cl->opt.timeout = v;
-        return TAKEN;
-    }
-    case OPT_INIT_TIMEOUT: {
-        int pct;
-        if (tp__cli_parse_seconds(arg, &cl->opt.init_timeout, &pct) != 0 ||
-            pct)
-            return usage_error(cl, "invalid init timeout '%s' (0.001 to "
-                                   "1000000 seconds)", arg);
-        return TAKEN;
-    }
-    case OPT_RETRIES:
-        if (strcmp(arg, "0") &&
-            tp__cli_parse_count(arg, &cl->opt.retries) != 0)
-            return usage_error(cl, "invalid number of retries '%s' (0 to "
-                                   "100000)", arg);
-        return TAKEN;
-    case OPT_HALT:
-        if (tp__cli_parse_halt(arg, &cl->opt) != 0)
-            return usage_error(cl, "invalid halt policy '%s' (never, soon or "
-                                   "now, then optionally ,fail=N or ,fail=P%%)",
-                                   arg);
-        return TAKEN;
-    case OPT_MAXTASKS:
-        if (tp__cli_parse_count(arg, &cl->opt.max_tasks) != 0)
-            return usage_error(cl, "invalid --max-tasks-per-child '%s' (1 to "
-                                   "100000)", arg);
-        return TAKEN;
-    case OPT_MEM_LIMIT:
-        if (tp__cli_parse_size(arg, &cl->opt.mem_limit) != 0)
-            return usage_error(cl, "invalid memory limit '%s' (1M to 1048576G; "
-                                   "k, M and G are KiB, MiB and GiB)", arg);
-        return TAKEN;
-    case OPT_CPU_LIMIT: {
-        int pct;
-        if (tp__cli_parse_seconds(arg, &cl->opt.cpu_limit, &pct) != 0 ||
-            pct || cl->opt.cpu_limit < 0.1)
-            return usage_error(cl, "invalid CPU limit '%s' (0.1 to 1000000 "
-                                   "seconds)", arg);
-        return TAKEN;
-    }
-    case OPT_MAX_PROCS:
-        if (tp__cli_parse_count(arg, &cl->opt.max_procs) != 0)
-            return usage_error(cl, "invalid --max-procs '%s' (1 to 100000)",
-                                   arg);
-        return TAKEN;
-    default:
-        return NOT_MINE;
-    }
+    static const struct {
+        int c;
+        const char *name;
+    } names[] = {
+        {'j', "jobs"}, {OPT_CHUNK, "chunk"}, {OPT_TIMEOUT, "timeout"},
+        {OPT_INIT_TIMEOUT, "init-timeout"}, {OPT_RETRIES, "retries"},
+        {OPT_HALT, "halt"}, {OPT_MAXTASKS, "max-tasks-per-child"},
+        {OPT_MEM_LIMIT, "mem-limit"}, {OPT_CPU_LIMIT, "cpu-limit"},
+        {OPT_MAX_PROCS, "max-procs"},
+    };
+    char err[256];
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (names[i].c == c)
+            return tp__opt_set(&cl->opt, names[i].name, arg, err,
+                               sizeof err) == 0
+                       ? TAKEN
+                       : usage_error(cl, "%s", err);
+    return NOT_MINE;
 }
 
 /* The others. */

@@ -1,4 +1,4 @@
-/* The command line's pieces besides main.c: option parsing (options.c)
+/* The command line's pieces besides main.c: the plugin search path (searchpath.c)
  * and the commands that only look at plugins (listing.c). */
 #ifndef TP_CLI_H
 #define TP_CLI_H
@@ -14,13 +14,6 @@ enum {
     EXIT_USAGE = 2,
     EXIT_RUNTIME = 3,
 };
-
-/* options.c: each returns 0, or -1 if the text is not valid */
-int tp__cli_parse_count(const char *s, unsigned *out);  /* 1 to 100000 */
-int tp__cli_parse_jobs(const char *s, unsigned *out);   /* N, N%, +N, -N */
-int tp__cli_parse_seconds(const char *s, double *out, int *pct);
-int tp__cli_parse_halt(const char *s, struct tp_pool_options *o);
-int tp__cli_parse_size(const char *s, uint64_t *out);   /* 1M to 1048576G */
 
 /* The plugin search path: -L dirs, then TASKPOOL_PLUGIN_PATH's. */
 struct paths {

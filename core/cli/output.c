@@ -12,6 +12,7 @@
 
 #include "cli/fault.h"
 #include "common/fileio.h"
+#include "common/utf8.h"
 
 
 #define OUT_CAP (64u << 10)
@@ -242,38 +243,6 @@ size_t tp__escape(const char *s, size_t n, size_t max, char *out)
     return (size_t)(d - out);
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        if (c == 0xf4)
-            hi = 0x8f;
-    } else
-        return 0;
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return len;
-}
-
 int tp__output_json_string(struct tp__output *o, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -282,7 +251,7 @@ int tp__output_json_string(struct tp__output *o, const char *s, size_t n)
         return -1;
     size_t run = 0; /* bytes copied as they are, written in one go */
     for (size_t i = 0; i < n;) {
-        size_t k = utf8_len(u + i, n - i);
+        size_t k = tp__utf8_len(u + i, n - i);
         const char *esc = NULL;
         char ubuf[7];
         size_t elen = 2;

@@ -1,10 +1,11 @@
-/* Parsing the command line's values. */
+/* Option values as taskpool(1) reads them (optparse.h). */
+#include "common/optparse.h"
+
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "cli/cli.h"
 
 /* Every number on the command line is written the same way: decimal
  * digits, with frac a fraction (".5") and an exponent ("1e-3") too; no
@@ -32,7 +33,7 @@ static size_t decimal(const char *s, int frac)
 }
 
 /* N, N% of the online CPUs, +N or -N relative to them (GNU parallel's -j) */
-int tp__cli_parse_jobs(const char *s, unsigned *out)
+static int parse_jobs(const char *s, unsigned *out)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN), v;
     char *end;
@@ -62,7 +63,7 @@ int tp__cli_parse_jobs(const char *s, unsigned *out)
     return 0;
 }
 
-int tp__cli_parse_seconds(const char *s, double *out, int *pct)
+static int parse_seconds(const char *s, double *out, int *pct)
 {
     char *end;
     *pct = 0;
@@ -82,7 +83,7 @@ int tp__cli_parse_seconds(const char *s, double *out, int *pct)
 }
 
 /* never | soon | now, optionally ",fail=N" or ",fail=P%" */
-int tp__cli_parse_halt(const char *s, struct tp_pool_options *o)
+static int parse_halt(const char *s, struct tp_pool_options *o)
 {
     size_t n = strcspn(s, ",");
     if (n == 5 && !strncmp(s, "never", 5))
@@ -115,7 +116,7 @@ int tp__cli_parse_halt(const char *s, struct tp_pool_options *o)
 }
 
 /* N, N.Nk, NM, NG: bytes, KiB, MiB, GiB (either case); 1 MiB to 1 PiB */
-int tp__cli_parse_size(const char *s, uint64_t *out)
+static int parse_size(const char *s, uint64_t *out)
 {
     char *end;
     size_t n = decimal(s, 1);
@@ -142,7 +143,7 @@ int tp__cli_parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
-int tp__cli_parse_count(const char *s, unsigned *out)
+static int parse_count(const char *s, unsigned *out)
 {
     char *end;
     size_t n = decimal(s, 0);
@@ -154,32 +155,108 @@ int tp__cli_parse_count(const char *s, unsigned *out)
     return 0;
 }
 
-
-int tp__cli_paths_add(struct paths *p, const char *dir)
+static int parse_retries(const char *s, unsigned *out)
 {
-    if (p->n + 2 > p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 8;
-        const char **v = realloc(p->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        p->v = v;
-        p->cap = cap;
+    if (!strcmp(s, "0")) {
+        *out = 0;
+        return 0;
     }
-    p->v[p->n++] = dir;
-    p->v[p->n] = NULL;
+    return parse_count(s, out);
+}
+
+/* seconds, or a percentage of the median: timeout's two fields */
+static int set_timeout(struct tp_pool_options *o, const char *s)
+{
+    double v;
+    int pct;
+    if (parse_seconds(s, &v, &pct) != 0)
+        return -1;
+    o->timeout = pct ? 0 : v;
+    o->timeout_pct = pct ? v : 0;
     return 0;
 }
 
-/* Empty components are skipped: an empty path never means ".". */
-int tp__cli_paths_add_env(struct paths *p)
+static int set_init_timeout(struct tp_pool_options *o, const char *s)
 {
-    const char *e = getenv("TASKPOOL_PLUGIN_PATH");
-    if (!e || !*e)
-        return 0;
-    if (!(p->env = strdup(e)))
+    int pct;
+    return parse_seconds(s, &o->init_timeout, &pct) != 0 || pct ? -1 : 0;
+}
+
+static int set_cpu_limit(struct tp_pool_options *o, const char *s)
+{
+    int pct;
+    return parse_seconds(s, &o->cpu_limit, &pct) != 0 || pct ||
+                   o->cpu_limit < 0.1
+               ? -1
+               : 0;
+}
+
+static int set_halt(struct tp_pool_options *o, const char *s)
+{
+    return parse_halt(s, o);
+}
+
+static int set_jobs(struct tp_pool_options *o, const char *s)
+{
+    return parse_jobs(s, &o->jobs);
+}
+static int set_chunk(struct tp_pool_options *o, const char *s)
+{
+    return parse_count(s, &o->chunk);
+}
+static int set_retries(struct tp_pool_options *o, const char *s)
+{
+    return parse_retries(s, &o->retries);
+}
+static int set_max_tasks(struct tp_pool_options *o, const char *s)
+{
+    return parse_count(s, &o->max_tasks);
+}
+static int set_mem_limit(struct tp_pool_options *o, const char *s)
+{
+    return parse_size(s, &o->mem_limit);
+}
+static int set_max_procs(struct tp_pool_options *o, const char *s)
+{
+    return parse_count(s, &o->max_procs);
+}
+
+static const struct {
+    const char *name;
+    int (*set)(struct tp_pool_options *o, const char *s);
+    const char *bad; /* printf format of the message, with the text */
+} opts[] = {
+    {"jobs", set_jobs, "invalid number of jobs '%s' (N, N%%, +N or -N)"},
+    {"chunk", set_chunk, "invalid chunk size '%s' (1 to 100000)"},
+    {"timeout", set_timeout, "invalid timeout '%s' (0.001 to 1000000 "
+                             "seconds, or a percentage like 200%%)"},
+    {"init-timeout", set_init_timeout,
+     "invalid init timeout '%s' (0.001 to 1000000 seconds)"},
+    {"retries", set_retries, "invalid number of retries '%s' (0 to 100000)"},
+    {"halt", set_halt, "invalid halt policy '%s' (never, soon or now, "
+                         "then optionally ,fail=N or ,fail=P%%)"},
+    {"max-tasks-per-child", set_max_tasks,
+     "invalid --max-tasks-per-child '%s' (1 to 100000)"},
+    {"mem-limit", set_mem_limit, "invalid memory limit '%s' (1M to 1048576G; "
+                                 "k, M and G are KiB, MiB and GiB)"},
+    {"cpu-limit", set_cpu_limit,
+     "invalid CPU limit '%s' (0.1 to 1000000 seconds)"},
+    {"max-procs", set_max_procs, "invalid --max-procs '%s' (1 to 100000)"},
+};
+
+int tp__opt_set(struct tp_pool_options *o, const char *name, const char *text,
+                char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) {
+        if (strcmp(name, opts[i].name))
+            continue;
+        if (opts[i].set(o, text) == 0)
+            return 0;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        snprintf(err, errlen, opts[i].bad, text);
+#pragma GCC diagnostic pop
         return -1;
-    for (char *s = p->env, *tok; (tok = strsep(&s, ":"));)
-        if (*tok && tp__cli_paths_add(p, tok) != 0)
-            return -1;
-    return 0;
+    }
+    return 1;
 }
