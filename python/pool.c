@@ -71,7 +71,7 @@ tp_pool *tpy_pool_get(tpy_pool *self, int unordered)
     struct open_args a = {.self = self, .o = self->opt.o};
     a.o.unordered = unordered;
     a.o.cancel_fd = self->cancel[0];
-    // EXEC a.o.exec_workers = 1;
+    a.o.exec_workers = 1;
     if (tpy_pool_blocking(self, open_blocking, &a) != 0) {
         if (a.code == TP_ERR_CANCELLED && PyErr_CheckSignals() != 0)
             return NULL;

@@ -86,7 +86,12 @@ no_children() {
 # processes still running whose command line holds MARK (workers are forks
 # of the host, so they carry its arguments, e.g. --init-arg MARK)
 leftovers() {
-    pgrep -f -- "$1" | grep -vx "$$" | wc -l
+    # through the exec path (cli-exec-workers.sh), keepers, workers and
+    # what kernels start carry the worker helper's command line, which
+    # names TP_EXEC_MARK, not the host's: they count too
+    { pgrep -f -- "$1"
+      [ -z "${TP_EXEC_MARK:-}" ] || pgrep -f -- "$TP_EXEC_MARK"; } |
+        grep -vx "$$" | wc -l
 }
 
 # wait (up to 10 s) until exactly N processes carry MARK

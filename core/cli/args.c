@@ -264,6 +264,10 @@ static int operands(struct cli *cl, int argc, char **argv)
 {
     if (tp__cli_paths_add_env(&cl->path) != 0)
         return EXIT_RUNTIME;
+    /* a test knob, not an option (HACKING.md): the CLI's tests run again
+     * through the exec path that threaded embedders use */
+    const char *ew = getenv("TASKPOOL_EXEC_WORKERS");
+    cl->opt.exec_workers = ew && !strcmp(ew, "1");
     if (cl->allow_read.n && !cl->opt.sandbox)
         return usage_error(cl, "%s", "--allow-read applies to --sandbox, which "
                                      "is not given");

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/paths.h"
 #include "pool/far.h"
 #include "pool/chunk.h"
 #include "pool/deliver.h"
@@ -329,6 +330,7 @@ void tp_pool_close(tp_pool *p)
     free(p->file);
     free(p->task);
     free((void *)p->confine.filter);
+    free(p->exec);
     free(p);
 }
 
@@ -358,6 +360,28 @@ static int check_confine(tp_pool *p, char *err, size_t errlen)
         /* (no descriptor left to build the filter: not the system's lack) */
         return errno == EMFILE || errno == ENFILE ? TP_ERR_SYSTEM
                                                   : TP_ERR_USAGE;
+    return 0;
+}
+
+/* exec_workers: the helper each worker execs, checked now so that a
+ * missing one is one clear message, not every worker dying as it starts.
+ * NULL in p->exec: workers are forked copies. */
+static int check_exec(tp_pool *p, char *err, size_t errlen)
+{
+    if (!p->o.exec_workers || p->tr->far_pool)
+        return 0;
+    const char *env = getenv("TASKPOOL_WORKER");
+    const char *path = env && *env ? env : TP_WORKER_EXEC;
+    if (access(path, X_OK) != 0) {
+        snprintf(err, errlen, "cannot start workers by exec: %s: %s (the "
+                 "worker helper; TASKPOOL_WORKER names another)", path,
+                 strerror(errno));
+        return TP_ERR_SYSTEM;
+    }
+    if (!(p->exec = strdup(path))) {
+        snprintf(err, errlen, "out of memory");
+        return TP_ERR_SYSTEM;
+    }
     return 0;
 }
 
@@ -403,6 +427,8 @@ int tp_pool_open(tp_pool **out, const char *spec,
         return TP_ERR_USAGE;
     }
     int r = check_confine(p, err, errlen);
+    if (r == 0)
+        r = check_exec(p, err, errlen);
     if (r == 0)
         r = tp__load_spec(p, spec, err, errlen);
     if (r != 0) {

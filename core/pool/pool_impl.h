@@ -34,6 +34,7 @@ struct tp_pool {
     struct tp__confine confine; /* the limits and the sandbox; its filter
                                   (built once for every worker) is ours */
     char *file, *task;
+    char *exec;             /* the worker helper (exec_workers), or NULL */
     unsigned jobs, nslots, window;
     const struct tp__transport *tr; /* what the workers are */
     uint32_t same;          /* far pools: what each one's READY must say

@@ -899,7 +899,7 @@ unsigned tp__sched_busy(const tp_pool *p)
 int tp__sched_start(tp_pool *p, char *err, size_t errlen)
 {
     p->spec = (struct tp__worker_spec){p->file, p->task, p->o.init_arg,
-                                      p->confine};
+                                      p->confine, p->exec};
     for (unsigned i = 0; i < p->jobs; i++)
         if (start_worker(p, &p->w[i]) != 0) {
             snprintf(err, errlen, "%s", p->msg);

@@ -1,14 +1,19 @@
 /* The fork transport: one socketpair per worker, and a worker held by its
- * keeper (keeper.c) in a PID namespace of its own. */
+ * keeper (keeper.c) in a PID namespace of its own.  The keeper is the
+ * host's clone, or, with exec_workers (spec->exec), the worker helper
+ * exec'd right after the clone (exec_main.c), which gets the spec over
+ * the socket and the progress page as a memfd. */
 #include "transport/transport.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -16,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/errtext.h"
+#include "worker/exec_spec.h"
 #include "worker/keeper.h"
 #include "worker/worker.h"
 
@@ -26,54 +32,226 @@ static void unmap(struct tp__link *l)
     l->prog = NULL;
 }
 
-int tp__link_start(struct tp__link *l, const struct tp__worker_spec *spec,
-                  char *err, size_t errlen)
+/* The progress page: anonymous shared memory that the forked child
+ * inherits, or, for a worker that will be exec'd, a memfd (*memfd, the
+ * helper maps it again).  0, or -1 with a message. */
+static int map_progress(struct tp__link *l, int exec, int *memfd, char *err,
+                        size_t errlen)
 {
-    int sv[2];
-    l->fd = -1;
-    l->pid = -1;
-    l->pidfd = -1;
+    int fd = -1;
+    *memfd = -1;
+    if (exec && ((fd = memfd_create("taskpool-progress", MFD_CLOEXEC)) < 0 ||
+                 ftruncate(fd, sizeof *l->prog) != 0)) {
+        snprintf(err, errlen, "memfd: %s", tp__errtext(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
     l->prog = mmap(NULL, sizeof *l->prog, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+                   MAP_SHARED | (exec ? 0 : MAP_ANONYMOUS), fd, 0);
     if (l->prog == MAP_FAILED) {
         l->prog = NULL;
         snprintf(err, errlen, "mmap: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
+    *memfd = fd;
+    return 0;
+}
+
+/* Everything the clone child of the exec path needs, made before the
+ * clone: from the clone to execve the child calls only async-signal-safe
+ * functions.  A caller with threads may fork while another thread holds
+ * malloc's lock, the dynamic loader's or any other; the child has a copy
+ * of that lock, held by a thread that does not exist there, forever. */
+struct exec_plan {
+    const char *argv[8];  /* helper, fd, memfd, ns, uid, gid, flags */
+    char fd[12], memfd[12], uid[24], gid[24], flags[2][12];
+    char uid_map[48], gid_map[48]; /* "ID ID 1\n": the id mapped to itself */
+    char **envp;          /* environ's pointers as they were (a thread's
+                             setenv may free the array itself) */
+    char *frame;          /* the spec, for the helper (exec_spec.h) */
+    size_t frame_len;
+};
+
+static int plan_env(struct exec_plan *x)
+{
+    extern char **environ;
+    size_t n = 0;
+    while (environ && environ[n])
+        n++;
+    if (!(x->envp = malloc((n + 1) * sizeof *x->envp)))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        x->envp[i] = environ[i];
+    x->envp[n] = NULL;
+    return 0;
+}
+
+static int plan_exec(struct exec_plan *x, const struct tp__worker_spec *spec,
+                     int fd, int memfd, uid_t uid, gid_t gid)
+{
+    unsigned fl = spec->confine.max_procs ? TP_KEEP_USERNS : 0;
+    memset(x, 0, sizeof *x);
+    snprintf(x->fd, sizeof x->fd, "%d", fd);
+    snprintf(x->memfd, sizeof x->memfd, "%d", memfd);
+    snprintf(x->uid, sizeof x->uid, "%lu", (unsigned long)uid);
+    snprintf(x->gid, sizeof x->gid, "%lu", (unsigned long)gid);
+    snprintf(x->flags[0], sizeof x->flags[0], "%u", fl);
+    snprintf(x->flags[1], sizeof x->flags[1], "%u", fl | TP_KEEP_MAPPED);
+    snprintf(x->uid_map, sizeof x->uid_map, "%lu %lu 1\n",
+             (unsigned long)uid, (unsigned long)uid);
+    snprintf(x->gid_map, sizeof x->gid_map, "%lu %lu 1\n",
+             (unsigned long)gid, (unsigned long)gid);
+    const char *argv[] = {spec->exec, x->fd, x->memfd, "0", x->uid, x->gid,
+                          x->flags[0], NULL};
+    memcpy(x->argv, argv, sizeof argv);
+    if (plan_env(x) != 0)
+        return -1;
+    if (tp__exec_spec_encode(spec, &x->frame, &x->frame_len) != 0) {
+        free(x->envp);
+        return -1;
+    }
+    return 0;
+}
+
+static void plan_free(struct exec_plan *x)
+{
+    free(x->envp);
+    free(x->frame);
+}
+
+/* Async-signal-safe: open, write, close. */
+static int put_file(const char *path, const char *s)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t n = strlen(s);
+    ssize_t w = write(fd, s, n);
+    return close(fd) == 0 && w == (ssize_t)n ? 0 : -1;
+}
+
+/* The clone child of the exec path: only async-signal-safe calls.  The
+ * keeper's user namespace (ns, not root) gets its maps here: after
+ * execve with an unmapped uid the helper would have no capability in it,
+ * and could not write them. */
+static _Noreturn void exec_child(struct exec_plan *x, int fd, int memfd,
+                                 int ns, uid_t uid)
+{
+    int mapped = ns && uid != 0;
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+        _exit(127);
+    if (mapped && (put_file("/proc/self/uid_map", x->uid_map) != 0 ||
+                   put_file("/proc/self/setgroups", "deny\n") != 0 ||
+                   put_file("/proc/self/gid_map", x->gid_map) != 0))
+        _exit(127);
+    /* the helper's: the socket, the page and stdio (fork kept stdio
+     * whatever its flags; so does this) */
+    int keep[] = {fd, memfd, 0, 1, 2};
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+        if (fcntl(keep[i], F_SETFD, 0) != 0 && i < 2)
+            _exit(127);
+    x->argv[3] = ns ? "1" : "0";
+    x->argv[6] = x->flags[mapped];
+    execve(x->argv[0], (char *const *)x->argv, x->envp);
+    _exit(127);
+}
+
+/* In the host: the spec to the helper, before the socket is made
+ * non-blocking.  A helper that died first (EPIPE) is not an error here:
+ * its end is seen as any worker's that died starting. */
+static int send_frame(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return errno == EPIPE || errno == ECONNRESET ? 0 : -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The parent's side once the keeper runs: the spec (exec path), its own
+ * process group, a non-blocking socket.  NULL, or what failed. */
+static const char *link_started(struct tp__link *l, const struct exec_plan *x)
+{
+    if (x && send_frame(l->fd, x->frame, x->frame_len) != 0)
+        return "send";
+    /* Also from the parent, so the group exists before any kill(-pid);
+     * EACCES: the child exec'd already (and made it itself) */
+    if (setpgid(l->pid, l->pid) != 0 && errno != EACCES && errno != ESRCH)
+        return "setpgid";
+    int fl = fcntl(l->fd, F_GETFL);
+    if (fl < 0 || fcntl(l->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return "fcntl";
+    return NULL;
+}
+
+static void close_both(int sv[2])
+{
+    close(sv[0]);
+    close(sv[1]);
+}
+
+int tp__link_start(struct tp__link *l, const struct tp__worker_spec *spec,
+                  char *err, size_t errlen)
+{
+    int sv[2], memfd, exec = spec->exec != NULL;
+    struct exec_plan x;
+    l->fd = -1;
+    l->pid = -1;
+    l->pidfd = -1;
+    if (map_progress(l, exec, &memfd, err, errlen) != 0)
+        return -1;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
         snprintf(err, errlen, "socketpair: %s", tp__errtext(errno));
+        if (exec)
+            close(memfd);
         unmap(l);
         return -1;
     }
     uid_t uid = geteuid();
     gid_t gid = getegid();
-    int ns;
-    pid_t pid = tp__keeper_spawn(&ns);
-    if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        close(sv[0]);
-        close(sv[1]);
+    if (exec && plan_exec(&x, spec, sv[1], memfd, uid, gid) != 0) {
+        snprintf(err, errlen, "worker spec: %s", tp__errtext(errno));
+        close(memfd);
+        close_both(sv);
         unmap(l);
         return -1;
     }
+    int ns;
+    pid_t pid = tp__keeper_spawn(&ns, exec);
+    if (pid == 0 && exec)
+        exec_child(&x, sv[1], memfd, ns, uid);
     if (pid == 0) {
         close(sv[0]);
         tp__keeper_main(sv[1], l->prog, ns, uid, gid,
                        spec->confine.max_procs ? TP_KEEP_USERNS : 0,
                        spec->confine.cpu_limit, tp__worker_held, spec);
     }
+    if (exec)
+        close(memfd);
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        if (exec)
+            plan_free(&x);
+        close_both(sv);
+        unmap(l);
+        return -1;
+    }
     close(sv[1]);
     l->fd = sv[0];
     l->pid = pid;
     l->jobs = 1;
     l->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    /* Also from the parent, so the group exists before any kill(-pid). */
-    const char *what = NULL;
-    if (setpgid(pid, pid) != 0 && errno != EACCES && errno != ESRCH)
-        what = "setpgid";
-    int fl = what ? 0 : fcntl(sv[0], F_GETFL);
-    if (!what && (fl < 0 || fcntl(sv[0], F_SETFL, fl | O_NONBLOCK) < 0))
-        what = "fcntl";
+    const char *what = link_started(l, exec ? &x : NULL);
+    if (exec)
+        plan_free(&x);
     if (what) {
         snprintf(err, errlen, "%s: %s", what, tp__errtext(errno));
         tp__link_reap(l, 0, NULL);

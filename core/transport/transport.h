@@ -38,6 +38,9 @@ struct tp__worker_spec {
     const char *task;
     const char *init_arg; /* may be NULL */
     struct tp__confine confine;
+    /* The worker helper to exec right after the clone (exec_workers), or
+     * NULL: the fork transport's child goes on as a copy of the host. */
+    const char *exec;
 };
 
 /* Why a worker went, as it recorded it itself just before (worker_limits.c,

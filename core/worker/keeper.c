@@ -62,7 +62,7 @@
 #include "worker/worker.h"
 
 
-pid_t tp__keeper_spawn(int *ns)
+pid_t tp__keeper_spawn(int *ns, int bare)
 {
     /* TASKPOOL_NO_PIDNS=1 tries the fallback where namespaces work */
     const char *no = getenv("TASKPOOL_NO_PIDNS");
@@ -81,7 +81,8 @@ pid_t tp__keeper_spawn(int *ns)
             return -1;
     }
     *ns = 0;
-    return fork();
+    return bare ? (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL)
+                : fork();
 }
 
 /* The real uid of a root worker under --max-procs: not root, so that
@@ -319,7 +320,7 @@ _Noreturn void tp__keeper_main(int fd, struct tp__progress *prog, int ns,
     struct pollfd pf = {fd, POLLIN, 0};
     if (poll(&pf, 1, 0) == 1 && (pf.revents & (POLLHUP | POLLERR)))
         _exit(127);
-    if (ns && uid != 0 && map_ids(uid, gid) != 0)
+    if (ns && uid != 0 && !(flags & TP_KEEP_MAPPED) && map_ids(uid, gid) != 0)
         _exit(127);
     if (!ns && prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
         _exit(127);

@@ -8,8 +8,10 @@
 
 /* Start the keeper: in a new PID namespace (and a user namespace when not
  * root) if the system allows it (*ns = 1), else a plain fork (*ns = 0).
- * Returns as fork does. */
-pid_t tp__keeper_spawn(int *ns);
+ * Returns as fork does.  bare: the child will only exec (fork.c's exec
+ * path), so the fallback is a bare clone, without glibc's fork handlers,
+ * which are not async-signal-safe in the child of a threaded process. */
+pid_t tp__keeper_spawn(int *ns, int bare);
 
 /* What the keeper holds: a process running fn(fd, the keeper's pid,
  * prog, arg), which must not return. */
@@ -20,6 +22,11 @@ typedef void (*tp__held_fn)(int fd, pid_t parent, struct tp__progress *prog,
  * user namespace of its own (for RLIMIT_NPROC: see keeper.c); where that
  * is refused it is forked as usual and prog->userns_errno says why. */
 #define TP_KEEP_USERNS 1u
+/* TP_KEEP_MAPPED: the keeper's own user namespace (ns, not root) has its
+ * maps already: the exec path writes them before the exec, since a
+ * process whose uid is unmapped loses its capabilities at execve and
+ * could not write them afterwards. */
+#define TP_KEEP_MAPPED 2u
 
 /* In the child of tp__keeper_spawn: fork fn on fd and hold it (uid, gid:
  * the host's, mapped into a user namespace), and stop any task of it that

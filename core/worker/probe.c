@@ -147,7 +147,7 @@ static pid_t start(const char *file, struct tp__progress *prog, int *fd)
     uid_t uid = geteuid();
     gid_t gid = getegid();
     int ns;
-    pid_t pid = tp__keeper_spawn(&ns);
+    pid_t pid = tp__keeper_spawn(&ns, 0);
     if (pid == 0) {
         close(sv[0]);
         tp__keeper_main(sv[1], prog, ns, uid, gid, 0, 0, probe_held, file);

@@ -18,8 +18,9 @@
  * inside tp_pool_feed, tp_pool_wait_fd and tp_pool_finish, on the caller's
  * thread, from the pool's own loop (never from inside a read of a worker's
  * socket).  It forks; the caller must not rely on threads surviving in the
- * workers.  The pool keeps a bounded number of records in flight: feed
- * blocks (running the pool) while the window is full.
+ * workers, and a caller with threads sets options.exec_workers.  The pool
+ * keeps a bounded number of records in flight: feed blocks (running the
+ * pool) while the window is full.
  *
  * Growth: the structures here only ever gain fields at their end, and
  * each starts with its size.  The caller sets the size of what it passes
@@ -127,6 +128,19 @@ struct tp_pool_options {
     const int *remote_fds;
     unsigned nremote;
     const char *const *remote_names;
+    /* Start each worker by exec'ing the worker helper right after the
+     * fork: $(pkglibexecdir)/taskpool-worker, or the file the environment
+     * variable TASKPOOL_WORKER names (read by tp_pool_open).  A worker is
+     * otherwise a forked copy of the caller, and a copy of a program with
+     * threads may hang forever: a lock another thread held at the fork
+     * (malloc's, the dynamic loader's, any) is held in the copy by a
+     * thread that does not exist there.  Set it when the caller may have
+     * threads (an interpreter, a GUI, a server); between the fork and the
+     * exec only async-signal-safe functions run.  Costs one exec per
+     * worker start (and per replacement).  tp_pool_open fails with
+     * TP_ERR_SYSTEM, naming the file, if the helper cannot be executed.
+     * Ignored for remote workers. */
+    int exec_workers;
 };
 #define TP_POOL_OPTIONS_INIT {.size = sizeof(struct tp_pool_options)}
 
