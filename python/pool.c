@@ -114,6 +114,11 @@ int tpy_pool_blocking(tpy_pool *self, int (*fn)(void *), void *arg)
     int r;
     drain(self->wake[0]);
     self->q.woken = 0;
+    /* a Ctrl-C that cancelled an earlier call: its pool is gone, and the
+     * byte must not cancel the next (close() from another thread writes
+     * one too, but then nothing runs again) */
+    if (!self->closed)
+        drain(self->cancel[0]);
     int armed = tpy_interrupt_arm(self->cancel[1]);
     self->busy = 1;
     Py_BEGIN_ALLOW_THREADS

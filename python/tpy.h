@@ -88,7 +88,6 @@ PyObject *tpy_failure_new(const struct tpy_item *it, const char *arena,
                           uint64_t index, int raw);
 void tpy_task_error_raise(const struct tpy_item *it, const char *arena,
                           uint64_t index, int raw);
-int tpy_result_types_ready(PyObject *module);
 
 /* interrupt.c */
 /* While armed, SIGINT (handled by Python) also writes a byte to fd.

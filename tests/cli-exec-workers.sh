@@ -16,7 +16,7 @@ helper_counts_execs() {
     TASKPOOL_EXEC_WORKERS=1 TASKPOOL_WORKER=$tmp/helper \
         trun -j 3 seed:double 1 2 3 4 5 6
     expect_err 0 "2${nl}4${nl}6${nl}8${nl}10${nl}12" ""
-    check "one exec per worker, 6 arguments" "6${nl}6${nl}6" \
+    check "one exec per worker, 7 arguments" "7${nl}7${nl}7" \
         "$(cat "$tmp/execs")"
 }
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <taskpool/pool.h>
@@ -91,24 +92,30 @@ static void on_alarm(int sig)
     _exit(1);
 }
 
-/* One pool: open, feed RECORDS numbers, check each result.  0 or -1. */
-static int one_round(int exec, const char *const *path)
+/* A pool, opened (round_no names it in messages), or NULL. */
+static tp_pool *open_pool(int exec, const char *const *path, struct seen *s)
 {
-    struct seen s = {0};
     struct tp_pool_options o = TP_POOL_OPTIONS_INIT;
     struct tp_pool_callbacks cb = TP_POOL_CALLBACKS_INIT;
     o.jobs = JOBS;
     o.plugin_path = path;
     o.exec_workers = exec;
     cb.result = on_result;
-    cb.arg = &s;
-    char err[1024], rec[16];
+    cb.arg = s;
+    char err[1024];
     tp_pool *p;
     if (tp_pool_open(&p, "seed:double", &o, &cb, err, sizeof err) != 0) {
         fprintf(stderr, "exec-threads: FAIL: round %d: open: %s\n",
                 (int)round_no, err);
-        return -1;
+        return NULL;
     }
+    return p;
+}
+
+/* Feed RECORDS numbers to p, check each result, close it.  0 or -1. */
+static int run_pool(tp_pool *p, struct seen *s)
+{
+    char rec[16];
     int r = 0;
     for (int i = 1; r == 0 && i <= RECORDS; i++)
         r = tp_pool_feed(p, rec, (size_t)snprintf(rec, sizeof rec, "%d", i));
@@ -118,13 +125,49 @@ static int one_round(int exec, const char *const *path)
     if (r != 0)
         tp_pool_error(p, &msg);
     tp_pool_close(p);
-    if (r != 0 || s.bad || s.n != RECORDS) {
+    if (r != 0 || s->bad || s->n != RECORDS) {
         fprintf(stderr, "exec-threads: FAIL: round %d: %s; %u results, %u "
-                "wrong%s%s\n", (int)round_no, msg ? msg : "run ok", s.n,
-                s.bad, s.bad ? ", first: " : "", s.first_bad);
+                "wrong%s%s\n", (int)round_no, msg ? msg : "run ok", s->n,
+                s->bad, s->bad ? ", first: " : "", s->first_bad);
         return -1;
     }
     return 0;
+}
+
+static int one_round(int exec, const char *const *path)
+{
+    struct seen s = {0};
+    tp_pool *p = open_pool(exec, path, &s);
+    return p ? run_pool(p, &s) : -1;
+}
+
+struct opener {
+    const char *const *path;
+    struct seen *s;
+    tp_pool *p;
+};
+
+static void *open_and_exit(void *arg)
+{
+    struct opener *o = arg;
+    o->p = open_pool(1, o->path, o->s);
+    return NULL;
+}
+
+/* A pool opened by a thread that has ended since, used by another: its
+ * workers must live on (PR_SET_PDEATHSIG follows the thread that forked,
+ * so exec'd keepers watch the process instead).  0 or -1. */
+static int opener_gone(const char *const *path)
+{
+    struct seen s = {0};
+    struct opener o = {path, &s, NULL};
+    pthread_t t;
+    if (pthread_create(&t, NULL, open_and_exit, &o) != 0 ||
+        pthread_join(t, NULL) != 0 || !o.p)
+        return -1;
+    struct timespec gone = {0, 200000000};
+    nanosleep(&gone, NULL);
+    return run_pool(o.p, &s);
 }
 
 int main(int argc, char **argv)
@@ -152,6 +195,13 @@ int main(int argc, char **argv)
         alarm(ROUND_SECONDS);
         failed = one_round(exec, path) != 0;
     }
+    round_no = rounds + 1;
+    alarm(ROUND_SECONDS);
+    if (!failed && exec && opener_gone(path) != 0) {
+        fprintf(stderr, "exec-threads: FAIL: a pool opened by a thread that "
+                "has ended lost its workers\n");
+        failed = 1;
+    }
     alarm(0);
     stop = 1;
     for (size_t i = 0; i < 4; i++)
@@ -159,7 +209,7 @@ int main(int argc, char **argv)
     if (!failed)
         printf("exec-threads: %d rounds of %d workers (%s), %d inputs each, "
                "with 4 threads churning malloc and dlopen: all results "
-               "right\n", rounds, JOBS, exec ? "exec'd" : "forked",
+               "right; and a pool opened by a thread that ended ran on\n", rounds, JOBS, exec ? "exec'd" : "forked",
                RECORDS);
     return failed;
 }

@@ -66,8 +66,11 @@ static int map_progress(struct tp__link *l, int exec, int *memfd, char *err,
  * malloc's lock, the dynamic loader's or any other; the child has a copy
  * of that lock, held by a thread that does not exist there, forever. */
 struct exec_plan {
-    const char *argv[8];  /* helper, fd, memfd, ns, uid, gid, flags */
-    char fd[12], memfd[12], uid[24], gid[24], flags[2][12];
+    const char *argv[9];  /* helper, fd, memfd, ns, uid, gid, flags, host */
+    char fd[12], memfd[12], uid[24], gid[24], flags[2][12], host[12];
+    int hostfd;           /* a pidfd of this process, or -1: the keeper
+                             ends with the process, not with the thread
+                             that starts it (keeper.c, next_signal) */
     char uid_map[48], gid_map[48]; /* "ID ID 1\n": the id mapped to itself */
     char **envp;          /* environ's pointers as they were (a thread's
                              setenv may free the array itself) */
@@ -104,13 +107,19 @@ static int plan_exec(struct exec_plan *x, const struct tp__worker_spec *spec,
              (unsigned long)uid, (unsigned long)uid);
     snprintf(x->gid_map, sizeof x->gid_map, "%lu %lu 1\n",
              (unsigned long)gid, (unsigned long)gid);
+    /* ENOSYS (before Linux 5.3): the keeper dies with this thread */
+    x->hostfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    snprintf(x->host, sizeof x->host, "%d", x->hostfd);
     const char *argv[] = {spec->exec, x->fd, x->memfd, "0", x->uid, x->gid,
-                          x->flags[0], NULL};
+                          x->flags[0], x->host, NULL};
     memcpy(x->argv, argv, sizeof argv);
-    if (plan_env(x) != 0)
-        return -1;
-    if (tp__exec_spec_encode(spec, &x->frame, &x->frame_len) != 0) {
+    if (plan_env(x) != 0 ||
+        tp__exec_spec_encode(spec, &x->frame, &x->frame_len) != 0) {
+        int e = errno;
         free(x->envp);
+        if (x->hostfd >= 0)
+            close(x->hostfd);
+        errno = e;
         return -1;
     }
     return 0;
@@ -120,6 +129,8 @@ static void plan_free(struct exec_plan *x)
 {
     free(x->envp);
     free(x->frame);
+    if (x->hostfd >= 0)
+        close(x->hostfd);
 }
 
 /* Async-signal-safe: open, write, close. */
@@ -141,7 +152,7 @@ static _Noreturn void exec_child(struct exec_plan *x, int fd, int memfd,
                                  int ns, uid_t uid)
 {
     int mapped = ns && uid != 0;
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+    if (x->hostfd < 0 && prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
         _exit(127);
     if (mapped && (put_file("/proc/self/uid_map", x->uid_map) != 0 ||
                    put_file("/proc/self/setgroups", "deny\n") != 0 ||
@@ -149,9 +160,9 @@ static _Noreturn void exec_child(struct exec_plan *x, int fd, int memfd,
         _exit(127);
     /* the helper's: the socket, the page and stdio (fork kept stdio
      * whatever its flags; so does this) */
-    int keep[] = {fd, memfd, 0, 1, 2};
+    int keep[] = {fd, memfd, x->hostfd, 0, 1, 2};
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
-        if (fcntl(keep[i], F_SETFD, 0) != 0 && i < 2)
+        if (keep[i] >= 0 && fcntl(keep[i], F_SETFD, 0) != 0 && i < 3)
             _exit(127);
     x->argv[3] = ns ? "1" : "0";
     x->argv[6] = x->flags[mapped];
@@ -230,7 +241,7 @@ int tp__link_start(struct tp__link *l, const struct tp__worker_spec *spec,
         exec_child(&x, sv[1], memfd, ns, uid);
     if (pid == 0) {
         close(sv[0]);
-        tp__keeper_main(sv[1], l->prog, ns, uid, gid,
+        tp__keeper_main(sv[1], -1, l->prog, ns, uid, gid,
                        spec->confine.max_procs ? TP_KEEP_USERNS : 0,
                        spec->confine.cpu_limit, tp__worker_held, spec);
     }
@@ -245,6 +256,11 @@ int tp__link_start(struct tp__link *l, const struct tp__worker_spec *spec,
         return -1;
     }
     close(sv[1]);
+    /* the workers forked after this one must not get its page: under
+     * --sandbox --mem-limit a shared mapping of memory that is not a
+     * worker's own is refused (memhold.c) */
+    if (!exec)
+        (void)madvise(l->prog, sizeof *l->prog, MADV_DONTFORK);
     l->fd = sv[0];
     l->pid = pid;
     l->jobs = 1;

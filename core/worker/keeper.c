@@ -6,7 +6,8 @@
  * kernel's own raise(SIGSEGV) kills it, which it would not as PID 1),
  * reaps whatever ends up as its child, and when the worker is gone it
  * records the worker's wait status for the host and exits, taking the
- * namespace with it.  It dies with the host (PR_SET_PDEATHSIG), and so
+ * namespace with it.  It dies with the host (PR_SET_PDEATHSIG; or, when
+ * started by exec, as the host process ends: see next_signal), and so
  * does the namespace.
  *
  * Where namespaces are refused, the keeper runs without one, as a child
@@ -52,6 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -303,17 +305,72 @@ static void reap(pid_t w, int ns, struct tp__progress *prog)
     }
 }
 
-_Noreturn void tp__keeper_main(int fd, struct tp__progress *prog, int ns,
-                              uid_t uid, gid_t gid, unsigned flags,
+/* Close every descriptor above stdio but a and b (a < b; b may be -1). */
+static int close_except(int a, int b)
+{
+    int keep[2] = {a, b}, from = 3;
+    for (int i = 0; i < 2; i++) {
+        if (keep[i] < 0)
+            continue;
+        if (keep[i] > from && close_range((unsigned)from,
+                                          (unsigned)keep[i] - 1, 0) != 0)
+            return -1;
+        from = keep[i] + 1;
+    }
+    return close_range((unsigned)from, ~0U, 0);
+}
+
+/* The host process has ended: so does what we hold (with the namespace,
+ * or killed one by one), as PR_SET_PDEATHSIG would have ended us. */
+static _Noreturn void host_gone(pid_t w, int ns)
+{
+    if (!ns && w > 0) {
+        kill(-w, SIGKILL);
+        kill_orphans();
+    }
+    _exit(0);
+}
+
+/* The next of the blocked signals in set, as sigtimedwait (timeout in
+ * ms, -1: none; -1 with EAGAIN when it passed).  With a pidfd of the host
+ * (host >= 0; sfd a signalfd of set) it watches that too: PDEATHSIG
+ * follows the thread that started us, and a host with threads may well
+ * end that thread and go on (a Python thread that opened a pool). */
+static int next_signal(const sigset_t *set, int sfd, int host, pid_t w,
+                       int ns, int timeout_ms)
+{
+    if (host < 0) {
+        struct timespec t = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
+        return sigtimedwait(set, NULL, timeout_ms < 0 ? NULL : &t);
+    }
+    struct pollfd p[2] = {{sfd, POLLIN, 0}, {host, POLLIN, 0}};
+    int n = poll(p, 2, timeout_ms);
+    if (n == 0)
+        errno = EAGAIN;
+    if (n <= 0)
+        return -1;
+    if (p[1].revents)
+        host_gone(w, ns);
+    struct signalfd_siginfo si;
+    ssize_t r = read(sfd, &si, sizeof si);
+    if (r != (ssize_t)sizeof si) {
+        errno = r < 0 && errno == EAGAIN ? EINTR : errno;
+        return -1;
+    }
+    return (int)si.ssi_signo;
+}
+
+_Noreturn void tp__keeper_main(int fd, int host, struct tp__progress *prog,
+                              int ns, uid_t uid, gid_t gid, unsigned flags,
                               double cpu_limit, tp__held_fn fn,
                               const void *arg)
 {
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+    if (host < 0 && prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
         _exit(127);
     /* the host's other descriptors (other workers' sockets among them)
      * must not be held here */
-    if ((fd > 3 && close_range(3, (unsigned)fd - 1, 0) != 0) ||
-        close_range((unsigned)fd + 1, ~0U, 0) != 0)
+    if (close_except(host >= 0 && host < fd ? host : fd,
+                     host < 0 ? -1 : host < fd ? fd : host) != 0)
         _exit(127);
     /* the host may have died before that: then its end of the socket is
      * closed already */
@@ -346,13 +403,17 @@ _Noreturn void tp__keeper_main(int fd, struct tp__progress *prog, int ns,
     close(fd);
     if (cpu_limit > 0 && watch_cpu(w, cpu_limit) != 0)
         _exit(127);
+    int sfd = host >= 0 ? signalfd(-1, &wait_for, SFD_CLOEXEC) : -1;
+    if (host >= 0 && sfd < 0)
+        _exit(127);
     struct cpu_watch cw = {0, 0, 0};
     /* once SIGXCPU is sent, SIGKILL follows at the next tick, or after
-     * this long if the worker holds it off without using CPU (a task that
-     * ignored it and returned) */
-    static const struct timespec grace = {1, 0};
+     * this long (ms) if the worker holds it off without using CPU (a task
+     * that ignored it and returned) */
+    static const int grace_ms = 1000;
     for (;;) {
-        int s = sigtimedwait(&wait_for, NULL, cw.fired ? &grace : NULL);
+        int s = next_signal(&wait_for, sfd, host, w, ns,
+                            cw.fired ? grace_ms : -1);
         if (s == TICK_SIG)
             cpu_tick(&cw, w, prog);
         else if (s == SIGCHLD)

@@ -30,9 +30,12 @@ typedef void (*tp__held_fn)(int fd, pid_t parent, struct tp__progress *prog,
 
 /* In the child of tp__keeper_spawn: fork fn on fd and hold it (uid, gid:
  * the host's, mapped into a user namespace), and stop any task of it that
- * uses more than cpu_limit seconds of CPU (0: no limit).  Never returns. */
-_Noreturn void tp__keeper_main(int fd, struct tp__progress *prog, int ns,
-                              uid_t uid, gid_t gid, unsigned flags,
+ * uses more than cpu_limit seconds of CPU (0: no limit).  host is a pidfd
+ * of the host process, or -1: with one, the keeper ends when the host
+ * process does; without, when the thread that started it does
+ * (PR_SET_PDEATHSIG, which the caller set).  Never returns. */
+_Noreturn void tp__keeper_main(int fd, int host, struct tp__progress *prog,
+                              int ns, uid_t uid, gid_t gid, unsigned flags,
                               double cpu_limit, tp__held_fn fn,
                               const void *arg);
 

@@ -150,7 +150,7 @@ static pid_t start(const char *file, struct tp__progress *prog, int *fd)
     pid_t pid = tp__keeper_spawn(&ns, 0);
     if (pid == 0) {
         close(sv[0]);
-        tp__keeper_main(sv[1], prog, ns, uid, gid, 0, 0, probe_held, file);
+        tp__keeper_main(sv[1], -1, prog, ns, uid, gid, 0, 0, probe_held, file);
     }
     close(sv[1]);
     if (pid < 0) {
