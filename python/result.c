@@ -102,7 +102,7 @@ void tpy_task_error_raise(const struct tpy_item *it, const char *arena,
     PyObject *v[4];
     if (attrs(it, arena, index, raw, v) != 0)
         return;
-    /* the command's line for a failed input, less "taskpool: " */
+    /* "input INDEX (INPUT): STATUS: MESSAGE", the index from 0 as .index */
     PyObject *text = PyUnicode_FromFormat("input %llu (%R): %U: %U",
                                           (unsigned long long)index, v[1],
                                           v[2], v[3]);

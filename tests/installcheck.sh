@@ -148,6 +148,43 @@ env -u TASKPOOL_PLUGIN_PATH ./map mine:square 1 >/dev/null 2>"$tmp/err" || rc=$?
     fail "map without TASKPOOL_PLUGIN_PATH: exit $rc, $(cat "$tmp/err")"
 pass "the tutorial's embedding program builds with its rpath line and reads TASKPOOL_PLUGIN_PATH"
 
+# 8. from Python, where the module was installed (configure found Python
+# 3 and its headers): its environment block sourced, then each program
+# written and its line run, in this directory (mine.so, lines.so, data/).
+# "python3" is Debian's, as the chapter says (a pyenv or a virtualenv
+# may come first on PATH and not import a module built for another)
+pymod=$(ls "$prefix"/lib/python3*/*-packages/taskpool.cpython-*.so 2>/dev/null)
+if [ -n "$pymod" ] && [ -x /usr/bin/python3 ]; then
+    mkdir -p "$tmp/pybin" && ln -sf /usr/bin/python3 "$tmp/pybin/python3" || exit 99
+    PATH=$tmp/pybin:$PATH
+    block py-env >"$tmp/py-env.sh" && [ -s "$tmp/py-env.sh" ] ||
+        fail "the tutorial has no py-env block"
+    # shellcheck disable=SC1091
+    out=$(. "$tmp/py-env.sh") || fail "the py-env block exited $?"
+    [ "$out" = "['2', '4', '6', '8', '10', '12', '14', '16', '18', '20']" ] || fail "py-env printed: $out"
+    . "$tmp/py-env.sh" >/dev/null
+    for b in sums errors options ctrlc; do block "py-$b.py" >"$b.py"; done
+    if [ -e "$plugindir/hash.so" ]; then
+        out=$(run py-sums) || fail "py-sums: $out"
+        [ "$out" = "$(printf 'data/sub/one more: OK\ndata/two: OK')" ] || fail "py-sums printed: $out"
+    fi
+    out=$(run py-errors) || fail "py-errors: $out"
+    [ "$out" = "$(printf 'TaskError: 1 9223372036854775807 error square out of range\n9\nfailed: 1 error square out of range\n16')" ] ||
+        fail "py-errors printed: $out"
+    if taskpool --sandbox seed:double 1 >/dev/null 2>&1; then
+        out=$(run py-options) || fail "py-options: $out"
+        printf '%s\n' "['2', '1', Failure(index=2, input='/etc/hostname', status='error', message='Permission denied')]" 10 \
+            "Failure(index=1, input='2000', status='timeout', message='worker N timed out after 500 ms')" 10 >"$tmp/want"
+        [ "$(printf '%s\n' "$out" | sed 's/worker [0-9]* timed/worker N timed/')" = "$(cat "$tmp/want")" ] ||
+            fail "py-options printed: $out"
+    fi
+    out=$(run py-ctrlc) || fail "py-ctrlc: $out"
+    [ "$out" = "KeyboardInterrupt after 1 s; the other thread counted 50" ] || fail "py-ctrlc printed: $out"
+    pass "the tutorial's Python chapter: map, imap over files, errors, options, Ctrl-C with a thread"
+else
+    echo "SKIP: the tutorial's Python chapter (no Python module under $prefix)"
+fi
+
 # README.md's plugin and build-and-run line, in a directory of their own
 if [ -n "$readme" ]; then
     mkdir "$tmp/r"
