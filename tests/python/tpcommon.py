@@ -19,6 +19,17 @@ SECCOMP = os.environ.get("TP_SECCOMP") == "yes"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def _limits_met():
+    """Can a memory limit be met at all?  Not under AddressSanitizer,
+    whose shadow memory RLIMIT_DATA counts (tests/cli-limits.sh asks the
+    same: a worker's VmData, in KiB)."""
+    escape = os.path.join(TEST_PLUGINS, "hostile", "escape.la")
+    return int(taskpool.map(escape + ":act", ["vmdata"], jobs=1)[0]) < 32768
+
+
+MEM_LIMITS = _limits_met()
+
+
 def pids(text):
     """A message with its worker pids masked, as tests/lib.sh's pids()."""
     return re.sub(r"worker [0-9]+", "worker PID", text)
