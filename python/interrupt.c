@@ -4,7 +4,10 @@
  * a main-thread call waits on workers, our handler stands before
  * Python's: it writes a byte to the pool's cancel_fd (the pool stops at
  * once and its call returns) and then calls Python's handler, which makes
- * the interpreter raise KeyboardInterrupt when it runs again. */
+ * the interpreter raise KeyboardInterrupt when it runs again.  Only while
+ * SIGINT's Python handler is the default one, whose answer is
+ * KeyboardInterrupt: a handler of the program's own may mean "go on",
+ * and it runs as the call returns, as it does after any blocking call. */
 #include "tpy.h"
 
 #include <errno.h>
@@ -19,6 +22,20 @@
 static volatile sig_atomic_t armed_fd = -1;
 static struct sigaction python_handler;
 static unsigned long main_thread;
+static PyObject *getsignal, *default_handler; /* signal's, held for good */
+
+/* Is SIGINT's Python handler signal.default_int_handler? */
+static int python_default(void)
+{
+    PyObject *h = PyObject_CallFunction(getsignal, "i", SIGINT);
+    if (!h) {
+        PyErr_Clear();
+        return 0;
+    }
+    int is = h == default_handler;
+    Py_DECREF(h);
+    return is;
+}
 
 static void on_sigint(int sig, siginfo_t *si, void *ctx)
 {
@@ -37,6 +54,15 @@ static void on_sigint(int sig, siginfo_t *si, void *ctx)
 
 int tpy_interrupt_init(void)
 {
+    PyObject *signal_mod = PyImport_ImportModule("signal");
+    if (!signal_mod)
+        return -1;
+    getsignal = PyObject_GetAttrString(signal_mod, "getsignal");
+    default_handler = PyObject_GetAttrString(signal_mod,
+                                             "default_int_handler");
+    Py_DECREF(signal_mod);
+    if (!getsignal || !default_handler)
+        return -1;
     main_thread = PyThread_get_thread_ident();
     PyObject *threading = PyImport_ImportModule("threading");
     if (!threading)
@@ -55,7 +81,7 @@ int tpy_interrupt_init(void)
 int tpy_interrupt_arm(int fd)
 {
     struct sigaction cur, ours;
-    if (PyThread_get_thread_ident() != main_thread ||
+    if (PyThread_get_thread_ident() != main_thread || !python_default() ||
         sigaction(SIGINT, NULL, &cur) != 0)
         return 0;
     /* SIG_IGN: Ctrl-C means nothing here; SIG_DFL: it ends the process,
@@ -63,7 +89,7 @@ int tpy_interrupt_arm(int fd)
     if (!(cur.sa_flags & SA_SIGINFO) &&
         (cur.sa_handler == SIG_IGN || cur.sa_handler == SIG_DFL))
         return 0;
-    if (cur.sa_sigaction == on_sigint)
+    if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_sigint)
         return 0;
     memset(&ours, 0, sizeof ours);
     ours.sa_sigaction = on_sigint;

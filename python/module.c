@@ -88,10 +88,13 @@ PyDoc_STRVAR(error_doc,
 "the taskpool command's.");
 
 PyDoc_STRVAR(task_error_doc,
-"An input failed: .index (its position, from 0), .input, .status\n"
-"('error', 'crashed', 'timeout' or 'protocol', the words of the command's\n"
-"jsonl) and .message.  Raised when the input's turn comes; imap's\n"
-"iterator goes on after it.");
+"An input failed.  Raised when the input's turn comes; imap's iterator\n"
+"goes on after it.  Attributes:\n\n"
+"  index    the input's position in the iterable, from 0\n"
+"  input    the input as sent (str; bytes with raw=True)\n"
+"  status   'error', 'crashed', 'timeout' or 'protocol', the words of\n"
+"           the command's jsonl\n"
+"  message  the kernel's message, or how its worker died");
 
 static int add_type(PyObject *m, PyTypeObject *t, const char *name)
 {

@@ -70,9 +70,8 @@ static void free_list(char **v)
     free(v);
 }
 
-/* A str, or an iterable of str, as a NULL-terminated list (with room for
- * `extra` more). */
-static char **str_list(const char *name, PyObject *v, size_t extra)
+/* A str, or an iterable of str, as a NULL-terminated list. */
+static char **str_list(const char *name, PyObject *v)
 {
     PyObject *seq = PyUnicode_Check(v) ? PyTuple_Pack(1, v)
                                        : PySequence_Tuple(v);
@@ -82,7 +81,7 @@ static char **str_list(const char *name, PyObject *v, size_t extra)
         return NULL;
     }
     Py_ssize_t n = PyTuple_GET_SIZE(seq);
-    char **list = calloc((size_t)n + extra + 1, sizeof *list);
+    char **list = calloc((size_t)n + 1, sizeof *list);
     if (!list) {
         Py_DECREF(seq);
         PyErr_NoMemory();
@@ -132,13 +131,15 @@ static int add_env_path(struct tpy_opts *op)
     return 0;
 }
 
+/* True or False only: sandbox="false" must not mean a sandbox. */
 static int set_flag(const char *name, PyObject *v, int *out)
 {
-    int t = PyObject_IsTrue(v);
-    if (t < 0)
+    if (!PyBool_Check(v)) {
+        PyErr_Format(PyExc_TypeError, "%s must be True or False, not %.100s",
+                     name, Py_TYPE(v)->tp_name);
         return -1;
-    (void)name;
-    *out = t;
+    }
+    *out = v == Py_True;
     return 0;
 }
 
@@ -172,9 +173,9 @@ static int set_one(struct tpy_opts *op, const char *name, PyObject *v)
         return (op->init_arg = dup_utf8(v)) ? 0 : -1;
     }
     if (!strcmp(name, "plugin_path"))
-        return (op->plugin_path = str_list(name, v, 0)) ? 0 : -1;
+        return (op->plugin_path = str_list(name, v)) ? 0 : -1;
     if (!strcmp(name, "allow_read"))
-        return (op->allow_read = str_list(name, v, 0)) ? 0 : -1;
+        return (op->allow_read = str_list(name, v)) ? 0 : -1;
     if (!strcmp(name, "sandbox"))
         return set_flag(name, v, &op->o.sandbox);
     if (!strcmp(name, "raw"))

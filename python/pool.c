@@ -331,7 +331,9 @@ PyDoc_STRVAR(imap_doc,
 "endless generator runs in bounded memory.  Results come in input\n"
 "order.  A failed input raises TaskError when its turn comes; the\n"
 "iterator goes on after it.  Leaving the loop early stops the inputs\n"
-"that still run.  One run at a time per pool.");
+"that still run once the iterator is gone (or its close() is called):\n"
+"until then it holds the pool.  One run at a time per pool: another\n"
+"map or imap meanwhile, from any thread, raises RuntimeError.");
 
 PyDoc_STRVAR(imap_unordered_doc,
 "imap_unordered(iterable) -> iterator\n\n"
@@ -368,6 +370,7 @@ PyDoc_STRVAR(pool_doc,
 "  jobs                 workers: N, \"N%\" of CPUs, \"+N\"/\"-N\" (CPUs)\n"
 "  chunk                inputs per request (default: adaptive)\n"
 "  timeout              seconds a task may run, or \"200%\" of the median\n"
+"                       (then never less than 1 s)\n"
 "  init_timeout         seconds a worker may take to load and init\n"
 "  retries              run a crashed or timed-out input N more times\n"
 "  max_tasks_per_child  replace a worker after N tasks\n"
@@ -383,7 +386,9 @@ PyDoc_STRVAR(pool_doc,
 "  raw                  True: results as bytes, not str\n"
 "  errors               'raise' (default): a failed input raises\n"
 "                       TaskError; 'return': a Failure takes its place\n\n"
-"Inputs are str (sent as UTF-8), bytes-like, int or float (their str()).\n"
+"Inputs are str (sent as UTF-8), bytes-like, int or float (their str()),\n"
+"up to 256 MiB less 20 bytes each; another type raises TypeError naming\n"
+"its index.\n"
 "Results are str (invalid UTF-8 replaced by U+FFFD byte by byte, as the\n"
 "command's jsonl output does), or bytes with raw=True.\n\n"
 "    with taskpool.Pool(\"hash:sha256\", jobs=4, timeout=10) as pool:\n"

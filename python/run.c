@@ -88,6 +88,32 @@ static Py_ssize_t small_int(PyObject *x, char *buf)
     return e - d;
 }
 
+/* The exception set while input i was converted (a str with a lone
+ * surrogate, a buffer that is not contiguous, an int too long for str()),
+ * again with the input's index: ValueError or TypeError, caused by it. */
+static void indexed(uint64_t i)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject *kind = PyErr_GivenExceptionMatches(type, PyExc_ValueError)
+                         ? PyExc_ValueError
+                         : PyExc_TypeError;
+    PyErr_Format(kind, "input at index %llu: %S", (unsigned long long)i,
+                 value ? value : Py_None);
+    PyObject *t2, *v2, *tb2;
+    PyErr_Fetch(&t2, &v2, &tb2);
+    PyErr_NormalizeException(&t2, &v2, &tb2);
+    if (value) {
+        if (tb)
+            PyException_SetTraceback(value, tb);
+        PyException_SetCause(v2, value); /* steals value */
+    }
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    PyErr_Restore(t2, v2, tb2);
+}
+
 /* Append one input, in the form the pool sends (see tpy.h's rules). */
 static int add_input(tpy_run *r, PyObject *x)
 {
@@ -102,8 +128,10 @@ static int add_input(tpy_run *r, PyObject *x)
     } else if (PyUnicode_Check(x)) {
         d = PyUnicode_AsUTF8AndSize(x, &n);
     } else if (PyObject_CheckBuffer(x)) {
-        if (PyObject_GetBuffer(x, &view, PyBUF_SIMPLE) != 0)
+        if (PyObject_GetBuffer(x, &view, PyBUF_SIMPLE) != 0) {
+            indexed(r->fed + r->nrec);
             return -1;
+        }
         have_view = 1;
         d = view.buf;
         n = view.len;
@@ -119,8 +147,10 @@ static int add_input(tpy_run *r, PyObject *x)
         return -1;
     }
     int rc = -1;
-    if (!d)
+    if (!d) {
+        indexed(r->fed + r->nrec);
         goto out;
+    }
     if ((uint64_t)n > TP_POOL_RECORD_MAX) {
         PyErr_Format(PyExc_ValueError,
                      "input at index %llu: %zd bytes, over the limit of "
@@ -172,7 +202,7 @@ static int feed_blocking(void *arg)
 
 /* Read a batch from the iterable and feed it; then, if nothing came for
  * a while (or the input ended), wait for a result.  0 or -1. */
-static int step(tpy_run *r, tp_pool *p)
+static int step(tpy_run *r)
 {
     r->nrec = 0;
     r->blen = 0;
@@ -192,6 +222,14 @@ static int step(tpy_run *r, tp_pool *p)
         /* a slow iterable: send what there is */
         if (now_ns() - t0 > PATIENCE_NS)
             break;
+    }
+    /* the iterable ran Python code, which may have closed the pool (or
+     * another thread did, while it let go of the GIL): only now is the
+     * tp_pool looked up */
+    tp_pool *p = r->pool->closed ? NULL : r->pool->p[r->unordered];
+    if (!p) {
+        PyErr_SetString(tpy_error, "the pool was closed");
+        return -1;
     }
     struct feed_args a = {p, r, !r->it || now_ns() - r->last_ns > PATIENCE_NS};
     if (!r->nrec && !a.wait)
@@ -257,13 +295,7 @@ static PyObject *run_next(tpy_run *r)
             run_end(r);
             break;
         }
-        tp_pool *p = r->pool->closed ? NULL : r->pool->p[r->unordered];
-        if (!p) {
-            PyErr_SetString(tpy_error, "the pool was closed");
-            run_end(r);
-            break;
-        }
-        if (step(r, p) != 0) {
+        if (step(r) != 0) {
             run_end(r);
             break;
         }

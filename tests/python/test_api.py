@@ -247,6 +247,36 @@ class Close(tpcommon.TestCase):
             self.assertEqual(list(it), [])
         self.assertNoWorkers()
 
+    def test_close_from_the_iterable_during_map(self):
+        # the generator closes the pool between two inputs: the map ends
+        # with the pool's error, the process lives on
+        pool = taskpool.Pool("seed:double", jobs=2)
+
+        def closing():
+            yield 1
+            pool.close()
+            yield 2
+        with self.assertRaises(taskpool.Error) as cm:
+            pool.map(closing())
+        self.assertEqual(str(cm.exception), "the pool was closed")
+        self.assertNoWorkers()
+
+    def test_close_from_a_thread_while_the_iterable_runs(self):
+        import threading
+        pool = taskpool.Pool("seed:double", jobs=2)
+
+        def slow():
+            for i in itertools.count():
+                time.sleep(0.001)
+                yield i
+        timer = threading.Timer(0.3, pool.close)
+        timer.start()
+        with self.assertRaises(taskpool.Error) as cm:
+            pool.map(slow())
+        timer.join()
+        self.assertEqual(str(cm.exception), "the pool was closed")
+        self.assertNoWorkers()
+
     def test_repr(self):
         with taskpool.Pool("seed:double") as pool:
             self.assertEqual(repr(pool), "<taskpool.Pool 'seed:double'>")

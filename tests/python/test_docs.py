@@ -23,7 +23,7 @@ class Docs(tpcommon.TestCase):
                 (taskpool.Pool.imap, ["lazily", "input order"]),
                 (taskpool.Pool.imap_unordered, ["completion order"]),
                 (taskpool.Pool.close, ["Stop the workers"]),
-                (taskpool.TaskError, [".index", ".status", ".message"]),
+                (taskpool.TaskError, ["index", "input", "status", "message"]),
                 (taskpool.Error, ["not found"]),
                 (taskpool.Failure, ["errors='return'"])]:
             with self.subTest(obj=obj):

@@ -55,10 +55,39 @@ class Inputs(tpcommon.TestCase):
             self.assertEqual(pool.map(range(3)), ["0", "2", "4"])
 
     def test_unencodable_str(self):
+        # ValueError naming the input, caused by the codec's error
         with taskpool.Pool("chaos:echo") as pool:
-            with self.assertRaises(UnicodeEncodeError):
+            with self.assertRaises(ValueError) as cm:
                 pool.map(["ok", "\ud800"])
+            self.assertEqual(str(cm.exception),
+                             "input at index 1: 'utf-8' codec can't encode "
+                             "character '\\ud800' in position 0: surrogates "
+                             "not allowed")
+            self.assertIsInstance(cm.exception.__cause__, UnicodeEncodeError)
             self.assertEqual(pool.map(["ok"]), ["ok"])
+
+    def test_unsendable_buffer_and_int(self):
+        with taskpool.Pool("chaos:echo") as pool:
+            with self.assertRaises(TypeError) as cm:
+                pool.map(["a", memoryview(b"0123456789")[::2]])
+            self.assertEqual(str(cm.exception),
+                             "input at index 1: memoryview: underlying buffer "
+                             "is not C-contiguous")
+            with self.assertRaises(ValueError) as cm:
+                pool.map([1, 2, 10 ** 5000])
+            self.assertTrue(str(cm.exception).startswith(
+                "input at index 2: Exceeds the limit"), str(cm.exception))
+            self.assertEqual(pool.map([7]), ["7"])
+
+    def test_flags_are_bools(self):
+        for kw in [dict(sandbox="false"), dict(raw=1)]:
+            with self.subTest(**kw):
+                with self.assertRaises(TypeError) as cm:
+                    taskpool.Pool("chaos:echo", **kw)
+                name = next(iter(kw))
+                self.assertEqual(str(cm.exception),
+                                 "%s must be True or False, not %s"
+                                 % (name, type(kw[name]).__name__))
 
 
 # invalid UTF-8: each byte that starts no valid sequence is one U+FFFD

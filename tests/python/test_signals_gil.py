@@ -166,3 +166,39 @@ class CtrlC(tpcommon.TestCase):
         # init never returns (init_arg="hang"): Pool() waits on it
         recs, took, workers = self.interrupt("open")
         self.check_interrupted(recs, took, workers)
+
+
+class OwnHandler(tpcommon.TestCase):
+    def test_a_handler_that_does_not_raise_lets_the_run_go_on(self):
+        # SIGINT with a handler of the program's own: it runs as the
+        # call returns (as after time.sleep), and the map is not cut
+        seen = []
+        old = signal.signal(signal.SIGINT, lambda s, f: seen.append(s))
+        try:
+            timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+            timer.start()
+            t0 = time.monotonic()
+            with taskpool.Pool("chaos:act", jobs=2) as pool:
+                got = pool.map(["sleep:800", "sleep:800", "ok:x"])
+            timer.join()
+        finally:
+            signal.signal(signal.SIGINT, old)
+        self.assertEqual(got, ["slept 800", "slept 800", "x"])
+        self.assertEqual(seen, [signal.SIGINT])
+        self.assertGreater(time.monotonic() - t0, 0.7)
+
+    def test_a_handler_that_raises_is_heard_when_the_call_returns(self):
+        def handler(s, f):
+            raise RuntimeError("mine")
+        old = signal.signal(signal.SIGINT, handler)
+        try:
+            timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+            timer.start()
+            with taskpool.Pool("chaos:act", jobs=2) as pool:
+                with self.assertRaises(RuntimeError) as cm:
+                    pool.map(["sleep:600", "sleep:600"])
+                timer.join()
+                self.assertEqual(str(cm.exception), "mine")
+                self.assertEqual(pool.map(["ok:y"]), ["y"])
+        finally:
+            signal.signal(signal.SIGINT, old)
