@@ -24,14 +24,15 @@ static struct sigaction python_handler;
 static unsigned long main_thread;
 static PyObject *getsignal, *default_handler; /* signal's, held for good */
 
-/* Is SIGINT's Python handler signal.default_int_handler? */
+/* Is SIGINT's Python handler signal.default_int_handler?  1, 0, or -1
+ * with an exception set.  _signal's getsignal, not signal's: that one is
+ * Python code, in which a pending handler would run (and its exception
+ * would be this call's). */
 static int python_default(void)
 {
     PyObject *h = PyObject_CallFunction(getsignal, "i", SIGINT);
-    if (!h) {
-        PyErr_Clear();
-        return 0;
-    }
+    if (!h)
+        return -1;
     int is = h == default_handler;
     Py_DECREF(h);
     return is;
@@ -54,7 +55,7 @@ static void on_sigint(int sig, siginfo_t *si, void *ctx)
 
 int tpy_interrupt_init(void)
 {
-    PyObject *signal_mod = PyImport_ImportModule("signal");
+    PyObject *signal_mod = PyImport_ImportModule("_signal");
     if (!signal_mod)
         return -1;
     getsignal = PyObject_GetAttrString(signal_mod, "getsignal");
@@ -81,8 +82,12 @@ int tpy_interrupt_init(void)
 int tpy_interrupt_arm(int fd)
 {
     struct sigaction cur, ours;
-    if (PyThread_get_thread_ident() != main_thread || !python_default() ||
-        sigaction(SIGINT, NULL, &cur) != 0)
+    if (PyThread_get_thread_ident() != main_thread)
+        return 0;
+    int is = python_default();
+    if (is <= 0)
+        return is;
+    if (sigaction(SIGINT, NULL, &cur) != 0)
         return 0;
     /* SIG_IGN: Ctrl-C means nothing here; SIG_DFL: it ends the process,
      * and the workers die with it (their keepers' PDEATHSIG) */

@@ -73,7 +73,8 @@ tp_pool *tpy_pool_get(tpy_pool *self, int unordered)
     a.o.cancel_fd = self->cancel[0];
     a.o.exec_workers = 1;
     if (tpy_pool_blocking(self, open_blocking, &a) != 0) {
-        if (a.code == TP_ERR_CANCELLED && PyErr_CheckSignals() != 0)
+        if (PyErr_Occurred() ||
+            (a.code == TP_ERR_CANCELLED && PyErr_CheckSignals() != 0))
             return NULL;
         tpy_raise_code((enum tp_error)a.code, a.err);
         return NULL;
@@ -120,6 +121,14 @@ int tpy_pool_blocking(tpy_pool *self, int (*fn)(void *), void *arg)
     if (!self->closed)
         drain(self->cancel[0]);
     int armed = tpy_interrupt_arm(self->cancel[1]);
+    if (armed < 0)
+        return -1;
+    /* a Ctrl-C that came before our handler stood (after the drain):
+     * Python's handler has it, and the pool would never hear of it */
+    if (armed && PyErr_CheckSignals() != 0) {
+        tpy_interrupt_disarm();
+        return -1;
+    }
     self->busy = 1;
     Py_BEGIN_ALLOW_THREADS
     r = fn(arg);

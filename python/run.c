@@ -240,7 +240,8 @@ static int step(tpy_run *r)
     if (r->pool->q.head < r->pool->q.n)
         r->last_ns = now_ns();
     if (rc != 0) {
-        tpy_pool_raise(r->pool, p);
+        if (!PyErr_Occurred())
+            tpy_pool_raise(r->pool, p);
         return -1;
     }
     return 0;

@@ -71,7 +71,8 @@ tp_pool *tpy_pool_get(tpy_pool *self, int unordered);
 void tpy_pool_drop(tpy_pool *self, int which);
 /* Raise the exception for tp_pool p's error (after a -1). */
 void tpy_pool_raise(tpy_pool *self, tp_pool *p);
-/* Run fn(arg) without the GIL, Ctrl-C armed to cancel it. */
+/* Run fn(arg) without the GIL, Ctrl-C armed to cancel it: fn's value;
+ * or -1 with an exception set (fn not run) for a signal that came first. */
 int tpy_pool_blocking(tpy_pool *self, int (*fn)(void *), void *arg);
 /* Raise the error of a pool opened or used with code e and message msg. */
 void tpy_raise_code(enum tp_error e, const char *msg);
@@ -91,8 +92,8 @@ void tpy_task_error_raise(const struct tpy_item *it, const char *arena,
 
 /* interrupt.c */
 /* While armed, SIGINT (handled by Python) also writes a byte to fd.
- * Only in the main thread, and only when Python handles SIGINT; returns
- * 1 if armed. */
+ * Only in the main thread, and only when SIGINT has Python's default
+ * handler; returns 1 if armed, 0 if not, -1 with an exception set. */
 int tpy_interrupt_arm(int fd);
 void tpy_interrupt_disarm(void);
 int tpy_interrupt_init(void);
