@@ -137,10 +137,10 @@ struct tp_pool_options {
      * thread that does not exist there.  Set it when the caller may have
      * threads (an interpreter, a GUI, a server); between the fork and the
      * exec only async-signal-safe functions run.  Such workers end with
-     * the calling process (forked ones with the thread that started
-     * them): the pool may be opened by one thread and used by another
-     * after the first has ended.  Costs one exec per worker start (and
-     * per replacement).  tp_pool_open fails with
+     * the calling process (Linux 5.3 or later; forked ones, with the
+     * thread that started them): the pool may be opened by one thread
+     * and used by another after the first has ended.  Costs one exec per
+     * worker start (and per replacement).  tp_pool_open fails with
      * TP_ERR_SYSTEM, naming the file, if the helper cannot be executed.
      * Ignored for remote workers. */
     int exec_workers;
