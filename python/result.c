@@ -5,6 +5,7 @@
 #include <string.h>
 #include <structmember.h>
 
+#include "common/status.h"
 #include "common/utf8.h"
 
 PyObject *tpy_text(const char *s, size_t n)
@@ -37,22 +38,6 @@ PyObject *tpy_text(const char *s, size_t n)
     return t;
 }
 
-static const char *status_word(int st)
-{
-    switch (st) {
-    case TP_RESULT_ERROR:
-        return "error";
-    case TP_RESULT_CRASHED:
-        return "crashed";
-    case TP_RESULT_TIMEOUT:
-        return "timeout";
-    case TP_RESULT_PROTOCOL:
-        return "protocol";
-    default:
-        return "unknown";
-    }
-}
-
 typedef struct {
     PyObject_HEAD
     PyObject *index, *input, *status, *message;
@@ -66,7 +51,7 @@ static int attrs(const struct tpy_item *it, const char *arena, uint64_t index,
     v[0] = PyLong_FromUnsignedLongLong(index);
     v[1] = raw ? PyBytes_FromStringAndSize(in, (Py_ssize_t)it->input_len)
                : tpy_text(in, it->input_len);
-    v[2] = PyUnicode_FromString(status_word(it->status));
+    v[2] = PyUnicode_FromString(tp__status_word((enum tp_status)it->status));
     v[3] = tpy_text(arena + it->data, it->len);
     if (v[0] && v[1] && v[2] && v[3])
         return 0;

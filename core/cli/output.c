@@ -12,6 +12,7 @@
 
 #include "cli/fault.h"
 #include "common/fileio.h"
+#include "common/status.h"
 #include "common/utf8.h"
 
 
@@ -292,19 +293,7 @@ int tp__output_json_string(struct tp__output *o, const char *s, size_t n)
 
 const char *tp__output_status_name(enum tp_status st)
 {
-    switch (st) {
-    case TP_RESULT_OK:
-        return "ok";
-    case TP_RESULT_ERROR:
-        return "error";
-    case TP_RESULT_CRASHED:
-        return "crashed";
-    case TP_RESULT_TIMEOUT:
-        return "timeout";
-    case TP_RESULT_PROTOCOL:
-        return "protocol";
-    }
-    return "unknown";
+    return tp__status_word(st);
 }
 
 static int json_result(struct tp__output *o, const struct tp_result *r)
