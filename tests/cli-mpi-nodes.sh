@@ -134,6 +134,21 @@ mrun() {
     err=$(grep -v "$setpgid" "$tmp/err")
 }
 
+# mrun_in FILE HOSTS K ARGS...: mrun with FILE as standard input, run
+# again (twice at most, and said) where mpirun itself crashed forwarding
+# it: Open MPI 4.1's known bug (open-mpi/ompi#7483, taskpool(1))
+mrun_in() {
+    local in=$1 again=0
+    shift
+    while :; do
+        mrun "$@" <"$in"
+        [ "$rc" = 139 ] && [ $again -lt 2 ] &&
+            grep -q 'orte_iof_hnp_read_local_handler' "$tmp/err" || break
+        again=$((again + 1))
+        echo "mpirun crashed forwarding standard input (open-mpi/ompi#7483): once more" >&2
+    done
+}
+
 # no process left in any node (within 10 s)
 nodes_empty() {
     local n left
@@ -192,11 +207,11 @@ placement() {
 same_output() {
     seq 100000 >"$tmp/in"
     timeout 60 "$TASKPOOL" -j 2 seed:double <"$tmp/in" >"$tmp/fork"
-    mrun "$all" 3 -j 2 seed:double <"$tmp/in"
+    mrun_in "$tmp/in" "$all" 3 -j 2 seed:double
     check "status" 0 "$rc"
     check "stderr" "" "$err"
     cmp -s "$tmp/out" "$tmp/fork" || fail "output differs from the fork transport ($(wc -l <"$tmp/out") lines)"
-    mrun "$all" 3 -j 2 --format jsonl seed:double <"$tmp/in"
+    mrun_in "$tmp/in" "$all" 3 -j 2 --format jsonl seed:double
     check "jsonl status" 0 "$rc"
     r1=$(grep -c '"rank":1,' "$tmp/out") r2=$(grep -c '"rank":2,' "$tmp/out")
     echo "jsonl: rank 1 ran $r1 inputs, rank 2 $r2"

@@ -20,23 +20,40 @@ mrun() {
     err=$(cat "$tmp/err")
 }
 
+# mrun_in FILE K ARGS...: mrun with FILE as standard input, which mpirun
+# forwards to rank 0.  Open MPI 4.1's mpirun itself sometimes crashes
+# doing that (open-mpi/ompi#7483, taskpool(1) names it): a crash of
+# mpirun's own there is run again, twice at most, and said; nothing else
+# is.
+mrun_in() {
+    local in=$1 again=0
+    shift
+    while :; do
+        mrun "$@" <"$in"
+        [ "$rc" = 139 ] && [ $again -lt 2 ] &&
+            grep -q 'orte_iof_hnp_read_local_handler' "$tmp/err" || break
+        again=$((again + 1))
+        echo "mpirun crashed forwarding standard input (open-mpi/ompi#7483): once more" >&2
+    done
+}
+
 
 # 1. Byte for byte what the fork transport writes: lines, NUL records,
 # jsonl (apart from which worker ran what), a 64 MiB record.
 same_output() {
     seq 100000 >"$tmp/in"
     "$TASKPOOL" -j 2 seed:double <"$tmp/in" >"$tmp/fork"
-    mrun 3 -j 1 seed:double <"$tmp/in"
+    mrun_in "$tmp/in" 3 -j 1 seed:double
     check "status" 0 "$rc"
     cmp -s "$tmp/out" "$tmp/fork" || fail "lines differ from the fork transport"
     tr '\n' '\0' <"$tmp/in" >"$tmp/in0"
     "$TASKPOOL" -j 2 -0 --print0 seed:double <"$tmp/in0" >"$tmp/fork"
-    mrun 3 -j 1 -0 --print0 seed:double <"$tmp/in0"
+    mrun_in "$tmp/in0" 3 -j 1 -0 --print0 seed:double
     cmp -s "$tmp/out" "$tmp/fork" || fail "NUL records differ"
     printf '1\nx\n3\n' >"$tmp/in3"
     "$TASKPOOL" -j 2 --format jsonl seed:double <"$tmp/in3" |
         sed -E 's/"worker":[0-9]+,//; s/"ms":[0-9.]+//' >"$tmp/fork"
-    mrun 3 -j 1 --format jsonl seed:double <"$tmp/in3"
+    mrun_in "$tmp/in3" 3 -j 1 --format jsonl seed:double
     check "jsonl" "$(cat "$tmp/fork")" \
         "$(sed -E 's/"worker":[0-9]+,"rank":[12],//; s/"ms":[0-9.]+//' "$tmp/out")"
     check "jsonl ranks" 3 "$(grep -c '"rank":[12],' "$tmp/out")"
