@@ -3,10 +3,10 @@
 # did not build the module.
 . "$(dirname "$0")/lib.sh"
 
-case ${TP_PYTHON:-#} in
-'#'*) printf 'SKIP: the Python module is not built (configure --with-python)\n'
-      exit 77 ;;
-esac
+if [ "${TP_PYTHON_BUILT:-no}" != yes ] || [ -z "${TP_PYTHON:-}" ]; then
+    printf 'SKIP: the Python module is not built (configure --with-python)\n'
+    exit 77
+fi
 module=$TP_PYTHONPATH/taskpool$("$TP_PYTHON" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
 [ -f "$module" ] || fail "no taskpool module in $TP_PYTHONPATH"
 
