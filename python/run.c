@@ -338,6 +338,13 @@ PyObject *tpy_run_new(tpy_pool *pool, PyObject *iterable, int unordered)
 static PyObject *run_close(tpy_run *r, PyObject *unused)
 {
     (void)unused;
+    /* another thread is in next(), perhaps in the iterable's own next():
+     * what it uses must not go from under it (a generator's close() says
+     * the same) */
+    if (r->executing) {
+        PyErr_SetString(PyExc_ValueError, "iterator already executing");
+        return NULL;
+    }
     run_end(r);
     Py_RETURN_NONE;
 }

@@ -285,3 +285,32 @@ class Close(tpcommon.TestCase):
         pool = taskpool.Pool("seed:double")
         with pool as p:
             self.assertIs(p, pool)
+
+
+class Threads(tpcommon.TestCase):
+    def test_close_of_a_run_busy_in_another_thread_is_refused(self):
+        # as a generator's close() while it runs: the run keeps what it
+        # uses, and ends as it would
+        import threading
+        with taskpool.Pool("seed:double", jobs=2) as pool:
+            def slow():
+                for i in range(30):
+                    time.sleep(0.01)
+                    yield i
+            it = pool.imap(slow())
+            said = []
+
+            def closer():
+                time.sleep(0.05)
+                try:
+                    it.close()
+                    said.append("closed")
+                except ValueError as e:
+                    said.append(str(e))
+            t = threading.Thread(target=closer)
+            t.start()
+            got = list(it)
+            t.join()
+            self.assertEqual(got, [str(2 * i) for i in range(30)])
+            self.assertEqual(said, ["iterator already executing"])
+            self.assertEqual(pool.map([1, 2]), ["2", "4"])
