@@ -255,9 +255,9 @@ static PyObject *pool_close(tpy_pool *self, PyObject *unused)
 
 static void pool_dealloc(tpy_pool *self)
 {
-    for (int i = 0; i < 2; i++)
-        if (self->p[i])
-            tp_pool_close(self->p[i]);
+    /* without the GIL: idle workers get up to 2 s to run fini */
+    tpy_pool_drop(self, 0);
+    tpy_pool_drop(self, 1);
     close_fds(self->wake);
     close_fds(self->cancel);
     tpy_opts_free(&self->opt);

@@ -134,20 +134,6 @@ mrun() {
     err=$(grep -v "$setpgid" "$tmp/err")
 }
 
-# mrun_in FILE HOSTS K ARGS...: mrun with FILE as standard input, run
-# again (twice at most, and said) where mpirun itself crashed forwarding
-# it: Open MPI 4.1's known bug (open-mpi/ompi#7483, taskpool(1))
-mrun_in() {
-    local in=$1 again=0
-    shift
-    while :; do
-        mrun "$@" <"$in"
-        [ "$rc" = 139 ] && [ $again -lt 2 ] &&
-            grep -q 'orte_iof_hnp_read_local_handler' "$tmp/err" || break
-        again=$((again + 1))
-        echo "mpirun crashed forwarding standard input (open-mpi/ompi#7483): once more" >&2
-    done
-}
 
 # no process left in any node (within 10 s)
 nodes_empty() {

@@ -20,23 +20,6 @@ mrun() {
     err=$(cat "$tmp/err")
 }
 
-# mrun_in FILE K ARGS...: mrun with FILE as standard input, which mpirun
-# forwards to rank 0.  Open MPI 4.1's mpirun itself sometimes crashes
-# doing that (open-mpi/ompi#7483, taskpool(1) names it): a crash of
-# mpirun's own there is run again, twice at most, and said; nothing else
-# is.
-mrun_in() {
-    local in=$1 again=0
-    shift
-    while :; do
-        mrun "$@" <"$in"
-        [ "$rc" = 139 ] && [ $again -lt 2 ] &&
-            grep -q 'orte_iof_hnp_read_local_handler' "$tmp/err" || break
-        again=$((again + 1))
-        echo "mpirun crashed forwarding standard input (open-mpi/ompi#7483): once more" >&2
-    done
-}
-
 
 # 1. Byte for byte what the fork transport writes: lines, NUL records,
 # jsonl (apart from which worker ran what), a 64 MiB record.
